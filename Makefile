@@ -1,0 +1,38 @@
+# Two commands: `make lab` (the course) and `make test` (the test suite).
+# Each creates .venv on first use and installs what it needs.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# torch is installed first, on its own, pinned: on a machine with the CPU wheel on
+# local disk this takes it; elsewhere pip gets the standard build for the platform
+# (CUDA on Linux, MPS on Apple silicon). For a CPU-only Linux laptop, e.g.:
+#   make lab TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: lab test prefetch check models bench clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e ".[test]"
+	@touch $@
+
+lab: $(STAMP)  ## open the course in JupyterLab
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+test: $(STAMP)  ## unit tests, notebook tests (offline profile), browser test
+	IMGSEARCH_PROFILE=offline HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+prefetch: $(STAMP)  ## while online: download the real models for offline use
+	$(PY) -m imgsearch_helpers.prefetch $(MODELS)
+
+check: $(STAMP)  ## workshop laptop check: load and run every model of both profiles
+	$(PY) -m imgsearch_helpers.prefetch --check
+
+models: $(STAMP)  ## retrain the three offline models from scratch (~30 min on 2 cores)
+	$(PY) -m imgsearch_helpers.training --out data/models
+
+clean-venv:
+	rm -rf $(VENV)

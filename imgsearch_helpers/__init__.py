@@ -1,0 +1,29 @@
+"""Helpers for the text-based image search course.
+
+The public API is what ``__all__`` lists; modules starting with ``_`` are private.
+"""
+from .device import select_device, select_dtype
+from .display import results_html, show_results
+from .embeddings import embed_image_files, embed_images, embed_texts
+from .images import ImageLoadError, load_image
+from .labels import LabelsDB
+from .models import (LoadedModel, ModelInfo, ModelNotAvailableError, available_models,
+                     load_model, model_info)
+from .profiles import Profile, get_profile
+from .search import SearchResult, search, top_k
+from .zeroshot import zero_shot_classify, zero_shot_scores
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "select_device", "select_dtype",
+    "available_models", "model_info", "load_model", "LoadedModel", "ModelInfo",
+    "ModelNotAvailableError",
+    "embed_texts", "embed_images", "embed_image_files",
+    "load_image", "ImageLoadError",
+    "top_k", "search", "SearchResult",
+    "zero_shot_scores", "zero_shot_classify",
+    "LabelsDB",
+    "get_profile", "Profile",
+    "results_html", "show_results",
+]

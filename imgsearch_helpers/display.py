@@ -1,0 +1,59 @@
+"""Show images and ranked results as HTML (every name escaped)."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Sequence
+
+from .images import ImageLoadError, load_image
+from .search import SearchResult
+
+__all__ = ["thumbnail_data_uri", "results_html", "show_results"]
+
+
+def thumbnail_data_uri(image, size: int = 160) -> str:
+    """Return a small JPEG of ``image`` as a ``data:`` URI for HTML."""
+    im = load_image(image).copy()
+    im.thumbnail((size, size))
+    buf = io.BytesIO()
+    im.save(buf, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _label(item) -> str:
+    return Path(item).name if isinstance(item, (str, Path)) else str(item)
+
+
+def results_html(results: Sequence[SearchResult], title: str | None = None,
+                 captions: dict | None = None, size: int = 160) -> str:
+    """Render ranked results as a grid of thumbnails with rank, score and file name.
+
+    File names, captions and the title are HTML-escaped, so a file called
+    ``<img src=x onerror=alert(1)>.jpg`` shows as text and runs nothing.
+    """
+    cells = []
+    for rank, r in enumerate(results, 1):
+        name = _label(r.item)
+        caption = (captions or {}).get(name)
+        try:
+            img = f'<img src="{thumbnail_data_uri(r.item, size)}" width="{size}" alt="{html.escape(name)}">'
+        except ImageLoadError as err:
+            img = f'<div style="width:{size}px;height:{size}px">cannot show: {html.escape(err.reason)}</div>'
+        cap = f'<div style="color:#555">{html.escape(caption)}</div>' if caption else ""
+        cells.append(
+            f'<figure style="margin:4px;width:{size}px;font:12px sans-serif">{img}'
+            f'<figcaption><b>#{rank}</b> {r.score:.3f}<br>{html.escape(name)}{cap}</figcaption></figure>')
+    head = f"<h4>{html.escape(title)}</h4>" if title else ""
+    return f'{head}<div style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
+
+
+def show_results(results: Sequence[SearchResult], title: str | None = None,
+                 captions: dict | None = None, size: int = 160) -> None:
+    """Display :func:`results_html` in a notebook, with a plain-text fallback."""
+    from IPython.display import HTML, display
+
+    text = "\n".join(f"#{i} {r.score:.3f} {_label(r.item)}" for i, r in enumerate(results, 1))
+    display({"text/html": results_html(results, title, captions, size),
+             "text/plain": (f"{title}\n" if title else "") + text}, raw=True)

@@ -1,0 +1,246 @@
+"""Text and image embeddings: batched, unit-length float32 rows, every model family.
+
+Notebook 03 teaches the by-hand version (processor -> features -> normalise);
+these functions are the fast version the course then uses.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from .images import ImageLoadError, load_image
+from .models import LoadedModel
+
+__all__ = ["embed_texts", "embed_images", "embed_image_files", "ImageBatchResult",
+           "normalize", "SIGLIP_TEXT_LENGTH"]
+
+# SigLIP pools the *last* token, so it was trained on text padded to 64 tokens;
+# padding=True would pool on a different token and quietly hurt results.
+SIGLIP_TEXT_LENGTH = 64
+
+
+def normalize(features) -> np.ndarray:
+    """Return ``features`` as float32 rows of unit L2 length (the one place we normalise)."""
+    if isinstance(features, torch.Tensor):
+        features = features.detach().float().cpu().numpy()
+    features = np.asarray(features, dtype=np.float32)
+    norms = np.linalg.norm(features, axis=-1, keepdims=True)
+    return features / np.maximum(norms, 1e-12)
+
+
+def _features(output) -> torch.Tensor:
+    # transformers 5 returns an output object from get_*_features; 4.x a tensor.
+    return output.pooler_output if hasattr(output, "pooler_output") else output
+
+
+def _require_text(loaded: LoadedModel) -> None:
+    if not loaded.has_text:
+        raise ValueError(f"{loaded.name} is an image classifier with no text encoder; "
+                         "use a CLIP, SigLIP or FG-CLIP 2 model for embeddings")
+
+
+def _text_inputs(loaded: LoadedModel, texts: list[str]):
+    tokenizer = getattr(loaded.processor, "tokenizer", loaded.processor)
+    if loaded.family in ("siglip", "siglip2", "fgclip2"):
+        limit, kwargs = SIGLIP_TEXT_LENGTH, {"padding": "max_length"}
+    else:
+        limit = min(int(getattr(tokenizer, "model_max_length", 77) or 77), 77)
+        config_limit = getattr(getattr(loaded.model.config, "text_config", None),
+                               "max_position_embeddings", limit)
+        limit, kwargs = min(limit, config_limit), {"padding": True}
+    too_long = [t for t in texts if len(tokenizer(t)["input_ids"]) > limit]
+    if too_long:
+        warnings.warn(f"{len(too_long)} text(s) longer than the model's {limit} tokens were "
+                      f"truncated, e.g. {too_long[0][:60]!r}", stacklevel=3)
+    return tokenizer(texts, truncation=True, max_length=limit, return_tensors="pt", **kwargs)
+
+
+def embed_texts(loaded: LoadedModel, texts: str | Sequence[str], batch_size: int = 256) -> np.ndarray:
+    """Embed texts with a dual encoder.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+        From :func:`load_model`: a CLIP, SigLIP, SigLIP 2 or FG-CLIP 2 model.
+    texts : str or sequence of str
+        Any language the model's tokenizer knows; unknown words do not fail.
+    batch_size : int
+
+    Returns
+    -------
+    np.ndarray, shape (n, d), float32, rows of unit length.
+
+    Raises
+    ------
+    ValueError
+        Empty or whitespace-only text, or a model without a text encoder.
+    """
+    _require_text(loaded)
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    if not texts:
+        raise ValueError("no texts given")
+    for t in texts:
+        if not isinstance(t, str) or not t.strip():
+            raise ValueError(f"query text must be a non-empty string, got {t!r}")
+    out = []
+    with loaded.lock, torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            inputs = _text_inputs(loaded, texts[start:start + batch_size]).to(loaded.device)
+            if loaded.family == "fgclip2":
+                feats = loaded.model.get_text_features(inputs["input_ids"], walk_type="short")
+            else:
+                feats = loaded.model.get_text_features(**inputs)
+            out.append(normalize(_features(feats)))
+    return np.concatenate(out)
+
+
+def _image_inputs(loaded: LoadedModel, images: list) -> dict:
+    processor = getattr(loaded.processor, "image_processor", loaded.processor)
+    # NaFlex processors (SigLIP 2, FG-CLIP 2) cut each image into at most the saved
+    # max_num_patches (256 for SigLIP 2) at its own aspect ratio; we keep that setting.
+    return dict(processor(images=images, return_tensors="pt"))
+
+
+@dataclass
+class ImageBatchResult:
+    """Embeddings of one batch of image files, with the files that were skipped."""
+
+    positions: list[int]              # positions in the input of the embedded images
+    embeddings: np.ndarray            # (len(positions), d)
+    skipped: list[tuple[int, str]] = field(default_factory=list)   # (position, reason)
+
+
+def _prepare(loaded: LoadedModel, chunk: list[tuple[int, object]], draft_size: int):
+    positions, images, skipped = [], [], []
+    for pos, item in chunk:
+        try:
+            images.append(load_image(item, draft_size=draft_size))
+            positions.append(pos)
+        except ImageLoadError as err:
+            skipped.append((pos, err.reason))
+    inputs = _image_inputs(loaded, images) if images else None
+    return positions, inputs, skipped
+
+
+def _run_image_model(loaded: LoadedModel, inputs: dict) -> np.ndarray:
+    moved = {}
+    for key, value in inputs.items():
+        if isinstance(value, torch.Tensor):
+            value = value.to(loaded.device)
+            if value.is_floating_point():
+                value = value.to(loaded.dtype)
+        moved[key] = value
+    with loaded.lock, torch.inference_mode():
+        return normalize(_features(loaded.model.get_image_features(**moved)))
+
+
+def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = 32,
+                       num_workers: int | None = None, draft_size: int = 512,
+                       progress=None) -> Iterator[ImageBatchResult]:
+    """Yield :class:`ImageBatchResult` per batch; decoding overlaps the model.
+
+    Worker threads decode and preprocess the next batches while the model runs
+    on the current one (PIL and the processors release the GIL for most of it).
+    ``progress`` is a tqdm-like object updated by the number of items done.
+    """
+    _require_image_tower(loaded)
+    indexed = list(enumerate(items))
+    chunks = [indexed[i:i + batch_size] for i in range(0, len(indexed), batch_size)]
+    workers = num_workers or min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgsearch-decode") as pool:
+        pending: deque = deque()
+        chunk_iter = iter(chunks)
+        for chunk in chunk_iter:
+            pending.append(pool.submit(_prepare, loaded, chunk, draft_size))
+            if len(pending) > workers:
+                break
+        while pending:
+            positions, inputs, skipped = pending.popleft().result()
+            nxt = next(chunk_iter, None)
+            if nxt is not None:
+                pending.append(pool.submit(_prepare, loaded, nxt, draft_size))
+            emb = _run_image_model(loaded, inputs) if inputs is not None else None
+            if progress is not None:
+                progress.update(len(positions) + len(skipped))
+            dim = emb.shape[1] if emb is not None else 0
+            yield ImageBatchResult(positions, emb if emb is not None
+                                   else np.zeros((0, dim), np.float32), skipped)
+
+
+def _require_image_tower(loaded: LoadedModel) -> None:
+    if loaded.family == "vit":
+        raise ValueError(f"{loaded.name} is a classifier; embeddings need a dual encoder "
+                         "(CLIP, SigLIP, FG-CLIP 2)")
+
+
+def _progress_bar(total: int, show: bool | None, desc: str):
+    if show is False or (show is None and total < 64):
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="img")
+
+
+def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32,
+                      num_workers: int | None = None, progress: bool | None = None,
+                      draft_size: int = 512):
+    """Embed many image files, skipping unreadable ones with a reason.
+
+    Returns
+    -------
+    (embeddings, ok_positions, skipped)
+        ``embeddings[i]`` belongs to ``paths[ok_positions[i]]``; ``skipped`` is a
+        list of ``(path, reason)``.
+    """
+    bar = _progress_bar(len(paths), progress, "embedding images")
+    embs, ok, skipped = [], [], []
+    try:
+        for batch in iter_image_batches(loaded, paths, batch_size, num_workers, draft_size, bar):
+            embs.append(batch.embeddings)
+            ok.extend(batch.positions)
+            skipped.extend((paths[p], reason) for p, reason in batch.skipped)
+    finally:
+        if bar is not None:
+            bar.close()
+    nonempty = [e for e in embs if len(e)]
+    matrix = np.concatenate(nonempty) if nonempty else np.zeros((0, 0), np.float32)
+    return matrix, ok, skipped
+
+
+def embed_images(loaded: LoadedModel, images: Sequence, batch_size: int = 32,
+                 num_workers: int | None = None, progress: bool | None = None) -> np.ndarray:
+    """Embed images (PIL images, paths or bytes) in batches.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    images : sequence of PIL.Image, path or bytes
+    batch_size : int
+    num_workers : int, optional
+        Threads that decode and preprocess ahead of the model.
+    progress : bool, optional
+        Show a progress bar; default only for 64 images or more.
+
+    Returns
+    -------
+    np.ndarray, shape (n, d), float32, rows of unit length, in input order.
+
+    Raises
+    ------
+    ImageLoadError
+        If any image cannot be read (use :func:`embed_image_files` to skip instead).
+    """
+    images = list(images)
+    if not images:
+        raise ValueError("no images given")
+    matrix, ok, skipped = embed_image_files(loaded, images, batch_size, num_workers, progress)
+    if skipped:
+        item, reason = skipped[0]
+        raise ImageLoadError(item if isinstance(item, (str, os.PathLike)) else "<image>", reason)
+    return matrix

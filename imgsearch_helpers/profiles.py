@@ -1,0 +1,112 @@
+"""Course profiles: the real models on photos (online) or the course's own models (offline)."""
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .images import IMAGE_EXTENSIONS
+from .models import DATA_DIR, model_info
+
+__all__ = ["Profile", "get_profile", "PROFILE_ENV"]
+
+PROFILE_ENV = "IMGSEARCH_PROFILE"
+
+_MODELS = {
+    "online": {"classifier": "google/vit-base-patch16-224",
+               "clip": "openai/clip-vit-base-patch32",
+               "siglip": "google/siglip2-base-patch16-naflex"},
+    "offline": {"classifier": "imgsearch/clipart-vit",
+                "clip": "imgsearch/clipart-clip",
+                "siglip": "imgsearch/clipart-siglip"},
+}
+_GALLERY = {"online": "photos", "offline": "gallery"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Which models and which pictures a notebook uses, and why."""
+
+    name: str
+    classifier: str
+    clip: str
+    siglip: str
+    gallery: Path
+    reason: str
+
+    def gallery_images(self) -> list[Path]:
+        """The gallery's image files, sorted by name."""
+        return sorted(p for p in self.gallery.iterdir()
+                      if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+    def banner(self) -> str:
+        """A short text saying which profile runs, why, and how to change it."""
+        lines = [f"Profile: {self.name.upper()} - {self.reason}",
+                 f"  classifier: {self.classifier}", f"  CLIP:       {self.clip}",
+                 f"  SigLIP:     {self.siglip}", f"  gallery:    {self.gallery}"]
+        if self.name == "offline":
+            lines.append("  These are small models trained by this course on clip-art scenes. For the "
+                         "real models: go online and run `make prefetch`, then restart the kernel "
+                         f"(or set {PROFILE_ENV}=online).")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+        color = "#e8f4ea" if self.name == "online" else "#fff4e0"
+        return (f'<pre style="background:{color};padding:8px;border-radius:6px">'
+                f"{html.escape(self.banner())}</pre>")
+
+
+def _make(name: str, reason: str) -> Profile:
+    return Profile(name, gallery=DATA_DIR / _GALLERY[name], reason=reason, **_MODELS[name])
+
+
+def _cached(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+
+
+def _hub_reachable(timeout: float = 2.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Choose the course profile.
+
+    Parameters
+    ----------
+    name : {"online", "offline"}, optional
+        Default: the ``IMGSEARCH_PROFILE`` environment variable; when that is unset,
+        online if the real models are cached or the Hugging Face Hub is reachable,
+        else offline.
+
+    Returns
+    -------
+    Profile. Display it in a notebook to show the banner.
+    """
+    name = name or os.environ.get(PROFILE_ENV) or None
+    if name is not None:
+        name = name.strip().lower()
+        if name not in _MODELS:
+            raise ValueError(f"{PROFILE_ENV}={name!r}: use 'online' or 'offline'")
+        return _make(name, f"chosen by {PROFILE_ENV}={name}" if os.environ.get(PROFILE_ENV)
+                     else "chosen explicitly")
+    real = [m for m in _MODELS["online"].values()]
+    if all(_cached(model_info(m).name) for m in real):
+        return _make("online", "the real models are in the local Hugging Face cache")
+    if _hub_reachable():
+        return _make("online", "the Hugging Face Hub is reachable; models download on first use")
+    return _make("offline", "the real models are not cached and the Hugging Face Hub is not "
+                            "reachable")

@@ -1,0 +1,88 @@
+"""load_model: every family through the real transformers path, caching, clear errors."""
+import pytest
+import torch
+from transformers import pipeline
+
+from imgsearch_helpers import ModelNotAvailableError, available_models, load_model, model_info
+from imgsearch_helpers.models import MODELS
+
+COURSE_MODELS = [
+    "google/vit-base-patch16-224", "google/vit-large-patch16-224",
+    "openai/clip-vit-base-patch32", "openai/clip-vit-large-patch14",
+    "openai/clip-vit-large-patch14-336", "google/siglip2-base-patch16-naflex",
+    "google/siglip2-so400m-patch16-naflex", "google/siglip2-so400m-patch14-224",
+    "qihoo360/fg-clip2-base", "qihoo360/fg-clip2-large", "qihoo360/fg-clip2-so400m",
+]
+
+
+def test_registry_lists_every_course_model_with_metadata():
+    names = available_models()
+    for name in COURSE_MODELS:
+        assert name in names
+        info = model_info(name)
+        assert info.family and info.task and info.size and info.note
+    assert set(available_models(task="image-classification")) >= {
+        "google/vit-base-patch16-224", "imgsearch/clipart-vit"}
+    assert all(MODELS[n].remote_code for n in available_models(family="fgclip2"))
+
+
+@pytest.mark.parametrize("fixture,family", [("tiny_vit", "vit"), ("tiny_clip", "clip"),
+                                            ("tiny_siglip", "siglip"), ("tiny_siglip2", "siglip2")])
+def test_load_model_detects_family_and_caches(request, fixture, family):
+    path = request.getfixturevalue(fixture)
+    loaded = load_model(path, device="cpu")
+    assert loaded.family == family
+    assert loaded.device == torch.device("cpu") and loaded.dtype == torch.float32
+    assert not loaded.model.training
+    assert load_model(path, device="cpu") is loaded          # cached per (model, device)
+    assert loaded.has_text == (family != "vit")
+
+
+def test_vit_pipeline_runs_on_loaded_model(tiny_vit, pictures):
+    loaded = load_model(tiny_vit, device="cpu")
+    clf = pipeline("image-classification", model=loaded.model, image_processor=loaded.processor)
+    out = clf(pictures[0], top_k=3)
+    assert {o["label"] for o in out} == {"lakeside, lakeshore", "tabby, tabby cat", "sports car"}
+    assert sum(o["score"] for o in out) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(ValueError) as err:
+        load_model("openai/clip-vit-huge-does-not-exist")
+    msg = str(err.value)
+    assert "unknown model" in msg
+    for name in COURSE_MODELS:
+        assert name in msg
+
+
+def test_uncached_model_offline_explains_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(ModelNotAvailableError) as err:
+        load_model("openai/clip-vit-base-patch32", device="cpu")
+    msg = str(err.value)
+    assert "openai/clip-vit-base-patch32" in msg
+    assert "make prefetch" in msg                   # how to get it
+    assert "IMGSEARCH_PROFILE=offline" in msg        # how to run the course offline
+    assert "No other model is substituted" in msg
+
+
+def test_remote_code_needs_explicit_opt_in_and_pinned_revision():
+    with pytest.raises(ValueError, match="trust_remote_code=True"):
+        load_model("qihoo360/fg-clip2-base")
+    with pytest.raises(ValueError, match="40-hex"):
+        load_model("qihoo360/fg-clip2-base", trust_remote_code=True)
+    with pytest.raises(ValueError, match="40-hex"):
+        load_model("qihoo360/fg-clip2-base", trust_remote_code=True, revision="main")
+    with pytest.raises(ValueError, match="needs no remote code"):
+        load_model("openai/clip-vit-base-patch32", trust_remote_code=True)
+
+
+def test_unsupported_architecture_is_refused(tmp_path):
+    from transformers import BertConfig, BertModel
+    BertModel(BertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=16, vocab_size=50)).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="not one the course supports"):
+        load_model(tmp_path, device="cpu")
