@@ -1,0 +1,169 @@
+CELLS = [
+("md", r"""
+# 02 · Zero-shot classification with CLIP and SigLIP
+
+**What you will build:** a classifier for labels *you* choose at run time, with no training: give it
+a picture and any list of words, and it scores each word.
+
+**What you will learn:**
+- how the `zero-shot-image-classification` pipeline works with CLIP and with SigLIP (SigLIP 2);
+- how to compute both kinds of scores yourself from the raw logits, and why SigLIP's numbers look
+  so small next to CLIP's (independent sigmoids instead of one softmax);
+- what prompt templates such as `"a photo of {}"` change, measured on the whole gallery.
+
+CLIP and SigLIP have two encoders, one for pictures and one for text, trained so that a picture
+and a matching caption get similar vectors (*embeddings*). Zero-shot classification turns each
+candidate label into a sentence, embeds it, and compares it with the picture.
+"""),
+("code", r"""
+import numpy as np
+import torch
+from IPython.display import display
+from transformers import pipeline
+
+from imgsearch_helpers import (embed_images, embed_texts, get_profile, load_image, load_model,
+                               zero_shot_scores)
+from imgsearch_helpers.course import check, kind_of
+from imgsearch_helpers.display import thumbnail_data_uri
+
+profile = get_profile()
+display(profile)
+images = profile.gallery_images()
+clip = load_model(profile.clip)
+siglip = load_model(profile.siglip)
+print(f"CLIP:   {clip.name} ({clip.family}) on {clip.device}")
+print(f"SigLIP: {siglip.name} ({siglip.family}) on {siglip.device}")
+"""),
+("md", r"""
+## 1. The pipeline, with CLIP and with SigLIP, on the same picture
+"""),
+("code", r"""
+candidate_labels = ["lake", "mountains", "water", "cat", "car", "tree"]
+example = next((p for p in images if kind_of(p) == "lake"), images[0])
+display({"text/html": f'<img src="{thumbnail_data_uri(example, 256)}"><br>{example.name}'}, raw=True)
+
+results = {}
+for loaded in (clip, siglip):
+    pipe = pipeline("zero-shot-image-classification", model=loaded.model,
+                    tokenizer=loaded.processor.tokenizer,
+                    image_processor=loaded.processor.image_processor, device=loaded.device)
+    out = pipe(str(example), candidate_labels=candidate_labels)
+    results[loaded.family] = {d["label"]: d["score"] for d in out}
+    total = sum(d["score"] for d in out)
+    print(f"\n{loaded.name}  (scores add up to {total:.3f})")
+    for d in out:
+        print(f"  {d['score']:7.4f}  {d['label']}")
+"""),
+("md", r"""
+CLIP's scores always add up to 1: it shares one unit of probability among the labels, so "lake",
+"mountains" and "water", all true of a lake scene, have to split it. SigLIP scores each label on
+its own: several labels can be likely at once, and none of them has to be. Its numbers are often
+small even for the right label. The next section shows where both come from.
+
+## 2. The same scores by hand, from the raw logits
+
+Both models compute a *logit* per (picture, label) pair from the cosine similarity of their
+embeddings: `logit = scale × cos (+ bias)`. The pipeline phrases each label as
+`"This is a photo of {label}."`.
+"""),
+("code", r"""
+template = "This is a photo of {}."
+sentences = [template.format(label) for label in candidate_labels]
+image = load_image(example)
+
+def raw_logits(loaded, **text_kwargs):
+    inputs = loaded.processor(text=sentences, images=image, return_tensors="pt", **text_kwargs)
+    with torch.no_grad():
+        return loaded.model(**inputs.to(loaded.device)).logits_per_image[0].float().cpu()
+
+clip_logits = raw_logits(clip, padding=True)
+# SigLIP was trained on text padded to 64 tokens; padding=True would change its result.
+siglip_logits = raw_logits(siglip, padding="max_length", max_length=64)
+clip_by_hand = clip_logits.softmax(dim=-1).numpy()
+siglip_by_hand = torch.sigmoid(siglip_logits).numpy()
+
+print(f"CLIP:   scale = {clip.logit_scale:.1f}, no bias")
+print(f"SigLIP: scale = {siglip.logit_scale:.1f}, bias = {siglip.logit_bias:.2f}\n")
+print(f"{'label':10s} {'CLIP logit':>10s} {'softmax':>8s}   {'SigLIP logit':>12s} {'sigmoid':>8s}")
+for i, label in enumerate(candidate_labels):
+    print(f"{label:10s} {clip_logits[i]:10.2f} {clip_by_hand[i]:8.4f}   "
+          f"{siglip_logits[i]:12.2f} {siglip_by_hand[i]:8.4f}")
+"""),
+("code", r"""
+check(np.allclose([results[clip.family][l] for l in candidate_labels], clip_by_hand, atol=1e-4),
+      "softmax over CLIP's logits reproduces the pipeline's CLIP scores")
+check(np.allclose([results[siglip.family][l] for l in candidate_labels], siglip_by_hand, atol=1e-4),
+      "a sigmoid per SigLIP logit reproduces the pipeline's SigLIP scores")
+check(abs(clip_by_hand.sum() - 1) < 1e-4, f"CLIP's scores sum to 1 ({clip_by_hand.sum():.4f})")
+check(abs(siglip_by_hand.sum() - 1) > 0.01,
+      f"SigLIP's scores do not sum to 1 ({siglip_by_hand.sum():.4f}): each is an independent yes/no")
+"""),
+("md", r"""
+Why SigLIP's numbers are small: it was trained with a **sigmoid loss**, a yes/no question for
+every picture-text pair in a batch. In a batch of *n* pairs only *n* of the *n²* pairs match, so
+the model learned a large negative bias: "no" is the safe answer. A matching pair has to earn a
+high cosine to climb above 0.5. The sigmoid also does not look at the other labels: adding or
+removing a candidate never changes the score of another, unlike CLIP's softmax.
+
+The helper `zero_shot_scores` does exactly these computations from embeddings, so you can score
+many pictures against many labels with one matrix product:
+"""),
+("code", r"""
+for loaded, by_hand in ((clip, clip_by_hand), (siglip, siglip_by_hand)):
+    scores = zero_shot_scores(loaded, embed_images(loaded, [example])[0],
+                              embed_texts(loaded, sentences))
+    check(np.allclose(scores, by_hand, atol=1e-4),
+          f"zero_shot_scores({loaded.family}) equals the pipeline's scores")
+"""),
+("md", r"""
+## 3. Prompt templates, measured
+
+A label on its own ("car") is a poor sentence; the models were trained on captions. We measure
+top-1 accuracy over the whole gallery for a few templates: each picture's true label is the subject
+in its file name (`lake_007.png` is a lake), and the candidates are all the subjects of the gallery.
+The last row averages the text embeddings of all templates (*prompt ensembling*).
+"""),
+("code", r"""
+subjects = sorted({kind_of(p) for p in images})
+truth = np.array([subjects.index(kind_of(p)) for p in images])
+names = [s.replace("_", " ") for s in subjects]
+templates = ["{}", "a photo of a {}.", "This is a photo of {}.", "a picture showing {}"]
+
+accuracy = {}
+for loaded in (clip, siglip):
+    image_emb = embed_images(loaded, images)
+    per_template = [embed_texts(loaded, [t.format(n) for n in names]) for t in templates]
+    for t, text_emb in zip(templates + ["ensemble of all"], per_template + [
+            np.mean(per_template, axis=0)]):
+        text_emb = text_emb / np.linalg.norm(text_emb, axis=1, keepdims=True)
+        predicted = (image_emb @ text_emb.T).argmax(axis=1)
+        accuracy[(loaded.family, t)] = float((predicted == truth).mean())
+
+print(f"{len(images)} pictures, {len(subjects)} candidate labels\n")
+print(f"{'template':28s} {'CLIP':>6s} {'SigLIP':>7s}")
+for t in templates + ["ensemble of all"]:
+    print(f"{t:28s} {accuracy[(clip.family, t)]:6.1%} {accuracy[(siglip.family, t)]:7.1%}")
+"""),
+("code", r"""
+if profile.name == "offline":
+    best = max(accuracy[(clip.family, t)] for t in templates)
+    check(best >= 0.8, f"with a good template, CLIP labels {best:.0%} of the gallery correctly, "
+                       "zero-shot")
+"""),
+("md", r"""
+## Summary
+
+- Zero-shot classification = embed the picture, embed one sentence per label, compare.
+- CLIP: `softmax(scale × cos)`: scores compete and sum to 1. SigLIP: `sigmoid(scale × cos + bias)`
+  per label: independent, and small unless the match is clear, because of the large negative bias.
+- The sentence around the label matters; averaging several templates is a cheap, robust choice.
+- Classification still needs a list of labels. Notebook 03 drops the list: the query itself is
+  the text, and we rank the pictures.
+
+**Things to try**
+- Add a label that is *also* true ("nature") and watch CLIP's other scores drop while SigLIP's stay.
+- Use a template in another style ("a drawing of {}") and measure it.
+- Online, compare `openai/clip-vit-base-patch32` with `openai/clip-vit-large-patch14`
+  (`load_model` lists every registered model if you mistype one).
+"""),
+]

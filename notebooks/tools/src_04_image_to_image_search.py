@@ -1,0 +1,178 @@
+CELLS = [
+("md", r"""
+# 04 · Image-to-image search, near-duplicates and combined queries
+
+**What you will build:** "more like this": search with a picture instead of words, find
+near-duplicate copies in a folder, and mix queries: a picture plus words, or "like this, but not
+like that".
+
+**What you will learn:**
+- that picture embeddings can be compared with each other exactly like text and pictures;
+- how to choose a similarity threshold for duplicates by *measuring* scores, not guessing;
+- that embeddings can be added and subtracted to steer a search.
+"""),
+("code", r"""
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from IPython.display import display
+from PIL import ImageEnhance
+
+from imgsearch_helpers import (embed_images, embed_texts, get_profile, load_image, load_model,
+                               search, show_results)
+from imgsearch_helpers.course import check, kind_of
+from imgsearch_helpers.similarity import combine_queries, near_duplicates
+
+profile = get_profile()
+display(profile)
+images = profile.gallery_images()
+model = load_model(profile.clip)
+image_matrix = embed_images(model, images)
+print(f"{model.name}: {len(images)} pictures embedded, {image_matrix.shape[1]} numbers each")
+"""),
+("md", r"""
+## 1. Query by picture
+
+The query is now the embedding of a picture. The best hit is always the picture itself (cosine
+1.0), so we leave it out and look at the next ones.
+"""),
+("code", r"""
+query_path = next((p for p in images if kind_of(p) == "cat"), images[0])
+query_vector = embed_images(model, [query_path])[0]
+results = [r for r in search(query_vector, image_matrix, images, k=7) if r.item != query_path][:6]
+show_results(search(query_vector, image_matrix, images, k=1), title="the query")
+show_results(results, title=f"more like {query_path.name}")
+"""),
+("code", r"""
+if profile.name == "offline":
+    same = sum(kind_of(r.item) == kind_of(query_path) for r in results[:3])
+    check(same >= 2, f"{same} of the 3 nearest pictures are also {kind_of(query_path)} scenes")
+    hits = 0
+    for i, path in enumerate(images):
+        scores = image_matrix @ image_matrix[i]
+        scores[i] = -1                               # not itself
+        hits += kind_of(images[int(scores.argmax())]) == kind_of(path)
+    check(hits / len(images) >= 0.8,
+          f"for {hits / len(images):.0%} of all pictures the nearest other picture is the same kind")
+"""),
+("md", r"""
+## 2. Near-duplicates
+
+Photo folders are full of copies: a resized version for e-mail, a re-saved JPEG, a slightly cropped
+one. We make such copies of three pictures, embed everything, and look at the scores of the
+duplicate pairs next to the scores of all other pairs.
+"""),
+("code", r"""
+workdir = Path(tempfile.mkdtemp(prefix="near-dups-"))
+originals = images[::max(1, len(images) // 3)][:3]
+copies = []
+for path in originals:
+    im = load_image(path)
+    w, h = im.size
+    variants = {
+        "smaller": im.resize((int(w * 0.7), int(h * 0.7))),
+        "jpeg40": im,
+        "cropped": im.crop((int(w * 0.04), int(h * 0.04), w - int(w * 0.04), h - int(h * 0.04))),
+        "brighter": ImageEnhance.Brightness(im).enhance(1.15),
+    }
+    for name, variant in variants.items():
+        out = workdir / f"{path.stem}__{name}.jpg"
+        variant.save(out, quality=40 if name == "jpeg40" else 90)
+        copies.append((path, out))
+
+collection = list(images) + [c for _, c in copies]
+matrix = np.concatenate([image_matrix, embed_images(model, [c for _, c in copies])])
+duplicate_pairs = set()
+for original, copy in copies:
+    i, j = collection.index(original), collection.index(copy)
+    duplicate_pairs.add((min(i, j), max(i, j)))
+    # copies of the same original are duplicates of each other too
+for a in range(len(copies)):
+    for b in range(a + 1, len(copies)):
+        if copies[a][0] == copies[b][0]:
+            i, j = collection.index(copies[a][1]), collection.index(copies[b][1])
+            duplicate_pairs.add((min(i, j), max(i, j)))
+
+sims = matrix @ matrix.T
+upper = np.triu_indices(len(collection), k=1)
+dup_scores = np.array([sims[i, j] for i, j in zip(*upper) if (i, j) in duplicate_pairs])
+other_scores = np.array([sims[i, j] for i, j in zip(*upper) if (i, j) not in duplicate_pairs])
+print(f"duplicate pairs: {len(dup_scores):4d}, cosine from {dup_scores.min():.3f} to {dup_scores.max():.3f}")
+print(f"other pairs:     {len(other_scores):4d}, cosine from {other_scores.min():.3f} to {other_scores.max():.3f}")
+"""),
+("md", r"""
+If the lowest duplicate score lies above the highest score of any other pair, every threshold in
+between separates them perfectly; we take the middle of that gap. On a real photo folder the two
+ranges overlap a little (burst shots of the same scene are *almost* duplicates), and the threshold
+becomes a choice between missing copies and flagging look-alikes.
+"""),
+("code", r"""
+threshold = float((dup_scores.min() + other_scores.max()) / 2)
+found = near_duplicates(matrix, threshold)
+found_pairs = {(i, j) for i, j, _ in found}
+print(f"threshold {threshold:.3f}: {len(found)} pairs flagged")
+for i, j, s in found[:8]:
+    print(f"  {s:.3f}  {collection[i].name}  ~  {collection[j].name}")
+recall = len(found_pairs & duplicate_pairs) / len(duplicate_pairs)
+precision = len(found_pairs & duplicate_pairs) / max(1, len(found_pairs))
+print(f"recall {recall:.0%}, precision {precision:.0%}")
+if profile.name == "offline":
+    check(dup_scores.min() > other_scores.max(),
+          "every duplicate pair scores higher than every pair of different pictures")
+    check(recall == 1.0 and precision == 1.0, "the threshold finds all planted copies and nothing else")
+"""),
+("md", r"""
+## 3. Combined queries
+
+Text and picture embeddings share one space, so we can add them. A picture of a tree **plus** the
+words "snow" asks for something between the two. Subtracting an embedding moves away from it:
+"more like this lake, but not like that boat".
+"""),
+("code", r"""
+def kinds(results):
+    return [kind_of(r.item) for r in results]
+
+tree = next((p for p in images if kind_of(p) == "tree"), images[0])
+tree_vector = embed_images(model, [tree])[0]
+snow_text = embed_texts(model, "snow")[0]
+plain = search(tree_vector, image_matrix, images, k=6)
+mixed = search(combine_queries([tree_vector, snow_text]), image_matrix, images, k=6)
+show_results(plain, title=f"{tree.name} alone")
+show_results(mixed, title=f"{tree.name} + 'snow'")
+"""),
+("code", r"""
+lake = next((p for p in images if kind_of(p) == "lake"), images[0])
+boat = next((p for p in images if kind_of(p) == "boat"), images[-1])
+lake_vector, boat_vector = embed_images(model, [lake, boat])
+
+def boat_ranks(query):
+    order = np.argsort(-(image_matrix @ query))
+    return [rank for rank, i in enumerate(order) if kind_of(images[i]) == "boat"]
+
+like_lake = combine_queries([lake_vector])
+not_boat = combine_queries([lake_vector], negatives=[boat_vector], negative_weight=0.7)
+show_results(search(not_boat, image_matrix, images, k=6), title=f"like {lake.name}, not like {boat.name}")
+print("mean rank of the boat pictures:",
+      f"{np.mean(boat_ranks(like_lake)):.1f} for 'like this lake',",
+      f"{np.mean(boat_ranks(not_boat)):.1f} with 'but not that boat'")
+if profile.name == "offline":
+    check(kinds(mixed).count("snow") > kinds(plain).count("snow"),
+          f"adding 'snow' brings snow scenes up ({kinds(plain).count('snow')} -> "
+          f"{kinds(mixed).count('snow')} in the top 6)")
+    check(np.mean(boat_ranks(not_boat)) > np.mean(boat_ranks(like_lake)),
+          "subtracting the boat picture pushes the boat scenes down the ranking")
+"""),
+("md", r"""
+## Summary
+
+- Picture-to-picture search is the same cosine ranking, with a picture as the query.
+- Near-duplicates are pairs above a threshold; measure the scores of known copies to choose it.
+- Embeddings add and subtract: picture + words, or "like this, but not like that".
+
+**Things to try**
+- Make harsher copies (a 20 % crop, a black-and-white version): when do they stop being found?
+- Change `negative_weight`: what happens at 1.5?
+- Notebook 05 puts all of this in an interactive app; click a result there for "more like this".
+"""),
+]
