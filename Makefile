@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[test]"
 	@touch $@
 
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)  ## open the course in JupyterLab
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)  ## unit tests, notebook tests (offline profile), browser test
 	IMGSEARCH_PROFILE=offline HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
