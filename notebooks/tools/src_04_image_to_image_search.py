@@ -102,25 +102,37 @@ print(f"duplicate pairs: {len(dup_scores):4d}, cosine from {dup_scores.min():.3f
 print(f"other pairs:     {len(other_scores):4d}, cosine from {other_scores.min():.3f} to {other_scores.max():.3f}")
 """),
 ("md", r"""
-If the lowest duplicate score lies above the highest score of any other pair, every threshold in
-between separates them perfectly; we take the middle of that gap. On a real photo folder the two
-ranges overlap a little (burst shots of the same scene are *almost* duplicates), and the threshold
-becomes a choice between missing copies and flagging look-alikes.
+If the lowest duplicate score lay above the highest score of any other pair, every threshold in
+between would separate them perfectly. Usually the ranges overlap: two different photos of the
+same scene can look as alike to the model as a copy does. We take the lowest score of a planted
+copy as the threshold (so that every copy is found) and look at what else it flags.
 """),
 ("code", r"""
-threshold = float((dup_scores.min() + other_scores.max()) / 2)
+threshold = float(dup_scores.min())
 found = near_duplicates(matrix, threshold)
 found_pairs = {(i, j) for i, j, _ in found}
-print(f"threshold {threshold:.3f}: {len(found)} pairs flagged")
-for i, j, s in found[:8]:
-    print(f"  {s:.3f}  {collection[i].name}  ~  {collection[j].name}")
+look_alikes = [(i, j, s) for i, j, s in found if (i, j) not in duplicate_pairs]
 recall = len(found_pairs & duplicate_pairs) / len(duplicate_pairs)
 precision = len(found_pairs & duplicate_pairs) / max(1, len(found_pairs))
-print(f"recall {recall:.0%}, precision {precision:.0%}")
+print(f"threshold {threshold:.3f}: {len(found)} pairs flagged, recall {recall:.0%}, "
+      f"precision {precision:.0%}")
+print(f"flagged pairs that are different pictures ({len(look_alikes)}):")
+for i, j, s in look_alikes[:8]:
+    print(f"  {s:.3f}  {collection[i].name}  ~  {collection[j].name}")
 if profile.name == "offline":
-    check(dup_scores.min() > other_scores.max(),
-          "every duplicate pair scores higher than every pair of different pictures")
-    check(recall == 1.0 and precision == 1.0, "the threshold finds all planted copies and nothing else")
+    def scene_kind(path):                        # "lake_020__smaller.jpg" -> "lake"
+        return kind_of(path.name.split("__")[0])
+    same_kind = all(scene_kind(collection[i]) == scene_kind(collection[j]) for i, j, _ in look_alikes)
+    check(same_kind, "every wrongly flagged pair shows two scenes of the same kind: look-alikes, "
+                     "not random mistakes")
+"""),
+("md", r"""
+Offline, the small clip-art model flags many look-alikes: it was trained only to tell *what* a
+scene shows (a night sky, a lake), so two night skies are almost the same vector to it. Real CLIP
+models have seen hundreds of millions of photos and separate different pictures of one subject
+much better; on your own photos, expect the two ranges to overlap only for burst shots and edits.
+Either way the threshold is a choice between missing copies and flagging look-alikes, and you
+make it by looking at measured scores like these.
 """),
 ("md", r"""
 ## 3. Combined queries
