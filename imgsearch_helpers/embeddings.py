@@ -5,6 +5,8 @@ these functions are the fast version the course then uses.
 """
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import warnings
 from collections import deque
@@ -19,7 +21,7 @@ from .images import ImageLoadError, load_image
 from .models import LoadedModel
 
 __all__ = ["embed_texts", "embed_images", "embed_image_files", "ImageBatchResult",
-           "normalize", "SIGLIP_TEXT_LENGTH"]
+           "iter_image_batches", "model_input_side", "normalize", "SIGLIP_TEXT_LENGTH"]
 
 # SigLIP pools the *last* token, so it was trained on text padded to 64 tokens;
 # padding=True would pool on a different token and quietly hurt results.
@@ -101,11 +103,57 @@ def embed_texts(loaded: LoadedModel, texts: str | Sequence[str], batch_size: int
     return np.concatenate(out)
 
 
+def _image_processor(loaded: LoadedModel):
+    return getattr(loaded.processor, "image_processor", loaded.processor)
+
+
+def _size_dict(size) -> dict:
+    # transformers 5 uses a SizeDict (None for unset keys), 4.x a plain dict.
+    if size is None:
+        return {}
+    return {k: v for k, v in dict(size).items() if v is not None}
+
+
+def model_input_side(loaded: LoadedModel) -> int:
+    """The side in pixels the model's processor resizes images to (224 for CLIP B/32).
+
+    NaFlex processors (SigLIP 2) have no fixed size; their side is taken from the
+    patch budget, e.g. 16 px x sqrt(256 patches) = 256.
+    """
+    proc = _image_processor(loaded)
+    sides = [v for d in (getattr(proc, "size", None), getattr(proc, "crop_size", None))
+             for v in _size_dict(d).values() if isinstance(v, int) and v > 0]
+    patches, patch = getattr(proc, "max_num_patches", None), getattr(proc, "patch_size", None)
+    if isinstance(patches, int) and isinstance(patch, int):
+        sides.append(patch * math.ceil(math.sqrt(patches)))
+    return max(sides) if sides else 512
+
+
+def _clamp_aspect(proc, images: list) -> list:
+    # CLIP-style processors scale the *shortest* side to 224 and then keep only the
+    # central 224 x 224: a 1 x 60,000 px strip (a 100-byte PNG) would first become
+    # 224 x 13 million pixels, tens of GB. Cropping the long side to 3x the short one
+    # around the centre first keeps everything the centre crop would see.
+    shortest = _size_dict(getattr(proc, "size", None)).get("shortest_edge")
+    if not shortest or not getattr(proc, "do_center_crop", False):
+        return images
+    out = []
+    for im in images:
+        w, h = im.size
+        short, long_ = min(w, h), max(w, h)
+        keep = 3 * short
+        if long_ > keep:
+            off = (long_ - keep) // 2
+            im = im.crop((off, 0, off + keep, h) if w > h else (0, off, w, off + keep))
+        out.append(im)
+    return out
+
+
 def _image_inputs(loaded: LoadedModel, images: list) -> dict:
-    processor = getattr(loaded.processor, "image_processor", loaded.processor)
+    processor = _image_processor(loaded)
     # NaFlex processors (SigLIP 2, FG-CLIP 2) cut each image into at most the saved
     # max_num_patches (256 for SigLIP 2) at its own aspect ratio; we keep that setting.
-    return dict(processor(images=images, return_tensors="pt"))
+    return dict(processor(images=_clamp_aspect(processor, images), return_tensors="pt"))
 
 
 @dataclass
@@ -117,16 +165,44 @@ class ImageBatchResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)   # (position, reason)
 
 
-def _prepare(loaded: LoadedModel, chunk: list[tuple[int, object]], draft_size: int):
-    positions, images, skipped = [], [], []
-    for pos, item in chunk:
-        try:
-            images.append(load_image(item, draft_size=draft_size))
+_PREP_ERRORS = (ValueError, TypeError, RuntimeError, OSError)
+
+
+def _prepare_one(loaded: LoadedModel, item, draft_size: int | None):
+    """Decode and preprocess one image: (inputs, None) or (None, reason)."""
+    try:
+        image = load_image(item, draft_size=draft_size)
+    except ImageLoadError as err:
+        return None, err.reason
+    try:
+        return _image_inputs(loaded, [image]), None
+    except _PREP_ERRORS as err:
+        return None, f"the model's preprocessing failed: {err}"
+
+
+def _prepare(loaded: LoadedModel, chunk: list[tuple[int, object]], draft_size: int | None):
+    """Decode and preprocess a chunk in this thread: (positions, inputs, skipped)."""
+    return _collate([(pos, _prepare_one(loaded, item, draft_size)) for pos, item in chunk])
+
+
+def _collate(done: list) -> tuple[list[int], dict | None, list[tuple[int, str]]]:
+    positions, parts, skipped = [], [], []
+    for pos, (inputs, reason) in done:
+        if inputs is None:
+            skipped.append((pos, reason))
+        else:
             positions.append(pos)
-        except ImageLoadError as err:
-            skipped.append((pos, err.reason))
-    inputs = _image_inputs(loaded, images) if images else None
-    return positions, inputs, skipped
+            parts.append(inputs)
+    if not parts:
+        return positions, None, skipped
+    # Fixed-size processors (CLIP, SigLIP) and NaFlex ones, which pad every image to
+    # max_num_patches, give equal shapes per key: one image's tensors stack as a batch.
+    try:
+        batch = {key: torch.cat([p[key] for p in parts]) if isinstance(parts[0][key], torch.Tensor)
+                 else [v for p in parts for v in p[key]] for key in parts[0]}
+    except RuntimeError:       # a processor that does not pad: the model takes them one by one
+        return positions, parts, skipped
+    return positions, batch, skipped
 
 
 def _run_image_model(loaded: LoadedModel, inputs: dict) -> np.ndarray:
@@ -141,37 +217,68 @@ def _run_image_model(loaded: LoadedModel, inputs: dict) -> np.ndarray:
         return normalize(_features(loaded.model.get_image_features(**moved)))
 
 
+def _resolve_draft(loaded: LoadedModel, draft_size) -> int | None:
+    if draft_size == "auto":
+        return model_input_side(loaded)
+    return draft_size
+
+
 def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = 32,
-                       num_workers: int | None = None, draft_size: int = 512,
+                       num_workers: int | None = None, draft_size: int | str | None = 512,
                        progress=None) -> Iterator[ImageBatchResult]:
     """Yield :class:`ImageBatchResult` per batch; decoding overlaps the model.
 
-    Worker threads decode and preprocess the next batches while the model runs
-    on the current one (PIL and the processors release the GIL for most of it).
-    ``progress`` is a tqdm-like object updated by the number of items done.
+    Worker threads decode and preprocess the next two batches, one image per task,
+    while the model runs on the current one (PIL and the processors release the GIL
+    for most of it); no more are queued, so memory stays bounded.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    items : iterable of paths, bytes or PIL images
+    batch_size : int
+    num_workers : int, optional
+        Decoding threads; default ``min(4, os.cpu_count())``.
+    draft_size : int, "auto" or None
+        Passed to :func:`load_image`. The default, 512, is :func:`load_image`'s own, so
+        a file embedded here gives exactly what ``load_image(path)`` and the processor
+        give by hand. "auto" uses the model's input side (:func:`model_input_side`,
+        224 for CLIP B/32): 12 MP JPEGs then decode a little faster (bench_embed.py).
+    progress : tqdm-like, optional
+        Updated by the number of items done.
     """
     _require_image_tower(loaded)
+    draft = _resolve_draft(loaded, draft_size)
     indexed = list(enumerate(items))
-    chunks = [indexed[i:i + batch_size] for i in range(0, len(indexed), batch_size)]
+    chunks = iter([indexed[i:i + batch_size] for i in range(0, len(indexed), batch_size)])
     workers = num_workers or min(4, os.cpu_count() or 1)
+    # One task per image (not per batch), so that every worker helps with the batch
+    # the model needs next, the first one included.
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgsearch-decode") as pool:
-        pending: deque = deque()
-        chunk_iter = iter(chunks)
-        for chunk in chunk_iter:
-            pending.append(pool.submit(_prepare, loaded, chunk, draft_size))
-            if len(pending) > workers:
-                break
-        while pending:
-            positions, inputs, skipped = pending.popleft().result()
-            nxt = next(chunk_iter, None)
-            if nxt is not None:
-                pending.append(pool.submit(_prepare, loaded, nxt, draft_size))
-            emb = _run_image_model(loaded, inputs) if inputs is not None else None
-            if progress is not None:
-                progress.update(len(positions) + len(skipped))
-            dim = emb.shape[1] if emb is not None else 0
-            yield ImageBatchResult(positions, emb if emb is not None
-                                   else np.zeros((0, dim), np.float32), skipped)
+        def submit(chunk):
+            return [(pos, pool.submit(_prepare_one, loaded, item, draft)) for pos, item in chunk]
+
+        pending: deque = deque(submit(c) for c in itertools.islice(chunks, 2))
+        try:
+            while pending:
+                futures = pending.popleft()
+                positions, inputs, skipped = _collate([(pos, f.result()) for pos, f in futures])
+                nxt = next(chunks, None)
+                if nxt is not None:
+                    pending.append(submit(nxt))
+                if isinstance(inputs, list):
+                    emb = np.concatenate([_run_image_model(loaded, part) for part in inputs])
+                else:
+                    emb = _run_image_model(loaded, inputs) if inputs is not None else None
+                if progress is not None:
+                    progress.update(len(positions) + len(skipped))
+                yield ImageBatchResult(positions, emb if emb is not None
+                                       else np.zeros((0, 0), np.float32), skipped)
+        finally:
+            # A consumer that stops early (or an error) must not wait for queued images.
+            for futures in pending:
+                for _, fut in futures:
+                    fut.cancel()
 
 
 def _require_image_tower(loaded: LoadedModel) -> None:
@@ -189,8 +296,17 @@ def _progress_bar(total: int, show: bool | None, desc: str):
 
 def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32,
                       num_workers: int | None = None, progress: bool | None = None,
-                      draft_size: int = 512):
+                      draft_size: int | str | None = 512):
     """Embed many image files, skipping unreadable ones with a reason.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    paths : sequence of paths (or bytes / PIL images)
+    batch_size, num_workers, draft_size
+        As :func:`iter_image_batches`.
+    progress : bool, optional
+        Show a progress bar; default only for 64 files or more.
 
     Returns
     -------

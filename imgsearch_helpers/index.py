@@ -1,0 +1,337 @@
+"""A persistent, incremental index of a folder of images.
+
+Notebook 05 builds one; :meth:`ImageIndex.build` is all it takes::
+
+    model = load_model("openai/clip-vit-base-patch32")
+    index = ImageIndex.build("data/photos", model)
+    index.search_text(model, "a cat on a sofa", k=5)
+
+Running ``build`` again embeds only new and changed files, drops deleted ones and
+keeps moved ones; an interrupted run (even a killed process) resumes from its last
+checkpoint. The embeddings are memory-mapped, so opening a million-image index
+takes well under a second. The files on disk: :mod:`imgsearch_helpers._index_store`;
+how an update decides what to embed: :mod:`imgsearch_helpers._index_update`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+from typing import Iterator, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from . import _index_store as store
+from ._index_store import (ImageIndexError, IndexCorruptError, IndexLockedError,
+                           IndexModelMismatchError)
+from ._index_update import Update, scan
+from .embeddings import ImageBatchResult, embed_images, embed_texts, iter_image_batches
+from .models import LoadedModel
+from .search import SearchResult, top_k
+
+__all__ = ["ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "ImageIndexError",
+           "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError"]
+
+INDEX_DIRNAME = ".imgsearch"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What an index needs from a model; tests inject fast fakes through it.
+
+    ``name`` identifies the embedding space: an index answers only queries
+    embedded by an embedder of the same name.
+    """
+
+    name: str
+
+    def embed_files(self, paths: Sequence[Path], progress=None) -> Iterator[ImageBatchResult]:
+        """Yield batches of embeddings (unit rows) of ``paths``, with skipped positions."""
+
+    def embed_text(self, text: str) -> np.ndarray:
+        """One unit vector for a text query."""
+
+    def embed_image(self, image) -> np.ndarray:
+        """One unit vector for a query image (path, bytes or PIL image)."""
+
+
+class ModelEmbedder:
+    """:class:`Embedder` for a :class:`LoadedModel` (what ``build`` uses by default)."""
+
+    def __init__(self, loaded: LoadedModel, batch_size: int = 32,
+                 num_workers: int | None = None, draft_size: int | str | None = 512):
+        self.loaded, self.batch_size = loaded, batch_size
+        self.num_workers, self.draft_size = num_workers, draft_size
+
+    @property
+    def name(self) -> str:
+        # A model loaded from a folder is named by its absolute path, so that
+        # "models/x" and "/home/me/models/x" are recognised as the same model.
+        if self.loaded.info is None and os.path.isdir(self.loaded.name):
+            return os.path.abspath(self.loaded.name)
+        return self.loaded.name
+
+    def embed_files(self, paths, progress=None):
+        return iter_image_batches(self.loaded, paths, self.batch_size, self.num_workers,
+                                  self.draft_size, progress)
+
+    def embed_text(self, text):
+        return embed_texts(self.loaded, [text])[0]
+
+    def embed_image(self, image):
+        return embed_images(self.loaded, [image])[0]
+
+
+def _as_embedder(model) -> Embedder:
+    if isinstance(model, LoadedModel):
+        return ModelEmbedder(model)
+    if isinstance(model, Embedder):
+        return model
+    raise TypeError(f"expected a LoadedModel (from load_model) or an Embedder, "
+                    f"got {type(model).__name__}")
+
+
+def _safe_name(model_name: str) -> str:
+    # Readable and unique: "openai/clip-vit-base-patch32" -> "openai_clip-vit-base-patch32-1c2d..."
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name).strip("._")[-48:] or "model"
+    return f"{readable}-{hashlib.sha256(model_name.encode()).hexdigest()[:8]}"
+
+
+def default_index_dir(folder, model_name: str) -> Path:
+    """Where :meth:`ImageIndex.build` keeps the index of ``folder`` for a model."""
+    return Path(folder) / INDEX_DIRNAME / _safe_name(model_name)
+
+
+class ImageIndex:
+    """Embeddings of every image in a folder, saved next to it and kept up to date.
+
+    Create one with :meth:`build` (new or existing) or :meth:`open` (read only).
+
+    Attributes
+    ----------
+    folder, index_dir : Path
+    model_name : str
+        The model that made the embeddings; queries must use the same.
+    embeddings : np.ndarray, shape (n, dim)
+        Unit rows, memory-mapped read-only, row i for ``paths[i]``.
+    skipped : list of (Path, str)
+        Files that could not be indexed, with the reason.
+    summary : dict
+        Counts of the last update: embedded, reused, resumed (from a checkpoint),
+        moved, skipped, removed.
+    """
+
+    def __init__(self, index_dir: Path, manifest: store.Manifest, embeddings: np.ndarray):
+        self.index_dir = index_dir
+        self._manifest = manifest
+        self.embeddings = embeddings
+        self.summary = dict(manifest.last_summary)
+        self._paths: list[Path] | None = None
+
+    # -- creating and opening ------------------------------------------------
+    @classmethod
+    def build(cls, folder, model, index_dir=None, *, recursive: bool = True,
+              dtype: str = "float32", progress=None, checkpoint_every: int = 512,
+              checkpoint_seconds: float = 30.0) -> "ImageIndex":
+        """Index ``folder``, or bring its existing index up to date.
+
+        Parameters
+        ----------
+        folder : str or Path
+        model : LoadedModel or Embedder
+            E.g. ``ModelEmbedder(loaded, batch_size=64)`` to change the batch size.
+        index_dir : str or Path, optional
+            Default ``<folder>/.imgsearch/<model name>-<hash>``: one index per model.
+        recursive : bool
+            Include sub-folders (hidden ones never).
+        dtype : {"float32", "float16"}
+            float16 halves the disk and memory; rankings may swap near-ties.
+        progress : bool or tqdm-like, optional
+            Progress bar; default only when 64 or more files need embedding.
+        checkpoint_every, checkpoint_seconds
+            Save progress after this many new embeddings or this many seconds,
+            whichever comes first; a rerun after a crash starts from there.
+
+        Returns
+        -------
+        ImageIndex
+
+        Raises
+        ------
+        IndexModelMismatchError
+            ``index_dir`` holds an index made with another model.
+        IndexCorruptError
+            The existing index is damaged (it is not overwritten).
+        """
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise NotADirectoryError(f"{folder} is not a folder")
+        if dtype not in store.DTYPES:
+            raise ValueError(f"dtype must be one of {store.DTYPES}, not {dtype!r}")
+        embedder = _as_embedder(model)
+        index_dir = Path(index_dir) if index_dir is not None else default_index_dir(
+            folder, embedder.name)
+        index_dir.mkdir(parents=True, exist_ok=True)
+        manifest = store.read_manifest(index_dir)
+        if manifest is None:
+            manifest = store.Manifest(
+                model=embedder.name, dim=0, dtype=dtype, recursive=recursive,
+                folder=Path(os.path.relpath(folder.resolve(), index_dir.resolve())).as_posix(),
+                created=store.now_iso())
+            index = cls(index_dir, manifest, np.zeros((0, 0), dtype))
+        else:
+            index = cls(index_dir, manifest, store.open_embeddings(index_dir, manifest))
+            if index.folder.resolve() != folder.resolve():
+                raise ImageIndexError(f"{index_dir} is the index of {index.folder}, "
+                                      f"not of {folder}")
+            if manifest.dtype != dtype:
+                raise ValueError(f"{index_dir} stores {manifest.dtype}; to use {dtype}, "
+                                 "build into another index_dir")
+            manifest.recursive = recursive
+        return index.update(embedder, progress=progress, checkpoint_every=checkpoint_every,
+                            checkpoint_seconds=checkpoint_seconds)
+
+    @classmethod
+    def open(cls, index_dir) -> "ImageIndex":
+        """Open an index made by :meth:`build`, without scanning its folder.
+
+        Raises
+        ------
+        FileNotFoundError
+            No index there (the message lists the indexes of a photo folder).
+        IndexCorruptError
+            A file of the index is damaged.
+        """
+        index_dir = Path(index_dir)
+        manifest = store.read_manifest(index_dir)
+        if manifest is None:
+            raise FileNotFoundError(_no_index_message(index_dir))
+        try:
+            return cls(index_dir, manifest, store.open_embeddings(index_dir, manifest))
+        except IndexCorruptError:
+            # An update in another process may have replaced the files between our
+            # two reads; then a fresh manifest points to the new ones.
+            latest = store.read_manifest(index_dir)
+            if latest is None or latest == manifest:
+                raise
+        return cls(index_dir, latest, store.open_embeddings(index_dir, latest))
+
+    # -- updating --------------------------------------------------------------
+    def update(self, model, *, progress=None, checkpoint_every: int = 512,
+               checkpoint_seconds: float = 30.0) -> "ImageIndex":
+        """Rescan the folder: embed new and changed files, drop deleted ones.
+
+        Returns ``self``, updated; :attr:`summary` says what was done.
+        """
+        embedder = _as_embedder(model)
+        self._check_model(embedder.name)
+        if checkpoint_every < 1 or checkpoint_seconds <= 0:
+            raise ValueError("checkpoint_every and checkpoint_seconds must be positive")
+        with store.update_lock(self.index_dir):
+            # Another process may have committed since we read the manifest.
+            latest = store.read_manifest(self.index_dir)
+            if latest is not None and latest.generation != self._manifest.generation:
+                latest.recursive = self._manifest.recursive
+                self._manifest = latest
+                self.embeddings = store.open_embeddings(self.index_dir, latest)
+            store.remove_stale_files(self.index_dir, self._manifest
+                                     if self._manifest.embeddings_file else None)
+            scan_ns = time.time_ns()
+            files, scan_skipped = scan(self.folder, self._manifest.recursive,
+                                       self.index_dir.resolve())
+            manifest, embeddings, summary = Update(
+                self.index_dir, self._manifest, self.embeddings, files, scan_skipped, scan_ns,
+            ).run(embedder, self.folder, progress, checkpoint_every, checkpoint_seconds)
+        self._manifest, self.embeddings, self.summary = manifest, embeddings, summary
+        self._paths = None
+        return self
+
+    # -- searching ------------------------------------------------------------
+    def search_text(self, model, query: str, k: int = 5) -> list[SearchResult]:
+        """The ``k`` images that best match a text query (any language the model knows)."""
+        embedder = _as_embedder(model)
+        self._check_model(embedder.name)
+        return self.search_embedding(embedder.embed_text(query), k)
+
+    def search_image(self, model, image, k: int = 5) -> list[SearchResult]:
+        """The ``k`` images most similar to ``image`` (path, bytes or PIL image).
+
+        Raises
+        ------
+        ImageLoadError
+            The query image cannot be read (the reason says why).
+        """
+        embedder = _as_embedder(model)
+        self._check_model(embedder.name)
+        return self.search_embedding(embedder.embed_image(image), k)
+
+    def search_embedding(self, vector, k: int = 5) -> list[SearchResult]:
+        """The ``k`` nearest images to a unit ``vector`` of the index's model."""
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if len(self) == 0:
+            return []
+        if vector.shape[0] != self.dim:
+            raise ValueError(f"query has dimension {vector.shape[0]}, the index {self.dim}")
+        idx, scores = top_k(vector, self.embeddings, k)
+        paths = self._manifest.paths
+        return [SearchResult(self.folder / paths[i], float(s), int(i))
+                for i, s in zip(idx, scores)]
+
+    def _check_model(self, name: str) -> None:
+        if name != self.model_name:
+            raise IndexModelMismatchError(
+                f"this index was built with model {self.model_name!r}; it cannot be used with "
+                f"{name!r} (their embeddings are not comparable). Build an index for "
+                f"{name!r}: ImageIndex.build(folder, model) keeps one per model.")
+
+    # -- what is inside ---------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        return Path(os.path.normpath(self.index_dir / self._manifest.folder))
+
+    @property
+    def model_name(self) -> str:
+        return self._manifest.model
+
+    @property
+    def dim(self) -> int:
+        return self._manifest.dim
+
+    @property
+    def dtype(self) -> str:
+        return self._manifest.dtype
+
+    @property
+    def relpaths(self) -> list[str]:
+        """Paths relative to :attr:`folder`, "/"-separated, row order (cheap)."""
+        return list(self._manifest.paths)
+
+    @property
+    def paths(self) -> list[Path]:
+        """Full paths of the indexed images, in row order."""
+        if self._paths is None:
+            folder = self.folder
+            self._paths = [folder / p for p in self._manifest.paths]
+        return self._paths
+
+    @property
+    def skipped(self) -> list[tuple[Path, str]]:
+        return [(self.folder / p, reason) for p, reason in self._manifest.skipped]
+
+    def __len__(self) -> int:
+        return len(self._manifest.paths)
+
+    def __repr__(self) -> str:
+        return (f"ImageIndex({str(self.folder)!r}, {len(self)} images, "
+                f"{len(self._manifest.skipped)} skipped, model={self.model_name!r}, "
+                f"{self.dtype})")
+
+
+def _no_index_message(index_dir: Path) -> str:
+    root = index_dir / INDEX_DIRNAME
+    found = sorted(p.parent.name for p in root.glob(f"*/{store.MANIFEST}")) if root.is_dir() else []
+    hint = (f"; this folder has indexes in {root}: {', '.join(found)}" if found
+            else "; make one with ImageIndex.build(folder, model)")
+    return f"no index in {index_dir} (no {store.MANIFEST}){hint}"

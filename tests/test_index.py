@@ -1,0 +1,260 @@
+"""ImageIndex: build, reopen, incremental updates, checkpoints, float16, property tests."""
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from badfiles import FakeEmbedder, fake_vector
+from conftest import make_picture
+from imgsearch_helpers import embed_image_files, embed_texts, load_model, top_k
+from imgsearch_helpers.index import (ImageIndex, IndexLockedError, default_index_dir)
+
+HOUR_NS = 3600 * 10**9
+
+
+OLD_NS = 1_600_000_000 * 10**9
+
+
+def age(*paths: Path, when_ns: int = OLD_NS) -> None:
+    """Give each file (or every file under a folder) an old mtime, outside the racy window."""
+    for path in paths:
+        if path.is_file():
+            os.utime(path, ns=(when_ns, when_ns))
+        for root, _, files in os.walk(path):
+            for name in files:
+                os.utime(os.path.join(root, name), ns=(when_ns, when_ns))
+
+
+def write(folder: Path, rel: str, data: bytes) -> Path:
+    path = folder / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "trip").mkdir(parents=True)
+    for k in range(6):
+        make_picture(k).save(folder / ("trip" if k % 2 else "") / f"p{k}.png")
+    age(folder)
+    return folder
+
+
+def test_build_search_and_reopen_with_a_real_model(tiny_clip, photo_folder):
+    loaded = load_model(tiny_clip, device="cpu")
+    index = ImageIndex.build(photo_folder, loaded)
+    assert index.index_dir == default_index_dir(photo_folder, loaded.name)
+    assert index.index_dir.parent.name == ".imgsearch"
+    assert len(index) == 6 and index.summary["embedded"] == 6 and index.skipped == []
+    assert index.relpaths == sorted(index.relpaths) and "trip/p1.png" in index.relpaths
+    assert isinstance(index.embeddings, np.memmap) and not index.embeddings.flags.writeable
+    # Same as embedding the files by hand and ranking them.
+    ref, ok, _ = embed_image_files(loaded, index.paths)
+    assert ok == list(range(6))
+    np.testing.assert_allclose(index.embeddings, ref, atol=1e-6)
+    q = embed_texts(loaded, "a red circle")[0]
+    expected = top_k(q, ref, 3)[0]
+    hits = index.search_text(loaded, "a red circle", k=3)
+    assert [h.index for h in hits] == list(expected)
+    assert hits[0].item == index.paths[expected[0]] and hits[0].item.exists()
+    assert index.search_image(loaded, index.paths[4], k=1)[0].index == 4
+    again = ImageIndex.open(index.index_dir)
+    assert again.relpaths == index.relpaths and again.model_name == loaded.name
+    assert [h.index for h in again.search_text(loaded, "a red circle", k=3)] == list(expected)
+
+
+def test_unchanged_folder_is_not_rewritten(photo_folder):
+    fake = FakeEmbedder()
+    index = ImageIndex.build(photo_folder, fake)
+    files = {p: p.stat().st_mtime_ns for p in index.index_dir.iterdir() if p.is_file()}
+    fake.embedded.clear()
+    again = ImageIndex.build(photo_folder, fake)
+    assert again.summary == dict(embedded=0, reused=6, resumed=0, moved=0, skipped=0, removed=0)
+    assert fake.embedded == []
+    assert {p: p.stat().st_mtime_ns for p in index.index_dir.iterdir() if p.is_file()} == files
+
+
+def test_new_changed_deleted_moved_and_bad_files(photo_folder):
+    fake = FakeEmbedder()
+    index = ImageIndex.build(photo_folder, fake)
+    changed = [write(photo_folder, "p0.png", b"changed content"),
+               write(photo_folder, "new/added.jpg", b"new picture"),
+               write(photo_folder, "broken.jpg", b"BAD bytes"),
+               write(photo_folder, "notes.txt", b"not scanned"),
+               write(photo_folder, ".hidden/secret.jpg", b"not scanned")]
+    age(*changed, when_ns=OLD_NS + 10**9)
+    (photo_folder / "p2.png").unlink()
+    (photo_folder / "trip" / "p3.png").rename(photo_folder / "moved.png")
+    fake.embedded.clear()
+    index.update(fake)
+    assert index.summary == dict(embedded=2, reused=3, resumed=0, moved=1, skipped=1, removed=1)
+    assert sorted(p.name for p in fake.embedded) == ["added.jpg", "p0.png"]
+    assert index.relpaths == ["moved.png", "new/added.jpg", "p0.png", "p4.png",
+                              "trip/p1.png", "trip/p5.png"]
+    assert index.skipped == [(photo_folder / "broken.jpg", "fake: unreadable")]
+    for path, row in zip(index.paths, index.embeddings):
+        np.testing.assert_array_equal(row, fake_vector(path.read_bytes()))
+    reopened = ImageIndex.open(index.index_dir)
+    assert reopened.summary == index.summary and reopened.skipped == index.skipped
+
+
+def test_file_rewritten_in_the_same_mtime_tick_is_not_missed(tmp_path):
+    """A file changed right after it was indexed, same size and mtime: the index
+    cannot tell from its stat, so it had marked it racy and embeds it again."""
+    fake = FakeEmbedder()
+    path = write(tmp_path, "a.jpg", b"version 1")
+    stamp = time.time_ns()
+    os.utime(path, ns=(stamp, stamp))
+    index = ImageIndex.build(tmp_path, fake)
+    path.write_bytes(b"version 2")
+    os.utime(path, ns=(stamp, stamp))
+    index.update(fake)
+    np.testing.assert_array_equal(index.embeddings[0], fake_vector(b"version 2"))
+    age(tmp_path)           # once old enough, an unchanged file is trusted again
+    index.update(fake)
+    index.update(fake)
+    assert index.summary["reused"] == 1
+
+
+class Interrupt(Exception):
+    """Stands for a crash (or Ctrl-C) in the middle of an update."""
+
+
+@pytest.mark.parametrize("dies_after", [3, 5])     # batches of 4; 5: all were saved
+def test_interrupted_build_resumes_from_checkpoints(tmp_path, dies_after):
+    for k in range(20):
+        write(tmp_path, f"{k:02d}.jpg", b"picture %d" % k)
+    age(tmp_path)
+
+    class Dies(FakeEmbedder):
+        def embed_files(self, paths, progress=None):
+            for n, batch in enumerate(super().embed_files(paths, progress)):
+                if n == dies_after:
+                    raise Interrupt
+                yield batch
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        ImageIndex.build(tmp_path, Dies(), checkpoint_every=4)
+    index_dir = default_index_dir(tmp_path, "fake/bytes-v1")
+    assert not (index_dir / "manifest.json").exists()
+    with pytest.raises(FileNotFoundError, match="no index"):
+        ImageIndex.open(index_dir)
+    fake = FakeEmbedder()
+    index = ImageIndex.build(tmp_path, fake)
+    saved = 4 * dies_after
+    assert index.summary["resumed"] == saved and index.summary["embedded"] == 20 - saved
+    assert sorted(p.name for p in fake.embedded) == [f"{k:02d}.jpg" for k in range(saved, 20)]
+    assert not (index_dir / "checkpoints").exists()
+    for path, row in zip(index.paths, index.embeddings):
+        np.testing.assert_array_equal(row, fake_vector(path.read_bytes()))
+
+
+def test_float16_storage(tmp_path):
+    for k in range(50):
+        write(tmp_path, f"{k}.jpg", b"img %d" % k)
+    age(tmp_path)
+    fake = FakeEmbedder(dim=64)
+    i32 = ImageIndex.build(tmp_path, fake, index_dir=tmp_path / "i32")
+    i16 = ImageIndex.build(tmp_path, fake, index_dir=tmp_path / "i16", dtype="float16")
+    assert i16.embeddings.dtype == np.float16 and i16.dtype == "float16"
+    assert (i16.index_dir / "embeddings-1.npy").stat().st_size < \
+        0.6 * (i32.index_dir / "embeddings-1.npy").stat().st_size
+    np.testing.assert_allclose(i16.embeddings, i32.embeddings, atol=1e-3)
+    q = fake.embed_text("query")
+    assert {h.index for h in i16.search_embedding(q, 5)} & {h.index for h in i32.search_embedding(q, 5)}
+    with pytest.raises(ValueError, match="float16"):
+        ImageIndex.build(tmp_path, fake, index_dir=tmp_path / "i16")     # dtype defaults to float32
+
+
+def test_second_writer_is_refused_while_an_update_runs(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    write(tmp_path, "a.jpg", b"a")
+    index = ImageIndex.build(tmp_path, FakeEmbedder())
+    fd = os.open(index.index_dir / "lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        with pytest.raises(IndexLockedError, match="another process"):
+            index.update(FakeEmbedder())
+    finally:
+        os.close(fd)
+    index.update(FakeEmbedder())
+
+
+def test_empty_folder_and_bad_arguments(tmp_path):
+    index = ImageIndex.build(tmp_path, FakeEmbedder())
+    assert len(index) == 0 and index.search_embedding(np.ones(8), 3) == []
+    assert len(ImageIndex.open(index.index_dir)) == 0
+    with pytest.raises(NotADirectoryError):
+        ImageIndex.build(tmp_path / "missing", FakeEmbedder())
+    with pytest.raises(ValueError, match="dtype"):
+        ImageIndex.build(tmp_path, FakeEmbedder(), dtype="int8")
+    with pytest.raises(TypeError, match="LoadedModel"):
+        ImageIndex.build(tmp_path, "openai/clip-vit-base-patch32")
+    with pytest.raises(FileNotFoundError, match="fake_bytes-v1"):
+        ImageIndex.open(tmp_path)      # the photo folder instead of its index: say where
+
+
+# -- property test: any sequence of changes, then search == brute force ------------
+
+NAMES = ["a.jpg", "b.png", "sub/c.jpg", "sub/d.jpg", "e.jpg"]
+_op = st.one_of(
+    st.tuples(st.just("write"), st.sampled_from(NAMES), st.binary(min_size=1, max_size=3)),
+    st.tuples(st.just("bad"), st.sampled_from(NAMES), st.just(b"BAD")),
+    st.tuples(st.just("delete"), st.sampled_from(NAMES), st.just(b"")),
+    st.tuples(st.just("move"), st.sampled_from(NAMES), st.sampled_from(NAMES)),
+    st.tuples(st.just("save"), st.just(""), st.just(b"")),
+    st.tuples(st.just("load"), st.just(""), st.just(b"")),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(_op, max_size=12), query=st.binary(min_size=1, max_size=4))
+def test_any_sequence_of_changes_keeps_search_exact(ops, query):
+    fake = FakeEmbedder(dim=4, batch_size=2)
+    clock = [time.time_ns() - 100 * HOUR_NS]    # a file system clock that always moves on
+
+    def touch(path):
+        clock[0] += 10**9
+        os.utime(path, ns=(clock[0], clock[0]))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        index = ImageIndex.build(folder, fake, checkpoint_every=1)
+        indexed: dict[str, bytes] = {}       # what the index should hold after a save
+        for op, name, data in ops:
+            path = folder / name
+            if op in ("write", "bad"):
+                touch(write(folder, name, data))
+            elif op == "delete" and path.exists():
+                path.unlink()
+            elif op == "move" and path.exists() and name != data:
+                target = folder / data
+                target.parent.mkdir(parents=True, exist_ok=True)
+                path.rename(target)
+            elif op == "save":
+                index.update(fake)
+                indexed = {str(p.relative_to(folder)): p.read_bytes()
+                           for p in folder.rglob("*") if p.is_file() and ".imgsearch" not in p.parts}
+            elif op == "load":
+                index = ImageIndex.open(index.index_dir)
+        good = {p: d for p, d in indexed.items() if not d.startswith(b"BAD")}
+        assert index.relpaths == sorted(good)
+        assert sorted(str(p.relative_to(folder)) for p, _ in index.skipped) == \
+            sorted(set(indexed) - set(good))
+        if good:
+            names = sorted(good)
+            matrix = np.stack([fake_vector(good[n], 4) for n in names])
+            q = fake_vector(query, 4)
+            scores = matrix.astype(np.float64) @ q.astype(np.float64)
+            ref = sorted(range(len(names)), key=lambda i: (-scores[i], i))[:3]
+            hits = index.search_embedding(q, 3)
+            assert [h.index for h in hits] == ref
+            assert [h.item for h in hits] == [folder / names[i] for i in ref]
+            np.testing.assert_allclose([h.score for h in hits], scores[ref], atol=1e-6)
