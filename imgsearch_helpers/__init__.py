@@ -6,11 +6,13 @@ from .device import select_device, select_dtype
 from .display import results_html, show_results
 from .embeddings import embed_image_files, embed_images, embed_texts
 from .images import ImageLoadError, load_image
+from .index import ImageIndex, ImageIndexError, IndexCorruptError, IndexModelMismatchError
 from .labels import LabelsDB
 from .models import (LoadedModel, ModelInfo, ModelNotAvailableError, available_models,
                      load_model, model_info)
 from .profiles import Profile, get_profile
 from .search import SearchResult, search, top_k
+from .widgets import SearchApp
 from .zeroshot import zero_shot_classify, zero_shot_scores
 
 __version__ = "0.1.0"
@@ -21,9 +23,11 @@ __all__ = [
     "ModelNotAvailableError",
     "embed_texts", "embed_images", "embed_image_files",
     "load_image", "ImageLoadError",
+    "ImageIndex", "ImageIndexError", "IndexCorruptError", "IndexModelMismatchError",
     "top_k", "search", "SearchResult",
     "zero_shot_scores", "zero_shot_classify",
     "LabelsDB",
     "get_profile", "Profile",
     "results_html", "show_results",
+    "SearchApp",
 ]

@@ -1,0 +1,259 @@
+"""The search app (imgsearch_helpers.widgets), driven through its widgets as a user would.
+
+Widgets work without a browser: setting a Text's value or calling Button.click()
+runs the same handlers the browser's messages run. The tiny random models give
+no meaningful text ranking, so text searches are compared with search()
+computed directly, and image searches use gallery pictures, which rank first
+with a score of 1.0.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+
+from conftest import make_picture
+from imgsearch_helpers import SearchApp, embed_texts, load_model, search
+from imgsearch_helpers import widgets as widgets_module
+
+HOSTILE = "<img src=x onerror=alert(1)>.png"
+
+
+def _save_pictures(folder, names):
+    paths = []
+    for kind, name in enumerate(names):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        make_picture(kind).save(folder / name)
+        paths.append(folder / name)
+    return paths
+
+
+@pytest.fixture
+def gallery(tmp_path):
+    return _save_pictures(tmp_path / "gallery", [f"pic_{i}.png" for i in range(5)])
+
+
+@pytest.fixture
+def captions():
+    return {f"pic_{i}.png": f"picture number {i}" for i in range(5)}
+
+
+@pytest.fixture
+def app(gallery, captions, tiny_clip, tiny_siglip):
+    return SearchApp(gallery, [str(tiny_clip), str(tiny_siglip)], captions, k=3, device="cpu")
+
+
+def _grid(app):
+    """(name, score, caption) of the visible result cells, in order, as the browser shows them."""
+    rows = []
+    for cell in app.ui.cells:
+        if cell.visible:
+            name = re.search(r'class="imgsearch-name">(.*?)</span>', cell.label.value).group(1)
+            score = float(re.search(r'class="imgsearch-score">(.*?)</span>', cell.label.value).group(1))
+            caption = re.sub(r"<[^>]+>", "", cell.caption.value)
+            rows.append((html.unescape(name), score, html.unescape(caption)))
+    return rows
+
+
+def _upload_value(name, data):
+    # The shape ipywidgets 8 gives FileUpload.value after a browser upload.
+    return ({"name": name, "type": "image/png", "size": len(data), "content": memoryview(data),
+             "last_modified": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)},)
+
+
+def test_app_is_displayable_and_has_stable_css_classes(app):
+    bundle = app._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "imgsearch-app" in app.widget._dom_classes
+    assert "imgsearch-query" in app.ui.query._dom_classes
+    assert "imgsearch-status" in app.ui.status._dom_classes
+    assert "5 images" in app.ui.status.value and "ready" in app.ui.status.value
+    assert app.last_error is None
+
+
+def test_enter_in_the_query_box_shows_the_same_ranking_as_search(app, gallery, tiny_clip):
+    app.ui.query.value = "a red circle"          # what the browser sends on Enter
+    loaded = load_model(str(tiny_clip), device="cpu")
+    matrix = widgets_module.embed_images(loaded, gallery)
+    expected = search(embed_texts(loaded, "a red circle")[0], matrix, gallery, k=3)
+    shown = _grid(app)
+    assert [name for name, _, _ in shown] == [r.item.name for r in expected]
+    assert [s for _, s, _ in shown] == [round(r.score, 3) for r in expected]
+    assert shown[0][2] == f"picture number {expected[0].item.name[4]}"
+    status = app.ui.status.value
+    assert "“a red circle”" in status and re.search(r"\d+ ms", status)
+    assert str(tiny_clip) in status
+
+
+def test_search_button_runs_the_typed_query(app):
+    app.ui.query.value = "blue sky"
+    app._last_run = 0.0                          # as if the user clicked much later
+    calls = []
+    app._run = lambda query, note="": calls.append(query.text) or []
+    app.ui.search_button.click()
+    assert calls == ["blue sky"]
+
+
+def test_empty_query_is_a_message_not_an_exception(app):
+    app.ui.query.value = "   "                   # spaces, then Enter
+    assert "query is empty" in app.ui.message.value
+    app.ui.query.value = ""
+    app.ui.search_button.click()
+    assert "query is empty" in app.last_error
+    assert _grid(app) == []
+
+
+def test_more_like_this_ranks_the_clicked_picture_first(app, gallery):
+    app.search_text("anything")
+    clicked = _grid(app)[1][0]
+    app.ui.cells[1].more.click()
+    top = _grid(app)[0]
+    assert top[0] == clicked and top[1] == pytest.approx(1.0, abs=1e-3)
+    assert "more like " + clicked in app.ui.status.value
+
+
+def test_uploaded_picture_is_the_query(app, gallery):
+    data = gallery[3].read_bytes()
+    app.ui.upload.value = _upload_value("my photo.png", data)
+    name, score, _ = _grid(app)[0]
+    assert name == "pic_3.png" and score == pytest.approx(1.0, abs=1e-3)
+    assert app.ui.upload.value == ()             # cleared, so the same file can come again
+    assert "my photo.png" in app.ui.query_preview.value
+
+
+def test_unreadable_upload_is_a_message(app):
+    app.search_text("first")
+    before = _grid(app)
+    app.ui.upload.value = _upload_value("notes.png", b"this is not a picture")
+    assert "notes.png" in app.last_error and "cannot be read" in app.last_error
+    assert "imgsearch-message-error" in app.ui.message.value
+    assert _grid(app) == before
+
+
+def test_switching_models_embeds_the_gallery_once_per_model(gallery, tiny_clip, tiny_siglip,
+                                                           monkeypatch):
+    calls = []
+    real = widgets_module.embed_image_files
+
+    def counting(loaded, paths, **kwargs):
+        calls.append(loaded.name)
+        return real(loaded, paths, **kwargs)
+
+    monkeypatch.setattr(widgets_module, "embed_image_files", counting)
+    app = SearchApp(gallery, [tiny_clip, tiny_siglip], k=2, device="cpu")
+    app.search_image(gallery[0])
+    for model in (str(tiny_siglip), str(tiny_clip), str(tiny_siglip)):
+        app.ui.model.value = model
+        # The last query runs again with the new model.
+        assert _grid(app)[0][0] == "pic_0.png"
+        assert f"model {model}" in app.ui.status.value
+    assert calls == [str(tiny_clip), str(tiny_siglip)]
+    assert app.last_error is None
+
+
+def test_index_folder_searches_new_pictures_and_reports_broken_files(app, tmp_path):
+    folder = tmp_path / "my photos"
+    paths = _save_pictures(folder, ["beach.png", "dog.png", "sub/cat.png"])
+    (folder / "broken.png").write_bytes(b"\x89PNG not really")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "captions.json").write_text(json.dumps({"dog.png": "my dog"}))
+    app.search_text("a dog")
+    app.ui.folder.value = str(folder)
+    app.ui.index_button.click()
+    assert len(app.gallery) == 4
+    status = app.ui.status.value
+    assert "3 images" in status and "1 skipped (broken.png)" in status
+    assert "broken.png" in app.ui.message.value and "imgsearch-message-warning" in app.ui.message.value
+    # The text query ran again on the new folder.
+    assert {name for name, _, _ in _grid(app)} <= {"beach.png", "dog.png", "cat.png"}
+    app.search_image(paths[1])
+    assert _grid(app)[0][:2] == ("dog.png", pytest.approx(1.0, abs=1e-3))
+    assert _grid(app)[0][2] == "my dog"
+
+
+@pytest.mark.parametrize("folder, expected", [
+    ("", "type the path of a folder"),
+    ("{tmp}/missing", "folder not found"),
+    ("{tmp}/empty", "no images in"),
+])
+def test_index_folder_errors_keep_the_old_gallery(app, tmp_path, folder, expected):
+    (tmp_path / "empty").mkdir()
+    app.ui.folder.value = folder.format(tmp=tmp_path)
+    app.ui.index_button.click()
+    assert expected in app.last_error and expected in app.ui.message.value
+    assert len(app.gallery) == 5 and "5 images" in app.ui.status.value
+
+
+def test_unavailable_model_is_a_message_and_the_app_recovers(gallery, tiny_clip):
+    app = SearchApp(gallery, [tiny_clip, "imgsearch/no-such-model"], device="cpu")
+    app.ui.model.value = "imgsearch/no-such-model"
+    assert "unknown model" in app.last_error
+    app.search_text("a lake")
+    assert "unknown model" in app.last_error and _grid(app) == []
+    app.ui.model.value = str(tiny_clip)
+    assert app.last_error is None and app.ui.message.value == ""
+    app.search_text("a lake")
+    assert len(_grid(app)) == 5
+
+
+def test_k_slider_changes_how_many_results_show(app):
+    app.search_text("trees")
+    assert len(_grid(app)) == 3
+    app.ui.k.value = 5
+    assert len(_grid(app)) == 5
+    app.ui.k.value = 2
+    assert len(_grid(app)) == 2
+
+
+def test_hostile_file_names_and_captions_show_as_text(tmp_path, tiny_clip):
+    paths = _save_pictures(tmp_path / "g", [HOSTILE, "plain.png"])
+    captions = {HOSTILE: "<script>alert(2)</script>"}
+    app = SearchApp(paths, [tiny_clip], captions, device="cpu")
+    app.search_image(paths[0])
+    cell = app.ui.cells[0]
+    markup = cell.label.value + cell.caption.value + cell.image.value
+    markup += app.ui.status.value + app.ui.query_preview.value
+    assert "<img src=x" not in markup and "<script>" not in markup
+    assert html.escape(HOSTILE) in cell.label.value
+    assert _grid(app)[0][0] == HOSTILE and _grid(app)[0][2] == captions[HOSTILE]
+
+
+def test_a_folder_as_gallery_reads_its_captions(tmp_path, tiny_clip):
+    folder = tmp_path / "g"
+    paths = _save_pictures(folder, ["a.png", "b.png"])
+    (folder / "captions.json").write_text(json.dumps({"b.png": "the second one"}))
+    app = SearchApp(folder, str(tiny_clip), device="cpu")
+    assert app.gallery == paths
+    app.search_image(paths[1])
+    assert _grid(app)[0] == ("b.png", pytest.approx(1.0, abs=1e-3), "the second one")
+
+
+def test_broken_captions_file_and_missing_folder_are_messages(tmp_path, tiny_clip):
+    app = SearchApp(tmp_path / "nowhere", [tiny_clip], device="cpu")
+    assert "folder not found" in app.last_error and "not ready" in app.ui.status.value
+    folder = tmp_path / "g"
+    _save_pictures(folder, ["a.png"])
+    (folder / "captions.json").write_text("{not json")
+    assert app.index_folder(folder) == 0
+    assert "captions.json" in app.last_error
+
+
+def test_picture_query_from_pil_and_bytes(app, gallery):
+    from PIL import Image
+
+    with Image.open(gallery[2]) as im:
+        assert _grid_after(app, im.copy())[0][0] == "pic_2.png"
+    buf = io.BytesIO()
+    make_picture(2).save(buf, format="PNG")
+    assert _grid_after(app, buf.getvalue())[0][:2] == ("pic_2.png", pytest.approx(1.0, abs=1e-3))
+
+
+def _grid_after(app, image):
+    results = app.search_image(image)
+    assert results and np.isclose(results[0].score, _grid(app)[0][1], atol=1e-3)
+    return _grid(app)
