@@ -206,6 +206,10 @@ def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
     import transformers as tf
 
     kwargs = {"revision": revision} if revision else {}
+    # transformers 5 draws a "Loading weights" bar even for a 1 MB model; the
+    # notebooks read better without it. Downloads keep their own progress bars.
+    bars_were_on = tf.utils.logging.is_progress_bar_enabled()
+    tf.utils.logging.disable_progress_bar()
     try:
         if info is not None and info.remote_code:
             model = tf.AutoModelForCausalLM.from_pretrained(
@@ -228,6 +232,9 @@ def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
                 processor = tf.AutoProcessor.from_pretrained(source, **kwargs)
     except OSError as err:
         raise ModelNotAvailableError(_not_available_message(name, err)) from err
+    finally:
+        if bars_were_on:
+            tf.utils.logging.enable_progress_bar()
     model.to(device).eval()
     return LoadedModel(name, family, model, processor, device, dtype, info)
 

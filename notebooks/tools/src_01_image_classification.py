@@ -34,7 +34,7 @@ print(f"{len(images)} images in {profile.gallery.name}/")
 
 `load_model` picks the device for us (a GPU if there is one, else the CPU) and returns the model
 with its image processor. The pipeline wraps the three steps of classification: resize and
-normalise the picture, run the network, turn its 1,000 (or, offline, a dozen) raw scores into
+normalise the picture, run the network, turn its 1,000 (offline: ten) raw scores into
 probabilities with a softmax.
 """),
 ("code", r"""

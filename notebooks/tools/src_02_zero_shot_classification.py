@@ -58,7 +58,8 @@ for loaded in (clip, siglip):
 CLIP's scores always add up to 1: it shares one unit of probability among the labels, so "lake",
 "mountains" and "water", all true of a lake scene, have to split it. SigLIP scores each label on
 its own: several labels can be likely at once, and none of them has to be. Its numbers are often
-small even for the right label. The next section shows where both come from.
+far below 0.5 even for the right label; what tells you the answer is the *ranking* (the lake
+labels come first). The next section shows where both kinds of number come from.
 
 ## 2. The same scores by hand, from the raw logits
 
@@ -101,8 +102,9 @@ check(abs(siglip_by_hand.sum() - 1) > 0.01,
 ("md", r"""
 Why SigLIP's numbers are small: it was trained with a **sigmoid loss**, a yes/no question for
 every picture-text pair in a batch. In a batch of *n* pairs only *n* of the *n²* pairs match, so
-the model learned a large negative bias: "no" is the safe answer. A matching pair has to earn a
-high cosine to climb above 0.5. The sigmoid also does not look at the other labels: adding or
+the model learned a large negative bias: "no" is the safe answer. To climb above 0.5 a pair needs
+`scale × cos > −bias`, i.e. a cosine above `−bias / scale`: the table's numbers show how far the
+right labels still are from that. The sigmoid also does not look at the other labels: adding or
 removing a candidate never changes the score of another, unlike CLIP's softmax.
 
 The helper `zero_shot_scores` does exactly these computations from embeddings, so you can score
@@ -118,7 +120,8 @@ for loaded, by_hand in ((clip, clip_by_hand), (siglip, siglip_by_hand)):
 ("md", r"""
 ## 3. Prompt templates, measured
 
-A label on its own ("car") is a poor sentence; the models were trained on captions. We measure
+The models were trained on captions, so a label on its own ("car") may work worse than a sentence
+around it. How much it matters depends on the model and the pictures, so we measure
 top-1 accuracy over the whole gallery for a few templates: each picture's true label is the subject
 in its file name (`lake_007.png` is a lake), and the candidates are all the subjects of the gallery.
 The last row averages the text embeddings of all templates (*prompt ensembling*).
@@ -156,7 +159,8 @@ if profile.name == "offline":
 - Zero-shot classification = embed the picture, embed one sentence per label, compare.
 - CLIP: `softmax(scale × cos)`: scores compete and sum to 1. SigLIP: `sigmoid(scale × cos + bias)`
   per label: independent, and small unless the match is clear, because of the large negative bias.
-- The sentence around the label matters; averaging several templates is a cheap, robust choice.
+- Whether the sentence around the label matters depends on the model: measure it. (On the clip-art
+  gallery the small models, trained on such captions, barely care; real CLIP on photos does.)
 - Classification still needs a list of labels. Notebook 03 drops the list: the query itself is
   the text, and we rank the pictures.
 

@@ -34,8 +34,9 @@ print(f"{model.name}: {len(images)} pictures embedded, {image_matrix.shape[1]} n
 ("md", r"""
 ## 1. Query by picture
 
-The query is now the embedding of a picture. The best hit is always the picture itself (cosine
-1.0), so we leave it out and look at the next ones.
+The query is now the embedding of a picture. The best hit is the picture itself (cosine 1.0),
+so we leave it out and look at the next ones. (With the small offline model, a look-alike can
+score 1.0 too: see section 2.)
 """),
 ("code", r"""
 query_path = next((p for p in images if kind_of(p) == "cat"), images[0])
@@ -138,7 +139,9 @@ make it by looking at measured scores like these.
 ## 3. Combined queries
 
 Text and picture embeddings share one space, so we can add them. A picture of a tree **plus** the
-words "snow" asks for something between the two. Subtracting an embedding moves away from it:
+words "snow" asks for something between the two. Picture-to-picture cosines are much larger than
+text-to-picture ones (compare the scores in notebook 03), so an equal mix is dominated by the
+picture; we give the words twice the weight. Subtracting an embedding moves away from it:
 "more like this lake, but not like that boat".
 """),
 ("code", r"""
@@ -149,7 +152,8 @@ tree = next((p for p in images if kind_of(p) == "tree"), images[0])
 tree_vector = embed_images(model, [tree])[0]
 snow_text = embed_texts(model, "snow")[0]
 plain = search(tree_vector, image_matrix, images, k=6)
-mixed = search(combine_queries([tree_vector, snow_text]), image_matrix, images, k=6)
+mixed = search(combine_queries([tree_vector, snow_text], weights=[1.0, 2.0]), image_matrix,
+               images, k=6)
 show_results(plain, title=f"{tree.name} alone")
 show_results(mixed, title=f"{tree.name} + 'snow'")
 """),
@@ -160,12 +164,13 @@ lake_vector, boat_vector = embed_images(model, [lake, boat])
 
 def boat_ranks(query):
     order = np.argsort(-(image_matrix @ query))
-    return [rank for rank, i in enumerate(order) if kind_of(images[i]) == "boat"]
+    return [rank for rank, i in enumerate(order, 1) if kind_of(images[i]) == "boat"]
 
 like_lake = combine_queries([lake_vector])
 not_boat = combine_queries([lake_vector], negatives=[boat_vector], negative_weight=0.7)
+show_results(search(like_lake, image_matrix, images, k=6), title=f"like {lake.name}")
 show_results(search(not_boat, image_matrix, images, k=6), title=f"like {lake.name}, not like {boat.name}")
-print("mean rank of the boat pictures:",
+print(f"mean rank of the boat pictures (1 = first, {len(images)} = last):",
       f"{np.mean(boat_ranks(like_lake)):.1f} for 'like this lake',",
       f"{np.mean(boat_ranks(not_boat)):.1f} with 'but not that boat'")
 if profile.name == "offline":

@@ -80,8 +80,9 @@ check(all(a.score >= b.score for a, b in zip(results, results[1:])), "results co
 """),
 ("md", r"""
 Words work the same way. Text-to-picture cosines are on a different scale from
-picture-to-picture ones (for the real CLIP they are rarely above 0.35), so compare scores
-*within* one query, not across queries.
+picture-to-picture ones (for the real CLIP they are rarely above 0.35; the small offline models,
+trained on a few short captions, reach 0.8 and more), so compare scores *within* one query, not
+across queries.
 
 The app is no magic: it gives exactly the ranking that `search()` from notebook 03 gives with the
 same model.
@@ -115,7 +116,8 @@ if profile.name == "offline":
   which one is faster (see the status line)?
 - Search for something the gallery does not contain (*a giraffe*). Why does the app still return
   six results, and what do their scores tell you?
-- Upload a photo from your phone as the query.
+- Upload a photo from your phone as the query (with the online profile: the offline models only
+  know clip-art).
 - Type the path of one of your photo folders into **Folder** and click **Index**. Put a text file
   renamed to `.jpg` in it: the status line reports it as skipped instead of failing.
 """),
