@@ -1,0 +1,227 @@
+"""Private: training data for the offline models (images, captions, tokenizer, batches).
+
+Scenes come from :mod:`imgsearch_helpers.clipart`. They are drawn at 128 px and
+shrunk once to the models' 64 px with the same bicubic resize the saved image
+processors use, so training sees exactly what inference will see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import clipart
+from ._clipart_captions import generic_kind
+
+TRAIN_SEED, EVAL_SEED, GALLERY_SEED = 0, 1, 2024
+TEXT_LENGTH = 64  # model_max_length; SigLIP pads every text to it
+BOS, EOS = "<|startoftext|>", "<|endoftext|>"
+# CLIP's own normalisation for the CLIP model; SigLIP and ViT use 0.5/0.5 (their defaults).
+CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+HALF = (0.5, 0.5, 0.5)
+
+
+def to_model_size(image: Image.Image, size: int = clipart.MODEL_IMAGE_SIZE) -> np.ndarray:
+    """Shrink a square RGB image to ``size`` px; returns uint8 (3, size, size)."""
+    small = image.convert("RGB").resize((size, size), Image.BICUBIC)
+    return np.asarray(small, dtype=np.uint8).transpose(2, 0, 1)
+
+
+def images_to_tensor(images) -> torch.Tensor:
+    """Stack PIL images as a uint8 tensor (n, 3, 64, 64)."""
+    return torch.from_numpy(np.stack([to_model_size(im) for im in images]))
+
+
+def normalise(batch: torch.Tensor, mean, std) -> torch.Tensor:
+    """uint8 (n, 3, h, w) -> float, rescaled to [0, 1] then standardised per channel."""
+    mean = torch.tensor(mean).view(1, 3, 1, 1)
+    std = torch.tensor(std).view(1, 3, 1, 1)
+    return (batch.float() / 255.0 - mean) / std
+
+
+def _learn_merges(words: dict[tuple[str, ...], int], max_merges: int) -> list[tuple[str, str]]:
+    """Plain BPE: repeatedly merge the most frequent adjacent pair.
+
+    Ties go to the alphabetically first pair. (The ``tokenizers`` trainer breaks
+    ties in hash order, which made the vocabulary differ between runs.)
+    """
+    merges = []
+    while len(merges) < max_merges:
+        pairs: dict[tuple[str, str], int] = {}
+        for word, freq in words.items():
+            for pair in zip(word, word[1:]):
+                pairs[pair] = pairs.get(pair, 0) + freq
+        if not pairs:
+            break  # every word is a single token
+        best = min(pairs, key=lambda p: (-pairs[p], p))
+        merges.append(best)
+        merged = {}
+        for word, freq in words.items():
+            out, i = [], 0
+            while i < len(word):
+                if i + 1 < len(word) and (word[i], word[i + 1]) == best:
+                    out.append(word[i] + word[i + 1])
+                    i += 2
+                else:
+                    out.append(word[i])
+                    i += 1
+            merged[tuple(out)] = merged.get(tuple(out), 0) + freq
+        words = merged
+    return merges
+
+
+def build_tokenizer(captions, vocab_size: int = 2000):
+    """Learn a byte-level BPE on ``captions`` and wrap it as a transformers ``CLIPTokenizer``.
+
+    Text is split into words and bytes by ``CLIPTokenizer``'s own ``tokenizers``
+    normaliser and pre-tokeniser; the merges are learned by :func:`_learn_merges`.
+    The vocabulary is laid out like OpenAI's CLIP: the 256 byte symbols, the same
+    with the end-of-word mark ``</w>``, the merges, then start and end of text.
+    Every byte is in the vocabulary, so no input is ever unknown (a new word is
+    spelled out in pieces), and end-of-text has the largest id, so both of
+    transformers' pooling rules (argmax of id, first end-of-text) pick the same token.
+
+    Parameters
+    ----------
+    captions : iterable of str
+    vocab_size : int
+        Upper bound; learning stops earlier once every word of the corpus is one token.
+
+    Returns
+    -------
+    transformers.CLIPTokenizer
+    """
+    from tokenizers import pre_tokenizers
+    from transformers import CLIPTokenizer
+
+    splitter = CLIPTokenizer(vocab={BOS: 0, EOS: 1}, merges=[]).backend_tokenizer
+    words: dict[tuple[str, ...], int] = {}
+    for caption in captions:
+        text = splitter.normalizer.normalize_str(caption)
+        for word, _ in splitter.pre_tokenizer.pre_tokenize_str(text):
+            key = tuple(word[:-1]) + (word[-1] + "</w>",)
+            words[key] = words.get(key, 0) + 1
+    symbols = sorted(pre_tokenizers.ByteLevel.alphabet())
+    merges = _learn_merges(words, vocab_size - 2 * len(symbols) - 2)
+    vocab: dict[str, int] = {}
+    for token in symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges] + [BOS, EOS]:
+        vocab.setdefault(token, len(vocab))
+    return CLIPTokenizer(
+        vocab=vocab,
+        merges=merges,
+        model_max_length=TEXT_LENGTH,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=EOS,
+        unk_token=EOS,
+    )
+
+
+@dataclass
+class TrainingData:
+    """Scenes ready for training: 64 px images, caption ids and their tokens."""
+
+    images: torch.Tensor  # uint8 (n, 3, 64, 64)
+    labels: torch.Tensor  # int64 (n,), index into clipart.SCENE_KINDS
+    scene_captions: torch.Tensor  # int64 (n, c): ids into ``captions``
+    captions: list[str]  # unique captions
+    tokens: torch.Tensor  # int64 (len(captions), TEXT_LENGTH), padded with EOS
+    lengths: torch.Tensor  # int64 (len(captions),), tokens before padding
+    caption_kinds: torch.Tensor  # int64 (len(captions),): kind a generic caption fits, else -1
+    tokenizer: object
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def prepare_data(
+    n_scenes: int, seed: int = TRAIN_SEED, tokenizer=None, progress: bool = True
+) -> TrainingData:
+    """Generate ``n_scenes`` scenes and turn them into tensors (and a tokenizer if none given)."""
+    from tqdm.auto import tqdm
+
+    images, labels, caps = [], [], []
+    kinds = clipart.SCENE_KINDS
+    for i in tqdm(range(n_scenes), desc="drawing scenes", disable=not progress, mininterval=2):
+        image, captions = clipart.make_scene(kinds[i % len(kinds)], np.random.default_rng([seed, i]))
+        images.append(to_model_size(image))
+        labels.append(i % len(kinds))
+        caps.append(captions)
+    clipart.check_heldout_queries(c for cs in caps for c in cs)
+    unique = sorted({c for cs in caps for c in cs})
+    index = {c: k for k, c in enumerate(unique)}
+    width = max(len(cs) for cs in caps)
+    caps = [(cs * width)[:width] for cs in caps]  # a scene with fewer captions repeats its own
+    if tokenizer is None:
+        tokenizer = build_tokenizer(unique)
+    enc = tokenizer(unique, padding="max_length", max_length=TEXT_LENGTH, truncation=True)
+    return TrainingData(
+        images=torch.from_numpy(np.stack(images)),
+        labels=torch.tensor(labels),
+        scene_captions=torch.tensor([[index[c] for c in cs] for cs in caps]),
+        captions=unique,
+        tokens=torch.tensor(enc["input_ids"]),
+        lengths=torch.tensor([sum(m) for m in enc["attention_mask"]]),
+        caption_kinds=torch.tensor([_kind_index(generic_kind(c)) for c in unique]),
+        tokenizer=tokenizer,
+    )
+
+
+def _kind_index(kind: str | None) -> int:
+    return -1 if kind is None else clipart.SCENE_KINDS.index(kind)
+
+
+class Batches:
+    """Endless random batches of scene indices: a fresh permutation each epoch."""
+
+    def __init__(self, n: int, batch_size: int, rng: np.random.Generator):
+        self.n, self.batch_size, self.rng = n, batch_size, rng
+        self._order, self._pos = rng.permutation(n), 0
+
+    def next(self) -> torch.Tensor:
+        if self._pos + self.batch_size > self.n:
+            self._order, self._pos = self.rng.permutation(self.n), 0
+        idx = self._order[self._pos : self._pos + self.batch_size]
+        self._pos += self.batch_size
+        return torch.from_numpy(idx)
+
+
+def augment(batch: torch.Tensor, rng: np.random.Generator, shift: int = 4) -> torch.Tensor:
+    """Random mirror and a shift of up to ``shift`` px (edge padded).
+
+    No caption says left or right, so mirroring keeps every caption true.
+    """
+    n, _, h, w = batch.shape
+    flip = torch.from_numpy(rng.random(n) < 0.5)
+    batch = torch.where(flip.view(-1, 1, 1, 1), batch.flip(-1), batch)
+    padded = torch.nn.functional.pad(batch.float(), (shift,) * 4, mode="replicate")
+    dx, dy = rng.integers(0, 2 * shift + 1, n), rng.integers(0, 2 * shift + 1, n)
+    out = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(n)])
+    return out.to(torch.uint8)
+
+
+def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Generator):
+    """Pick one caption per scene; returns (caption ids, positives mask).
+
+    ``positives[i, j]`` is True when caption ``j`` of the batch is also one of
+    scene ``i``'s captions, or is true of every scene of scene ``i``'s kind ("a
+    photo of a cat" for any cat), so the losses do not push a true description
+    away from its picture.
+    """
+    options = data.scene_captions[idx]  # (b, c)
+    pick = torch.from_numpy(rng.integers(0, options.shape[1], len(idx)))
+    chosen = options[torch.arange(len(idx)), pick]
+    positives = (options.unsqueeze(-1) == chosen.view(1, 1, -1)).any(1)  # (b, b)
+    positives |= data.caption_kinds[chosen].view(1, -1) == data.labels[idx].view(-1, 1)
+    return chosen, positives
+
+
+def text_inputs(data: TrainingData, caption_ids: torch.Tensor, full_length: bool):
+    """Token tensors for a batch: padded to 64 (SigLIP) or to the longest caption (CLIP)."""
+    length = TEXT_LENGTH if full_length else int(data.lengths[caption_ids].max())
+    ids = data.tokens[caption_ids, :length]
+    mask = (torch.arange(length).view(1, -1) < data.lengths[caption_ids].view(-1, 1)).long()
+    return ids, mask

@@ -1,0 +1,293 @@
+"""Private: measuring the offline models on fresh scenes and writing their reports.
+
+Everything is measured on scenes drawn with other seeds than the training set
+(``EVAL_SEED``) and on the committed gallery, through the saved folders, the
+Auto classes and the saved processors: what a learner will load is what is measured.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import clipart
+from ._train_data import EVAL_SEED, TEXT_LENGTH
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_GALLERY = REPO_ROOT / "data" / "gallery"
+HEADLINE_QUERIES = [
+    "a beautiful lake with mountains",
+    "luxury car",
+    "tree in nature",
+    "water and nature",
+]
+
+
+def heldout_scenes(n_per_kind: int, seed: int = EVAL_SEED):
+    """Fresh scenes (never used in training) and their kind indices."""
+    scenes = clipart.generate_dataset(n_per_kind * len(clipart.SCENE_KINDS), seed)
+    return [s.image for s in scenes], np.array([clipart.SCENE_KINDS.index(s.kind) for s in scenes])
+
+
+def _pooled(output) -> torch.Tensor:
+    # transformers 5 returns an output object from get_*_features, 4.x a tensor.
+    return output.pooler_output if hasattr(output, "pooler_output") else output
+
+
+@torch.inference_mode()
+def embed_text(model, tokenizer, family: str, texts) -> np.ndarray:
+    """Unit-length text embeddings; SigLIP text is padded to 64 tokens as in training."""
+    if family == "siglip":
+        enc = tokenizer(
+            list(texts),
+            padding="max_length",
+            max_length=TEXT_LENGTH,
+            truncation=True,
+            return_tensors="pt",
+        )
+    else:
+        enc = tokenizer(
+            list(texts), padding=True, truncation=True, max_length=TEXT_LENGTH, return_tensors="pt"
+        )
+    feats = _pooled(model.get_text_features(**enc))
+    return torch.nn.functional.normalize(feats, dim=-1).numpy()
+
+
+@torch.inference_mode()
+def embed_pixels(model, pixel_values: torch.Tensor, batch: int = 256) -> np.ndarray:
+    """Unit-length image embeddings of already-normalised pixel tensors."""
+    out = [
+        _pooled(model.get_image_features(pixel_values=pixel_values[i : i + batch]))
+        for i in range(0, len(pixel_values), batch)
+    ]
+    return torch.nn.functional.normalize(torch.cat(out), dim=-1).numpy()
+
+
+def embed_pil(model, image_processor, images, batch: int = 256) -> np.ndarray:
+    """Unit-length image embeddings through the saved image processor."""
+    pixels = image_processor(images=list(images), return_tensors="pt")["pixel_values"]
+    return embed_pixels(model, pixels, batch)
+
+
+def zero_shot_top1(image_emb: np.ndarray, prompt_emb: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of images whose most similar prompt is their own kind's."""
+    return float(np.mean((image_emb @ prompt_emb.T).argmax(1) == labels))
+
+
+def search_metrics(text_emb, gallery_emb, gallery_kinds, queries) -> dict:
+    """recall@1 and recall@5 of text->image search, and each query's top 5 files.
+
+    A query counts as found at k when any of its top k gallery images is of one
+    of the kinds listed for it in :data:`clipart.HELDOUT_QUERIES`.
+    """
+    ranks = np.argsort(-(text_emb @ gallery_emb.T), axis=1, kind="stable")
+    hits1, hits5 = [], []
+    for (query, kinds), order in zip(queries, ranks):
+        got = [gallery_kinds[i] for i in order[:5]]
+        hits1.append(got[0] in kinds)
+        hits5.append(any(k in kinds for k in got))
+    return {
+        "recall@1": float(np.mean(hits1)),
+        "recall@5": float(np.mean(hits5)),
+        "misses@1": [q for (q, _), h in zip(queries, hits1) if not h],
+        "ranks": ranks,
+    }
+
+
+def image_to_image(gallery_emb: np.ndarray, gallery_kinds) -> float:
+    """Fraction of gallery images whose nearest *other* image is of the same kind."""
+    sims = gallery_emb @ gallery_emb.T
+    np.fill_diagonal(sims, -np.inf)
+    kinds = np.asarray(gallery_kinds)
+    return float(np.mean(kinds[sims.argmax(1)] == kinds))
+
+
+def load_gallery(folder=DEFAULT_GALLERY):
+    """The gallery's file names, PIL images and kinds (the kind is the name's prefix)."""
+    from PIL import Image
+
+    folder = Path(folder)
+    names = sorted(json.loads((folder / "captions.json").read_text()))
+    images = []
+    for name in names:
+        with Image.open(folder / name) as im:
+            images.append(im.convert("RGB"))
+    return names, images, [n.split("_")[0] for n in names]
+
+
+def evaluate(
+    model_dir, n_per_kind: int = 50, seed: int = EVAL_SEED, gallery=DEFAULT_GALLERY, heldout=None
+) -> dict:
+    """Measure one saved offline model (ViT, CLIP or SigLIP) on fresh scenes and the gallery.
+
+    Parameters
+    ----------
+    model_dir : path
+        A folder written by the training command.
+    n_per_kind : int
+        Fresh held-out scenes per kind for the classification numbers.
+    seed : int
+        Seed of those scenes; must differ from the training seed.
+    gallery : path or None
+        Folder with the gallery PNGs and captions.json; None skips the search numbers.
+    heldout : (images, labels), optional
+        Reuse already drawn held-out scenes (from :func:`heldout_scenes`).
+
+    Returns
+    -------
+    dict
+        ViT: ``top1``. CLIP/SigLIP: ``zero_shot_top1``, ``recall@1``, ``recall@5``,
+        ``image_to_image``, ``misses@1`` and ``headline`` (top file per headline query).
+    """
+    from transformers import (
+        AutoConfig,
+        AutoImageProcessor,
+        AutoModel,
+        AutoModelForImageClassification,
+        AutoProcessor,
+    )
+
+    family = AutoConfig.from_pretrained(model_dir).model_type
+    images, labels = heldout if heldout is not None else heldout_scenes(n_per_kind, seed)
+    result: dict = {"family": family, "n_heldout": len(labels)}
+    if family == "vit":
+        model = AutoModelForImageClassification.from_pretrained(model_dir).eval()
+        processor = AutoImageProcessor.from_pretrained(model_dir)
+        with torch.inference_mode():
+            logits = model(**processor(images=images, return_tensors="pt")).logits
+        names = [model.config.id2label[i] for i in logits.argmax(1).tolist()]
+        wanted = [clipart.IMAGENET_STYLE_LABELS[clipart.SCENE_KINDS[i]] for i in labels]
+        result["top1"] = float(np.mean([a == b for a, b in zip(names, wanted)]))
+        return result
+    model = AutoModel.from_pretrained(model_dir).eval()
+    processor = AutoProcessor.from_pretrained(model_dir)
+    prompts = embed_text(model, processor.tokenizer, family, clipart.ZERO_SHOT_PROMPTS.values())
+    result["zero_shot_top1"] = zero_shot_top1(
+        embed_pil(model, processor.image_processor, images), prompts, labels
+    )
+    if gallery is not None:
+        names, gimages, gkinds = load_gallery(gallery)
+        gal = embed_pil(model, processor.image_processor, gimages)
+        queries = clipart.HELDOUT_QUERIES
+        found = search_metrics(
+            embed_text(model, processor.tokenizer, family, [q for q, _ in queries]), gal, gkinds, queries
+        )
+        result.update({k: found[k] for k in ("recall@1", "recall@5", "misses@1")})
+        top = {q: names[order[0]] for (q, _), order in zip(queries, found["ranks"])}
+        result["headline"] = {q: top[q] for q in HEADLINE_QUERIES}
+        result["image_to_image"] = image_to_image(gal, gkinds)
+        result["n_gallery"], result["n_queries"] = len(names), len(queries)
+    return result
+
+
+def folder_size_mb(folder) -> float:
+    return sum(f.stat().st_size for f in Path(folder).iterdir() if f.is_file()) / 1e6
+
+
+_FAMILY_TEXT = {
+    "vit": ("ViTForImageClassification",
+            "a classifier over the 10 clip-art scene kinds (labels named in ImageNet style), "
+            "trained with cross-entropy (label smoothing 0.1)"),
+    "clip": ("CLIPModel", "a CLIP dual encoder trained with the contrastive (softmax) loss"),
+    "siglip": ("SiglipModel",
+               "a SigLIP dual encoder trained with the sigmoid loss (learned logit_scale and "
+               "logit_bias, initialised as in the paper at t' = log 10 and b = -10)"),
+}
+_USAGE = {
+    "vit": """from transformers import pipeline
+
+classify = pipeline("image-classification", model="data/models/clipart-vit")
+classify("data/gallery/lake_000.png")""",
+    "clip": """from transformers import pipeline
+
+zero_shot = pipeline("zero-shot-image-classification", model="data/models/clipart-clip")
+zero_shot("data/gallery/lake_000.png", hypothesis_template="{}",
+          candidate_labels=["a photo of a lake", "a photo of a cat", "a photo of a car"])""",
+    "siglip": """from transformers import pipeline
+
+# SigLIP reads the last token of text padded to 64 tokens (the pipeline does this).
+zero_shot = pipeline("zero-shot-image-classification", model="data/models/clipart-siglip")
+zero_shot("data/gallery/lake_000.png", hypothesis_template="{}",
+          candidate_labels=["a photo of a lake", "a photo of a cat", "a photo of a car"])""",
+}
+
+
+def metric_lines(m: dict) -> list[str]:
+    """Human-readable lines for one model's measured numbers."""
+    fresh = f"({m['n_heldout']} fresh scenes)"
+    if m["family"] == "vit":
+        return [f"- top-1 accuracy over the 10 kinds: **{m['top1']:.1%}** {fresh}"]
+    lines = [f"- zero-shot top-1 over the 10 kinds (\"a photo of a ...\" prompts): "
+             f"**{m['zero_shot_top1']:.1%}** {fresh}"]
+    if "recall@1" in m:
+        lines += [f"- text->image search over data/gallery ({m['n_gallery']} images, "
+                  f"{m['n_queries']} held-out queries): recall@1 **{m['recall@1']:.2f}**, "
+                  f"recall@5 **{m['recall@5']:.2f}**",
+                  f"- image->image: nearest other gallery image of the same kind: "
+                  f"**{m['image_to_image']:.1%}**"]
+        lines += [f'  - "{q}" -> `{f}`' for q, f in m["headline"].items()]
+        if m["misses@1"]:
+            lines.append("  - queries whose first hit is wrong: "
+                         + ", ".join(f'"{q}"' for q in m["misses@1"]))
+    return lines
+
+
+def write_model_card(folder, family: str, metrics: dict, info: dict) -> None:
+    """Write ``README.md`` (a model card) into a saved model folder."""
+    cls, what = _FAMILY_TEXT[family]
+    text = f"""# clipart-{family}
+
+A **small model trained on synthetic clip-art**, for the offline track of the
+imgsearch course: {what}. It is a stock `transformers` `{cls}` with its
+processor, so `AutoModel`/`AutoProcessor` and `transformers.pipeline` load it
+with no custom code. It knows only the drawn world of `imgsearch_helpers.clipart`
+(lake, tree, cat, car, house, boat, snow, night, flower, dog) and a caption
+vocabulary of a few hundred words; on real photos its answers mean little.
+
+- parameters: {info["parameters"]:,} ({info["size_mb"]:.1f} MB on disk)
+- images: 64 x 64 px (scenes drawn at 128 px)
+- text: byte-level BPE, {info.get("vocab", "-")} tokens, at most 64 per text
+- training: {info["steps"]} steps of batch {info["batch_size"]} on {info["scenes"]:,} generated scenes
+  (random mirror and shift), AdamW, linear warm-up then cosine decay;
+  {info["minutes"]:.1f} min on {info["machine"]}
+
+## Use
+
+```python
+{_USAGE[family]}
+```
+
+## Measured (fresh scenes drawn with another seed, never the training images)
+
+{chr(10).join(metric_lines(metrics))}
+
+## Reproduce
+
+```
+python -m imgsearch_helpers.training --out data/models
+```
+
+regenerates all three offline models from scratch (seeded) and writes
+`data/models/EVAL.md`.
+"""
+    (Path(folder) / "README.md").write_text(text)
+
+
+def write_report(path, metrics: dict, infos: dict, total_minutes: float, command: str) -> None:
+    """Write ``EVAL.md``: every model's numbers, sizes and training time."""
+    machine = next(iter(infos.values()))["machine"]
+    parts = ["# Offline models: evaluation", "", f"Command: `{command}`  ",
+             f"Total wall time: {total_minutes:.1f} min ({machine}).", "",
+             "All numbers are measured on scenes drawn with a different seed than the training "
+             "scenes, and on the committed gallery `data/gallery` with the held-out queries "
+             "`imgsearch_helpers.clipart.HELDOUT_QUERIES` (none of them is a training caption).", ""]
+    for family in sorted(metrics, key=["vit", "clip", "siglip"].index):
+        m, info = metrics[family], infos[family]
+        parts += [f"## clipart-{family}", "",
+                  f"{info['parameters']:,} parameters, {info['size_mb']:.1f} MB, "
+                  f"{info['steps']} steps, {info['minutes']:.1f} min", ""]
+        parts += metric_lines(m) + [""]
+    Path(path).write_text("\n".join(parts))

@@ -1,0 +1,200 @@
+"""A seeded clip-art world: small drawn scenes, each with several captions.
+
+The course's offline models (``data/models/clipart-*``) are trained on these
+scenes, and the offline gallery ``data/gallery`` is drawn by
+:func:`write_gallery`. Captions deliberately use several words for the same
+thing (lake/pond/water, car/vehicle/sedan/automobile, cat/kitten, ...), so a
+model trained on them learns that different words land near the same pictures.
+Notebook 06 (how CLIP learns) uses this module.
+
+Examples
+--------
+>>> import numpy as np
+>>> image, captions = make_scene("lake", np.random.default_rng(0))
+>>> image.size
+(128, 128)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import _clipart_draw as _draw
+from . import _clipart_things as _things
+from ._clipart_captions import CAPTIONERS, KIND_PHRASE, PREFIXES, decorate
+from ._clipart_draw import pick as _pick
+
+__all__ = ["SCENE_KINDS", "IMAGE_SIZE", "MODEL_IMAGE_SIZE", "ZERO_SHOT_PROMPTS", "IMAGENET_STYLE_LABELS",
+           "HELDOUT_QUERIES", "Scene", "make_scene", "generate_dataset", "write_gallery",
+           "check_heldout_queries"]
+
+SCENE_KINDS = ("lake", "tree", "cat", "car", "house", "boat", "snow", "night", "flower", "dog")
+IMAGE_SIZE = _draw.SIZE  # scenes are drawn at 128 px ...
+MODEL_IMAGE_SIZE = 64  # ... and the offline models see them at 64 px
+
+# One prompt per kind for zero-shot classification ("a photo of a {kind}" style).
+ZERO_SHOT_PROMPTS = {
+    "lake": "a photo of a lake", "tree": "a photo of a tree", "cat": "a photo of a cat",
+    "car": "a photo of a car", "house": "a photo of a house", "boat": "a photo of a boat",
+    "snow": "a photo of snow", "night": "a photo of the night sky", "flower": "a photo of a flower",
+    "dog": "a photo of a dog",
+}
+
+# The ViT classifier's id2label, named the way ImageNet names its classes.
+IMAGENET_STYLE_LABELS = {
+    "lake": "lakeside, lakeshore", "tree": "tree, beech tree, forest", "cat": "tabby, tabby cat",
+    "car": "sports car, sport car", "house": "cottage, house, home", "boat": "sailboat, sailing boat",
+    "snow": "snowman, snowfield, winter", "night": "night sky, starry sky", "flower": "daisy, flower",
+    "dog": "dog, domestic dog, Canis familiaris",
+}
+
+# Text queries for the search evaluation, with the kinds that count as a hit.
+# None of them is (or is inside) a training caption: generate_dataset checks that,
+# so a good score means the model combines words it learned, not that it recalls.
+HELDOUT_QUERIES: list[tuple[str, tuple[str, ...]]] = [
+    ("a beautiful lake with mountains", ("lake",)),
+    ("luxury car", ("car",)),
+    ("tree in nature", ("tree",)),
+    ("water and nature", ("lake", "boat")),
+    ("a quiet pond between the hills", ("lake",)),
+    ("snowy peaks above blue water", ("lake",)),
+    ("mountains reflected in a still lake", ("lake",)),
+    ("a big beech tree on a meadow", ("tree",)),
+    ("the woods in autumn", ("tree",)),
+    ("pine trees on a green hill", ("tree",)),
+    ("a cute little kitten on the floor", ("cat",)),
+    ("two cats sitting indoors", ("cat",)),
+    ("an orange tabby in the garden", ("cat",)),
+    ("kittens sitting on the grass", ("cat",)),
+    ("an automobile on the street", ("car",)),
+    ("a fancy black sedan", ("car",)),
+    ("a red vehicle on the road", ("car",)),
+    ("a cottage with a chimney and smoke", ("house",)),
+    ("a family home with windows", ("house",)),
+    ("a little house with a fence", ("house",)),
+    ("a sailing ship on the waves", ("boat",)),
+    ("a yacht sailing on the ocean", ("boat",)),
+    ("a motorboat at sea", ("boat",)),
+    ("a snowman on a winter day", ("snow",)),
+    ("ice and snow", ("snow",)),
+    ("snowflakes falling in winter", ("snow",)),
+    ("the moon and the stars", ("night",)),
+    ("a dark starry sky", ("night",)),
+    ("stars shining at midnight", ("night",)),
+    ("a bunch of daisies", ("flower",)),
+    ("pink tulips in a garden", ("flower",)),
+    ("a vase of colorful blossoms", ("flower",)),
+    ("a playful puppy with a ball", ("dog",)),
+    ("a brown dog playing outside", ("dog",)),
+    ("two dogs playing outside", ("dog",)),
+    ("a golden pup with floppy ears", ("dog",)),
+]
+
+_PAINTERS = {"lake": _draw.lake, "tree": _draw.tree, "cat": _things.cat, "car": _things.car,
+             "house": _things.house, "boat": _draw.boat, "snow": _draw.snow, "night": _draw.night,
+             "flower": _things.flower, "dog": _things.dog}
+
+
+@dataclass
+class Scene:
+    """One generated picture with its kind and captions (the first is the plainest)."""
+
+    kind: str
+    image: Image.Image
+    captions: list[str]
+
+
+def make_scene(kind: str, rng: np.random.Generator,
+               n_captions: int = 6) -> tuple[Image.Image, list[str]]:
+    """Draw one scene of ``kind`` and write captions for it.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`SCENE_KINDS`.
+    rng : numpy.random.Generator
+        The only source of randomness: the same generator state gives the same scene.
+    n_captions : int
+        How many different captions to return (at most; a scene with few
+        possible phrases may get fewer).
+
+    Returns
+    -------
+    (PIL.Image.Image, list of str)
+        A ``IMAGE_SIZE`` x ``IMAGE_SIZE`` RGB picture and its captions; the first
+        caption is undecorated, the second names the kind ("a photo of a cat"), the
+        others may say "a photo of ..." or the time of day.
+    """
+    if kind not in _PAINTERS:
+        raise ValueError(f"unknown scene kind {kind!r}; choose from {SCENE_KINDS}")
+    image, attrs = _PAINTERS[kind](rng)
+    phrases = list(dict.fromkeys(CAPTIONERS[kind](attrs, rng)))  # unique, order kept
+    order = rng.permutation(len(phrases))[:n_captions]
+    framed = _pick(rng, PREFIXES + [""]) + KIND_PHRASE[kind]
+    captions = [phrases[order[0]], framed]
+    captions += [decorate(phrases[i], attrs, rng) for i in order[1:n_captions - 1]]
+    return image, list(dict.fromkeys(captions))
+
+
+def check_heldout_queries(captions) -> None:
+    """Raise ``ValueError`` if a :data:`HELDOUT_QUERIES` text is (inside) one of ``captions``."""
+    unique = {c.lower().rstrip(".") for c in captions}
+    leaks = sorted({q for q, _ in HELDOUT_QUERIES for c in unique if q in c})
+    if leaks:
+        raise ValueError(f"held-out queries appear in training captions: {leaks}")
+
+
+def generate_dataset(n: int, seed: int, kinds=SCENE_KINDS, check: bool = True) -> list[Scene]:
+    """Generate ``n`` scenes, cycling through ``kinds`` so they are balanced.
+
+    Scene ``i`` depends only on ``(seed, i)``, so a smaller dataset is a prefix of a
+    larger one with the same seed, and two seeds give unrelated scenes.
+
+    Parameters
+    ----------
+    n : int
+    seed : int
+    kinds : sequence of str
+    check : bool
+        Verify that no held-out query leaked into the captions (see
+        :func:`check_heldout_queries`).
+
+    Returns
+    -------
+    list of Scene
+    """
+    scenes = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        image, captions = make_scene(kind, np.random.default_rng([seed, i]))
+        scenes.append(Scene(kind, image, captions))
+    if check:
+        check_heldout_queries(c for s in scenes for c in s.captions)
+    return scenes
+
+
+def write_gallery(folder, seed: int = 2024, per_kind: int = 5) -> dict[str, str]:
+    """Write ``per_kind`` PNG scenes of every kind and ``captions.json`` to ``folder``.
+
+    Files are named ``{kind}_{index:03d}.png`` with a running index over the
+    whole gallery (``lake_000.png``, ``tree_001.png``, ...).
+
+    Returns
+    -------
+    dict
+        File name -> its (plainest) caption, as written to ``captions.json``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    captions = {}
+    for i, scene in enumerate(generate_dataset(per_kind * len(SCENE_KINDS), seed)):
+        name = f"{scene.kind}_{i:03d}.png"
+        scene.image.save(folder / name, optimize=True)
+        captions[name] = scene.captions[0]
+    (folder / "captions.json").write_text(json.dumps(captions, indent=1) + "\n")
+    return captions

@@ -1,0 +1,327 @@
+"""Train the course's three offline models on generated clip-art, from scratch, on a CPU.
+
+One command rebuilds them all and writes ``data/models/EVAL.md``::
+
+    python -m imgsearch_helpers.training --out data/models
+
+The functions are also what notebook 06 (how CLIP learns) uses: the two losses,
+:func:`contrastive_loss` (CLIP) and :func:`sigmoid_loss` (SigLIP), and the
+training loops :func:`train_clip`, :func:`train_siglip` and :func:`train_vit`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import clipart
+from ._train_data import (EVAL_SEED, TRAIN_SEED, Batches, TrainingData, augment, build_tokenizer,
+                          images_to_tensor, normalise, prepare_data, sample_captions, text_inputs)
+from ._train_eval import (DEFAULT_GALLERY, embed_pixels, embed_text, evaluate, folder_size_mb,
+                          heldout_scenes, write_model_card, write_report, zero_shot_top1)
+from ._train_models import NORMALISATION, SIZES, build_model, build_processor, count_parameters, save
+
+__all__ = ["contrastive_loss", "sigmoid_loss", "prepare_data", "build_tokenizer", "TrainingData",
+           "train_clip", "train_siglip", "train_vit", "heldout_accuracy", "evaluate", "heldout_scenes",
+           "build_processor", "save", "SIZES", "DEFAULTS", "main"]
+
+# The shipped models' recipe. Step counts are fixed (not time budgets) so that a
+# rerun gives the same weights; ~25 min in all on 2 idle CPU cores.
+DEFAULTS = dict(scenes=12000, batch_size=128, clip_steps=1200, siglip_steps=1200, vit_steps=600,
+                lr=1e-3, warmup=100, weight_decay=0.1)
+# Adam moves a scalar by about lr per step, so in a run of ~1,000 steps the
+# temperature and bias could barely leave their start values: they get a larger step.
+LOGIT_LR_FACTOR = 10.0
+
+
+def contrastive_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale,
+                     positives: torch.Tensor | None = None) -> torch.Tensor:
+    """CLIP's symmetric softmax loss over all image-text pairs of a batch.
+
+    Row ``i`` of the similarity matrix is a classification of image ``i`` among all
+    texts of the batch (and column ``j`` of text ``j`` among all images); the loss
+    is the cross-entropy of both, averaged. Each row competes: raising one pair's
+    probability lowers the others'.
+
+    Parameters
+    ----------
+    image_embeds, text_embeds : torch.Tensor, shape (b, d)
+        Unit-length embeddings; row ``i`` of each belongs to the same pair.
+    logit_scale : float or torch.Tensor
+        The temperature multiplier (CLIP's ``logit_scale.exp()``), e.g. 100.
+    positives : torch.Tensor of bool, shape (b, b), optional
+        ``positives[i, j]``: text ``j`` also describes image ``i``. Default: the
+        diagonal only. Several positives share a row's target probability.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar loss; ``log(b)`` for random embeddings.
+    """
+    logits = logit_scale * image_embeds @ text_embeds.T
+    if positives is None:
+        positives = torch.eye(len(logits), dtype=torch.bool, device=logits.device)
+    target = positives.float()
+    per_image = -(target / target.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
+    per_text = -(target.T / target.T.sum(1, keepdim=True) * logits.T.log_softmax(1)).sum(1).mean()
+    return (per_image + per_text) / 2
+
+
+def sigmoid_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale, logit_bias,
+                 positives: torch.Tensor | None = None) -> torch.Tensor:
+    """SigLIP's pairwise sigmoid loss: every image-text pair is its own yes/no question.
+
+    ``sigmoid(logit_scale * cos + logit_bias)`` is the probability that the pair
+    matches; the loss is the binary cross-entropy of all b*b pairs, summed and
+    divided by b, as in the paper. No row competes with the others, so the score
+    of a pair does not depend on what else is in the batch.
+
+    Parameters
+    ----------
+    image_embeds, text_embeds : torch.Tensor, shape (b, d)
+        Unit-length embeddings.
+    logit_scale : float or torch.Tensor
+        The multiplier t = exp(t') (SigLIP's ``logit_scale.exp()``), starts at 10.
+    logit_bias : float or torch.Tensor
+        b, starts at -10 so that "no match", right for almost every pair, is the start.
+    positives : torch.Tensor of bool, shape (b, b), optional
+        Matching pairs; default the diagonal.
+
+    Returns
+    -------
+    torch.Tensor
+        The scalar loss.
+    """
+    logits = logit_scale * image_embeds @ text_embeds.T + logit_bias
+    if positives is None:
+        positives = torch.eye(len(logits), dtype=torch.bool, device=logits.device)
+    signs = 2.0 * positives.float() - 1.0
+    return -F.logsigmoid(signs * logits).sum() / len(logits)
+
+
+def _pooled(output) -> torch.Tensor:
+    return output.pooler_output if hasattr(output, "pooler_output") else output
+
+
+def _optimiser(model, lr: float, weight_decay: float, steps: int, warmup: int):
+    # No weight decay on biases, norms and the logit scale/bias: decaying those
+    # only pulls them towards 0, which for logit_bias would undo its -10 start.
+    groups: dict[str, list] = {"decay": [], "rest": [], "logit": []}
+    for name, p in model.named_parameters():
+        if name in ("logit_scale", "logit_bias"):
+            groups["logit"].append(p)
+        elif p.ndim >= 2 and "embedding" not in name:
+            groups["decay"].append(p)
+        else:
+            groups["rest"].append(p)
+    opt = torch.optim.AdamW([
+        {"params": groups["decay"], "weight_decay": weight_decay},
+        {"params": groups["rest"], "weight_decay": 0.0},
+        {"params": groups["logit"], "weight_decay": 0.0, "lr": lr * LOGIT_LR_FACTOR},
+    ], lr=lr, betas=(0.9, 0.98), eps=1e-6)
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+
+
+def _heldout_tensors(n_per_kind: int):
+    images, labels = heldout_scenes(n_per_kind, EVAL_SEED)
+    return images_to_tensor(images), labels
+
+
+def _dual_step(model, family, data, idx, pixels, rng):
+    captions, positives = sample_captions(data, idx, rng)
+    ids, mask = text_inputs(data, captions, full_length=family == "siglip")
+    img = F.normalize(_pooled(model.get_image_features(pixel_values=pixels)), dim=-1)
+    if family == "siglip":
+        # SigLIP reads text padded to 64 with no attention mask (as Google's models do).
+        txt = F.normalize(_pooled(model.get_text_features(input_ids=ids)), dim=-1)
+        return sigmoid_loss(img, txt, model.logit_scale.exp(), model.logit_bias, positives)
+    txt = F.normalize(_pooled(model.get_text_features(input_ids=ids, attention_mask=mask)), dim=-1)
+    return contrastive_loss(img, txt, model.logit_scale.exp(), positives)
+
+
+def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEFAULTS["batch_size"],
+           lr: float = DEFAULTS["lr"], seed: int = TRAIN_SEED, size="small",
+           warmup: int = DEFAULTS["warmup"], weight_decay: float = DEFAULTS["weight_decay"],
+           eval_every: int | None = None, eval_per_kind: int = 20,
+           progress_callback: Callable | None = None, progress: bool = True):
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = build_model(family, data.tokenizer if family != "vit" else None, size)
+    opt, sched = _optimiser(model, lr, weight_decay, steps, warmup)
+    mean, std = NORMALISATION[family]
+    batches = Batches(len(data), batch_size, rng)
+    heldout = _heldout_tensors(eval_per_kind) if eval_every else None
+    history = []
+    bar = tqdm(range(1, steps + 1), desc=f"training {family}", disable=not progress, mininterval=5)
+    for step in bar:
+        model.train()
+        idx = batches.next()
+        pixels = normalise(augment(data.images[idx], rng), mean, std)
+        if family == "vit":
+            logits = model(pixel_values=pixels).logits
+            loss = F.cross_entropy(logits, data.labels[idx], label_smoothing=0.1)
+        else:
+            loss = _dual_step(model, family, data, idx, pixels, rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        if family == "clip":
+            with torch.no_grad():  # CLIP caps the temperature at 100
+                model.logit_scale.clamp_(max=math.log(100.0))
+        row = {"step": step, "loss": float(loss.detach())}
+        if eval_every and (step % eval_every == 0 or step == steps):
+            key = "accuracy" if family == "vit" else "zero_shot"
+            row[key] = heldout_accuracy(model, family, data.tokenizer, *heldout)
+        history.append(row)
+        bar.set_postfix(loss=f"{row['loss']:.3f}", refresh=False)
+        if progress_callback is not None:
+            progress_callback(row)
+    model.eval()
+    return model, history
+
+
+def heldout_accuracy(model, family: str, tokenizer, images_u8: torch.Tensor, labels) -> float:
+    """Top-1 on uint8 64 px images: ViT's class, or zero-shot with :data:`clipart.ZERO_SHOT_PROMPTS`."""
+    was_training = model.training
+    model.eval()
+    pixels = normalise(images_u8, *NORMALISATION[family])
+    if family == "vit":
+        with torch.inference_mode():
+            acc = float(np.mean(model(pixel_values=pixels).logits.argmax(1).numpy() == labels))
+    else:
+        prompts = embed_text(model, tokenizer, family, clipart.ZERO_SHOT_PROMPTS.values())
+        acc = zero_shot_top1(embed_pixels(model, pixels), prompts, labels)
+    model.train(was_training)
+    return acc
+
+
+def train_clip(data: TrainingData, steps: int = DEFAULTS["clip_steps"], **options):
+    """Train a ``CLIPModel`` from scratch with :func:`contrastive_loss`.
+
+    Parameters
+    ----------
+    data : TrainingData
+        From :func:`prepare_data`; its tokenizer becomes the model's.
+    steps : int
+    **options
+        ``batch_size`` (128), ``lr`` (1e-3), ``seed``, ``warmup`` (100 steps),
+        ``weight_decay`` (0.1): AdamW with linear warm-up then cosine decay to 0.
+        ``size``: a key of :data:`SIZES` ('small' ships, 'mini' is notebook 06's,
+        'tiny' the tests') or a dict like them.
+        ``eval_every``: every so many steps, measure zero-shot accuracy on
+        ``eval_per_kind`` (20) fresh scenes per kind, stored as ``row['zero_shot']``.
+        ``progress_callback``: called with each step's history row
+        ``{'step', 'loss'[, 'zero_shot']}``. ``progress``: show a tqdm bar (True).
+
+    Returns
+    -------
+    (CLIPModel, list of dict)
+        The model (in eval mode) and one history row per step.
+    """
+    return _train("clip", data, steps, **options)
+
+
+def train_siglip(data: TrainingData, steps: int = DEFAULTS["siglip_steps"], **options):
+    """Train a ``SiglipModel`` from scratch with :func:`sigmoid_loss`.
+
+    Text is always padded to 64 tokens, because SigLIP pools the last token.
+    Parameters and return value as :func:`train_clip`.
+    """
+    return _train("siglip", data, steps, **options)
+
+
+def train_vit(data: TrainingData, steps: int = DEFAULTS["vit_steps"], **options):
+    """Train a ``ViTForImageClassification`` over the scene kinds (cross-entropy).
+
+    Parameters and return value as :func:`train_clip`; with ``eval_every``, history
+    rows carry ``'accuracy'`` on fresh scenes.
+    """
+    return _train("vit", data, steps, **options)
+
+
+def _machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads"
+
+
+def main(argv=None) -> dict:
+    """Command line: train the chosen models, save them to ``--out``, write EVAL.md."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m imgsearch_helpers.training",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default="data/models", help="folder for clipart-*/ and EVAL.md")
+    parser.add_argument("--only", default="siglip,clip,vit",
+                        help="comma-separated subset, trained in this order (default: slowest first)")
+    parser.add_argument("--gallery", default=str(DEFAULT_GALLERY),
+                        help="gallery to evaluate on (written first if missing)")
+    parser.add_argument("--eval-per-kind", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    for key in ("scenes", "clip_steps", "siglip_steps", "vit_steps", "batch_size"):
+        parser.add_argument("--" + key.replace("_", "-"), type=int, default=DEFAULTS[key])
+    parser.add_argument("--size", default="small", choices=sorted(SIZES))
+    args = parser.parse_args(argv)
+    if os.environ.get("OMP_WAIT_POLICY") is None:
+        # OpenMP threads spin while they wait. When another process also runs on
+        # these 2 cores, the spinning threads starve each other and a step takes
+        # 4-5x longer (measured); passive waiting costs ~15% on an idle machine.
+        # OpenMP reads the setting when torch loads, hence the restart.
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        os.execv(sys.executable, [sys.executable, "-m", "imgsearch_helpers.training", *argv])
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the per-file "loading ..." chatter hides the progress bars
+    torch.set_num_threads(args.threads)
+    start = time.time()
+    out, gallery = Path(args.out), Path(args.gallery)
+    if not (gallery / "captions.json").exists():
+        clipart.write_gallery(gallery)
+    data = prepare_data(args.scenes, TRAIN_SEED)
+    heldout = heldout_scenes(args.eval_per_kind, EVAL_SEED)
+    trainers = {"vit": (train_vit, args.vit_steps), "clip": (train_clip, args.clip_steps),
+                "siglip": (train_siglip, args.siglip_steps)}
+    metrics, infos = {}, {}
+    for family in [f.strip() for f in args.only.split(",") if f.strip()]:
+        train, steps = trainers[family]
+        t0 = time.time()
+        model, history = train(data, steps=steps, batch_size=args.batch_size, size=args.size)
+        minutes = (time.time() - t0) / 60
+        folder = save(model, family, data.tokenizer, out / f"clipart-{family}")
+        metrics[family] = evaluate(folder, gallery=gallery, heldout=heldout)
+        infos[family] = dict(parameters=count_parameters(model), size_mb=folder_size_mb(folder),
+                             steps=steps, batch_size=args.batch_size, scenes=args.scenes,
+                             minutes=minutes, machine=_machine(), vocab=len(data.tokenizer),
+                             final_loss=float(np.mean([r["loss"] for r in history[-20:]])))
+        write_model_card(folder, family, metrics[family], infos[family])
+        print(f"{family}: {minutes:.1f} min, loss {infos[family]['final_loss']:.3f}, {metrics[family]}",
+              flush=True)
+    command = " ".join(["python -m imgsearch_helpers.training", *argv])
+    write_report(out / "EVAL.md", metrics, infos, (time.time() - start) / 60, command)
+    record = {"command": command, "metrics": metrics, "training": infos}
+    (out / "eval.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(f"done in {(time.time() - start) / 60:.1f} min; report: {out / 'EVAL.md'}", flush=True)
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The clip-art generator: determinism, captions with synonyms, held-out queries, gallery."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgsearch_helpers import clipart
+
+GALLERY = Path(__file__).resolve().parents[1] / "data" / "gallery"
+
+
+def _words(captions) -> Counter:
+    return Counter(w for c in captions for w in re.findall(r"[a-z]+", c.lower()))
+
+
+def test_kinds_are_the_ten_the_course_uses():
+    assert set(clipart.SCENE_KINDS) == {
+        "lake",
+        "tree",
+        "cat",
+        "car",
+        "house",
+        "boat",
+        "snow",
+        "night",
+        "flower",
+        "dog",
+    }
+    assert set(clipart.ZERO_SHOT_PROMPTS) == set(clipart.SCENE_KINDS)
+    assert set(clipart.IMAGENET_STYLE_LABELS) == set(clipart.SCENE_KINDS)
+    assert len(set(clipart.IMAGENET_STYLE_LABELS.values())) == len(clipart.SCENE_KINDS)
+
+
+@pytest.mark.parametrize("kind", clipart.SCENE_KINDS)
+def test_make_scene_is_a_function_of_the_seed(kind):
+    a_img, a_caps = clipart.make_scene(kind, np.random.default_rng(7))
+    b_img, b_caps = clipart.make_scene(kind, np.random.default_rng(7))
+    c_img, _ = clipart.make_scene(kind, np.random.default_rng(8))
+    assert a_img.size == (clipart.IMAGE_SIZE, clipart.IMAGE_SIZE) and a_img.mode == "RGB"
+    assert a_img.tobytes() == b_img.tobytes() and a_caps == b_caps
+    assert a_img.tobytes() != c_img.tobytes()
+    assert len(a_caps) == len(set(a_caps)) >= 4
+
+
+def test_unknown_kind_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="lake"):
+        clipart.make_scene("giraffe", np.random.default_rng(0))
+
+
+def test_dataset_is_balanced_and_a_prefix_of_a_larger_one():
+    small = clipart.generate_dataset(20, seed=3)
+    large = clipart.generate_dataset(30, seed=3)
+    assert Counter(s.kind for s in small) == {k: 2 for k in clipart.SCENE_KINDS}
+    assert all(
+        a.image.tobytes() == b.image.tobytes() and a.captions == b.captions for a, b in zip(small, large)
+    )
+    other = clipart.generate_dataset(20, seed=4)
+    assert all(a.image.tobytes() != b.image.tobytes() for a, b in zip(small, other))
+
+
+@pytest.mark.parametrize(
+    "kind, synonyms",
+    [
+        ("lake", {"lake", "pond", "water", "mountains", "nature"}),
+        ("car", {"car", "vehicle", "sedan", "automobile", "luxury"}),
+        ("cat", {"cat", "kitten", "cats", "kittens"}),
+        ("snow", {"snow", "ice", "winter", "snowman"}),
+        ("tree", {"tree", "trees", "forest", "beech", "woods"}),
+        ("boat", {"boat", "sailboat", "ship", "sea", "water"}),
+        ("dog", {"dog", "puppy"}),
+        ("night", {"night", "stars", "moon"}),
+        ("flower", {"flower", "flowers", "blossoms"}),
+        ("house", {"house", "home", "cottage"}),
+    ],
+)
+def test_captions_use_several_words_for_the_same_thing(kind, synonyms):
+    scenes = [
+        clipart.make_scene(kind, np.random.default_rng([clipart.SCENE_KINDS.index(kind), i]))
+        for i in range(60)
+    ]
+    words = _words(c for _, caps in scenes for c in caps)
+    assert synonyms <= set(words), synonyms - set(words)
+
+
+def test_counts_in_captions_match_the_drawing():
+    # Captions come from what the painter drew: one scene never says both "two" and
+    # "three", and the phrases kept for a single cat never appear with a count.
+    singles = ("a cute ", "a little ", "a pet cat")
+    for i in range(80):
+        _, caps = clipart.make_scene("cat", np.random.default_rng([99, i]))
+        words = _words(caps)
+        assert not (words["two"] and words["three"]), caps
+        if words["two"] or words["three"]:
+            assert not any(s in c for c in caps for s in singles), caps
+
+
+def test_heldout_queries_are_many_valid_and_not_training_captions():
+    queries = clipart.HELDOUT_QUERIES
+    assert len(queries) >= 30 and len({q for q, _ in queries}) == len(queries)
+    assert all(kinds and set(kinds) <= set(clipart.SCENE_KINDS) for _, kinds in queries)
+    headline = dict(queries)
+    assert headline["water and nature"] == ("lake", "boat")
+    assert headline["luxury car"] == ("car",)
+    scenes = clipart.generate_dataset(1000, seed=0)  # checks internally; this is the training seed
+    captions = {c.lower() for s in scenes for c in s.captions}
+    assert not any(q in c for q, _ in queries for c in captions)
+
+
+def test_a_leaked_query_is_reported():
+    with pytest.raises(ValueError, match="luxury car"):
+        clipart.check_heldout_queries(["a shiny luxury car on the road"])
+
+
+def test_committed_gallery_names_and_captions():
+    captions = json.loads((GALLERY / "captions.json").read_text())
+    pngs = sorted(p.name for p in GALLERY.glob("*.png"))
+    assert sorted(captions) == pngs and len(pngs) >= 50
+    kinds = Counter(name.split("_")[0] for name in pngs)
+    assert kinds == {k: 5 for k in clipart.SCENE_KINDS}
+    assert all(re.fullmatch(r"[a-z]+_\d{3}\.png", n) for n in pngs)
+    assert sum((GALLERY / n).stat().st_size for n in pngs) < 2_000_000
+    with Image.open(GALLERY / pngs[0]) as im:
+        assert im.size == (clipart.IMAGE_SIZE, clipart.IMAGE_SIZE)
+
+
+def test_write_gallery_reproduces_the_committed_gallery(tmp_path):
+    captions = clipart.write_gallery(tmp_path)
+    assert captions == json.loads((GALLERY / "captions.json").read_text())
+    for name in list(captions)[:10]:
+        with Image.open(tmp_path / name) as new, Image.open(GALLERY / name) as old:
+            assert np.array_equal(np.asarray(new), np.asarray(old)), name

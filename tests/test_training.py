@@ -1,0 +1,221 @@
+"""Training code: the two losses, the tokenizer, and a few real steps of each model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from imgsearch_helpers import clipart, training
+from imgsearch_helpers._train_data import TEXT_LENGTH
+from imgsearch_helpers._train_models import save
+
+STEPS = 40
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # The tiny models are all small ops: a second thread only adds OpenMP
+    # synchronisation, which is very slow when other work shares the CPU.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return training.prepare_data(240, seed=5, progress=False)
+
+
+def _unit(x):
+    return torch.nn.functional.normalize(x, dim=-1)
+
+
+# ------------------------------------------------------------------ losses
+def test_contrastive_loss_is_log_b_for_uninformative_embeddings():
+    same = _unit(torch.ones(8, 4))
+    assert training.contrastive_loss(same, same, 10.0).item() == pytest.approx(math.log(8), rel=1e-5)
+
+
+def test_contrastive_loss_matches_cross_entropy_both_ways():
+    g = torch.Generator().manual_seed(0)
+    img, txt = _unit(torch.randn(6, 5, generator=g)), _unit(torch.randn(6, 5, generator=g))
+    logits = 20.0 * img @ txt.T
+    target = torch.arange(6)
+    expected = (
+        torch.nn.functional.cross_entropy(logits, target)
+        + torch.nn.functional.cross_entropy(logits.T, target)
+    ) / 2
+    assert training.contrastive_loss(img, txt, 20.0).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_contrastive_loss_shares_the_target_between_positives():
+    # Two pairs with the same text ("a cat" drawn twice): each image's target is
+    # split evenly between the texts that describe it, in both directions.
+    g = torch.Generator().manual_seed(1)
+    img, txt = _unit(torch.randn(4, 3, generator=g)), _unit(torch.randn(4, 3, generator=g))
+    positives = torch.eye(4, dtype=torch.bool)
+    positives[1, 2] = positives[2, 1] = True
+    target = positives.float() / positives.float().sum(1, keepdim=True)
+    logits = 10.0 * img @ txt.T
+    expected = (
+        torch.nn.functional.cross_entropy(logits, target)
+        + torch.nn.functional.cross_entropy(logits.T, target.T)
+    ) / 2
+    got = training.contrastive_loss(img, txt, 10.0, positives)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert got.item() != pytest.approx(training.contrastive_loss(img, txt, 10.0).item(), rel=1e-3)
+
+
+def test_sigmoid_loss_by_hand():
+    img = _unit(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    txt = _unit(torch.tensor([[1.0, 0.0], [1.0, 1.0]]))
+    t, b = 10.0, -10.0
+    logits = t * img @ txt.T + b
+    by_hand = (
+        -(
+            torch.nn.functional.logsigmoid(logits[0, 0])
+            + torch.nn.functional.logsigmoid(logits[1, 1])
+            + torch.nn.functional.logsigmoid(-logits[0, 1])
+            + torch.nn.functional.logsigmoid(-logits[1, 0])
+        )
+        / 2
+    )
+    assert training.sigmoid_loss(img, txt, t, b).item() == pytest.approx(by_hand.item(), rel=1e-6)
+
+
+def test_sigmoid_loss_rows_do_not_compete():
+    # Adding an unrelated pair to the batch leaves the first pair's terms unchanged
+    # (softmax would renormalise): only the new pair's own terms are added.
+    a = _unit(torch.tensor([[1.0, 0.0, 0.0]]))
+    two = _unit(torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]))
+    one = training.sigmoid_loss(a, a, 10.0, -5.0).item()
+    both = training.sigmoid_loss(two, two, 10.0, -5.0).item() * 2
+    extra = 2 * -torch.nn.functional.logsigmoid(torch.tensor(-(10.0 * 0 - 5.0))).item()
+    extra += -torch.nn.functional.logsigmoid(torch.tensor(10.0 - 5.0)).item()
+    assert both == pytest.approx(one + extra, rel=1e-5)
+
+
+# ------------------------------------------------------------------ data and tokenizer
+def test_tokenizer_is_deterministic_and_never_unknown(data):
+    again = training.build_tokenizer(data.captions)
+    assert again.get_vocab() == data.tokenizer.get_vocab()
+    tok = data.tokenizer
+    ids = tok("Ünïcode giraffe 🐱 zxqv")["input_ids"]
+    assert tok.unk_token_id not in ids[1:-1]
+    assert ids[-1] == tok.eos_token_id == max(tok.get_vocab().values())
+    assert tok.eos_token_id != 2  # transformers' legacy CLIP pooling would kick in
+    assert tok.model_max_length == TEXT_LENGTH
+    assert len(tok.tokenize("a photo of a cat")) == 5  # caption words are single tokens
+
+
+def test_positives_are_the_diagonal_plus_true_descriptions(data):
+    from imgsearch_helpers._train_data import sample_captions
+
+    idx = torch.arange(64)
+    chosen, positives = sample_captions(data, idx, np.random.default_rng(0))
+    assert positives.diagonal().all() and chosen.shape == (64,)
+    labels = data.labels[idx]
+    for i, j in positives.nonzero().tolist():
+        caption = data.captions[chosen[j]]
+        # caption j belongs to scene i's own captions, or is true of every scene of its kind
+        own = chosen[j] in data.scene_captions[i]
+        generic = data.caption_kinds[chosen[j]] == labels[i]
+        assert own or generic, (i, j, caption)
+    generic_pairs = (data.caption_kinds[chosen].view(1, -1) == labels.view(-1, 1))
+    assert generic_pairs.sum() > 64 and positives[generic_pairs].all()
+
+
+def test_generic_captions_keep_their_framing_but_not_a_time():
+    from imgsearch_helpers._clipart_captions import generic_kind
+
+    assert generic_kind("a photo of a dog") == "dog"
+    assert generic_kind("a cartoon of snow.") == "snow"
+    assert generic_kind("a dog at sunset") is None
+    assert generic_kind("two dogs") is None
+
+
+# ------------------------------------------------------------------ a few steps of each model
+def _falls(history) -> bool:
+    losses = [r["loss"] for r in history]
+    return np.mean(losses[-8:]) < 0.9 * np.mean(losses[:8])
+
+
+@pytest.mark.parametrize("family", ["clip", "siglip", "vit"])
+def test_a_few_steps_lower_the_loss(data, family, tmp_path):
+    train = {"clip": training.train_clip, "siglip": training.train_siglip, "vit": training.train_vit}[
+        family
+    ]
+    seen = []
+    model, history = train(
+        data,
+        steps=STEPS,
+        batch_size=32,
+        lr=2e-3,
+        warmup=5,
+        size="tiny",
+        progress=False,
+        progress_callback=seen.append,
+    )
+    assert len(history) == STEPS and seen == history
+    assert _falls(history), [round(r["loss"], 3) for r in history]
+    if family == "siglip":
+        assert model.logit_bias.item() < -5  # started at -10, moves slowly
+    folder = save(model, family, data.tokenizer, tmp_path / family)
+    assert (folder / "config.json").exists() and (folder / "model.safetensors").exists()
+
+
+def test_training_is_deterministic(data):
+    a = training.train_clip(data, steps=5, batch_size=16, size="tiny", progress=False)[1]
+    b = training.train_clip(data, steps=5, batch_size=16, size="tiny", progress=False)[1]
+    assert [r["loss"] for r in a] == [r["loss"] for r in b]
+
+
+def test_eval_every_records_zero_shot_accuracy(data):
+    _, history = training.train_clip(
+        data, steps=4, batch_size=16, size="tiny", eval_every=2, eval_per_kind=2, progress=False
+    )
+    assert [r["step"] for r in history if "zero_shot" in r] == [2, 4]
+    assert all(0.0 <= r["zero_shot"] <= 1.0 for r in history if "zero_shot" in r)
+
+
+# ------------------------------------------------------------------ saved folders load without our code
+def test_saved_models_load_with_auto_classes_and_pipelines(data, tmp_path):
+    from transformers import AutoModel, AutoProcessor, AutoTokenizer, pipeline
+
+    image, _ = clipart.make_scene("cat", np.random.default_rng(0))
+    labels = list(clipart.ZERO_SHOT_PROMPTS.values())
+    for family in ("clip", "siglip"):
+        model = training.train_clip if family == "clip" else training.train_siglip
+        folder = save(
+            model(data, steps=1, batch_size=8, size="tiny", progress=False)[0],
+            family,
+            data.tokenizer,
+            tmp_path / family,
+        )
+        processor = AutoProcessor.from_pretrained(folder)
+        assert type(processor).__name__ == {"clip": "CLIPProcessor", "siglip": "SiglipProcessor"}[family]
+        tok = AutoTokenizer.from_pretrained(folder)
+        assert tok.get_vocab() == data.tokenizer.get_vocab()
+        loaded = AutoModel.from_pretrained(folder)
+        assert loaded.config.text_config.eos_token_id == tok.eos_token_id
+        out = pipeline("zero-shot-image-classification", model=str(folder))(
+            image, candidate_labels=labels, hypothesis_template="{}"
+        )
+        assert {r["label"] for r in out} == set(labels)
+    siglip_inputs = AutoProcessor.from_pretrained(tmp_path / "siglip")(
+        text=["a cat"], padding="max_length", max_length=TEXT_LENGTH, return_tensors="pt"
+    )
+    assert list(siglip_inputs) == ["input_ids"] and siglip_inputs["input_ids"].shape == (1, TEXT_LENGTH)
+
+    vit = save(
+        training.train_vit(data, steps=1, batch_size=8, size="tiny", progress=False)[0],
+        "vit",
+        None,
+        tmp_path / "vit",
+    )
+    out = pipeline("image-classification", model=str(vit))(image, top_k=10)
+    assert {r["label"] for r in out} == set(clipart.IMAGENET_STYLE_LABELS.values())
