@@ -63,7 +63,7 @@ print(tok.convert_ids_to_tokens(tok("a photo of a pond with a zebra")["input_ids
 ## 2. Train a small CLIP
 
 `training.train_clip` builds a fresh `transformers.CLIPModel` (random weights) and runs AdamW on
-batches of 64 pairs. Every 50 steps it measures **zero-shot accuracy** on 200 *fresh* scenes (never
+batches of 64 pairs for 1,000 steps. Every 100 steps it measures **zero-shot accuracy** on 200 *fresh* scenes (never
 trained on): each picture is compared with the ten prompts "a photo of a lake", "a photo of a cat",
 ..., and counts as right if its own kind's prompt is the most similar. Guessing gives 10 %.
 
@@ -77,8 +77,8 @@ def show(row):
 
 print(" step    loss  zero-shot   time")
 start = time.time()
-model, history = training.train_clip(data, steps=400, batch_size=64, size="mini", lr=1e-3,
-                                     eval_every=50, eval_per_kind=20, progress_callback=show,
+model, history = training.train_clip(data, steps=1000, batch_size=64, size="mini", lr=1e-3,
+                                     eval_every=100, eval_per_kind=20, progress_callback=show,
                                      progress=False)
 minutes = (time.time() - start) / 60
 """),
@@ -217,7 +217,7 @@ check(abs(s5[0, 0] - sig[0, 0]) < 1e-6, "with sigmoids, adding a caption changes
 
 ## Things to try
 
-- Train longer (`steps=800`) or bigger (`size="small"`, the shipped size) and compare the curves.
+- Train longer (`steps=2000`) or bigger (`size="small"`, the shipped size) and compare the curves.
 - Train with `training.train_siglip` instead and compare zero-shot accuracy after the same time.
 - Remove a synonym from the captions (edit a copy of `clipart`'s caption lists) and see whether
   searches with that word still work.
