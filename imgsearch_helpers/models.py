@@ -1,9 +1,11 @@
 """The course's model registry and its one loader, :func:`load_model`."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,6 +212,8 @@ def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
     # notebooks read better without it. Downloads keep their own progress bars.
     bars_were_on = tf.utils.logging.is_progress_bar_enabled()
     tf.utils.logging.disable_progress_bar()
+    config_log = logging.getLogger("transformers.configuration_utils")
+    config_log.addFilter(_drop_default_token_id_warning)
     try:
         if info is not None and info.remote_code:
             model = tf.AutoModelForCausalLM.from_pretrained(
@@ -233,10 +237,44 @@ def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
     except OSError as err:
         raise ModelNotAvailableError(_not_available_message(name, err)) from err
     finally:
+        config_log.removeFilter(_drop_default_token_id_warning)
         if bars_were_on:
             tf.utils.logging.enable_progress_bar()
+    _warn_on_bad_token_ids(name, model.config)
     model.to(device).eval()
     return LoadedModel(name, family, model, processor, device, dtype, info)
+
+
+_TOKEN_ID_WARNING = "must be `None` or an integer within the vocabulary"
+
+
+def _drop_default_token_id_warning(record: logging.LogRecord) -> bool:
+    """Drop transformers' token-id warning while a model loads.
+
+    transformers 5 builds a *default* ``SiglipTextConfig()`` to compare against,
+    and that default's own ids (49406/49407 in a 32,000-word vocabulary) fail its
+    check, so every SigLIP load printed two warnings about a config that is not
+    the model's. The id that matters (CLIP's end of text) is checked by
+    :func:`_warn_on_bad_token_ids`.
+    """
+    return _TOKEN_ID_WARNING not in record.getMessage()
+
+
+def _warn_on_bad_token_ids(name: str, config) -> None:
+    """Warn when a CLIP text tower's end-of-text id is outside its vocabulary.
+
+    CLIP pools the text at its end-of-text token, found by that id, so a wrong id
+    gives wrong text embeddings without any error. (SigLIP pools the last
+    position and never reads these ids, so its configs are not checked.)
+    """
+    text = getattr(config, "text_config", None)
+    if getattr(config, "model_type", None) != "clip" or text is None:
+        return
+    vocab, eos = getattr(text, "vocab_size", None), getattr(text, "eos_token_id", None)
+    if isinstance(vocab, int) and isinstance(eos, int) and not 0 <= eos < vocab:
+        warnings.warn(f"{name}: text_config.eos_token_id = {eos} is outside its vocabulary of "
+                      f"{vocab} tokens; CLIP pools its text at that token, so its text "
+                      "embeddings may be wrong.", stacklevel=3)
 
 
 def _not_available_message(name: str, err: Exception) -> str:

@@ -86,3 +86,54 @@ def test_unsupported_architecture_is_refused(tmp_path):
                          intermediate_size=16, vocab_size=50)).save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="not one the course supports"):
         load_model(tmp_path, device="cpu")
+
+
+
+def _clear_warning_once():
+    import logging
+    # transformers prints each such warning once per process (an lru_cache).
+    logging.Logger.warning_once.cache_clear()
+
+
+def test_loading_siglip_prints_no_warning_about_transformers_default_config(
+        tiny_siglip, monkeypatch):
+    """transformers 5 warns about the token ids of its own *default* SiglipTextConfig.
+
+    The control load shows the warning is real; load_model must not pass it on.
+    """
+    import logging
+
+    from transformers import AutoModel
+
+    from imgsearch_helpers import models
+
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logging.getLogger("transformers").addHandler(handler)
+    try:
+        _clear_warning_once()
+        AutoModel.from_pretrained(tiny_siglip)
+        if not any("integer within the vocabulary" in m for m in seen):
+            pytest.skip("this transformers version no longer prints the default-config warning")
+        seen.clear()
+        _clear_warning_once()
+        monkeypatch.setattr(models, "_CACHE", {})
+        assert load_model(tiny_siglip, device="cpu").family == "siglip"
+    finally:
+        logging.getLogger("transformers").removeHandler(handler)
+    assert not any("integer within the vocabulary" in m for m in seen), seen
+
+
+def test_clip_with_end_of_text_id_outside_its_vocabulary_warns(tmp_path):
+    from conftest import TEXT, VISION, _tiny_tokenizer
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+
+    config = CLIPConfig(text_config=dict(TEXT, eos_token_id=5000, bos_token_id=0, pad_token_id=1),
+                        vision_config=dict(VISION, image_size=32), projection_dim=16)
+    CLIPModel(config).save_pretrained(tmp_path)
+    CLIPProcessor(CLIPImageProcessor(size={"shortest_edge": 32},
+                                     crop_size={"height": 32, "width": 32}),
+                  _tiny_tokenizer()).save_pretrained(tmp_path)
+    with pytest.warns(UserWarning, match="eos_token_id = 5000 is outside its vocabulary of 600"):
+        load_model(tmp_path, device="cpu")

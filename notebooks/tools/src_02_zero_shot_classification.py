@@ -7,8 +7,8 @@ a picture and any list of words, and it scores each word.
 
 **What you will learn:**
 - how the `zero-shot-image-classification` pipeline works with CLIP and with SigLIP (SigLIP 2);
-- how to compute both kinds of scores yourself from the raw logits, and why SigLIP's numbers look
-  so small next to CLIP's (independent sigmoids instead of one softmax);
+- how to compute both kinds of scores yourself from the raw logits, and why SigLIP's numbers are
+  so often small next to CLIP's (independent sigmoids with a negative bias instead of one softmax);
 - what prompt templates such as `"a photo of {}"` change, measured on the whole gallery.
 
 CLIP and SigLIP have two encoders, one for pictures and one for text, trained so that a picture
@@ -57,9 +57,9 @@ for loaded in (clip, siglip):
 ("md", r"""
 CLIP's scores always add up to 1: it shares one unit of probability among the labels, so "lake",
 "mountains" and "water", all true of a lake scene, have to split it. SigLIP scores each label on
-its own: several labels can be likely at once, and none of them has to be. Its numbers are often
-far below 0.5 even for the right label; what tells you the answer is the *ranking* (the lake
-labels come first). The next section shows where both kinds of number come from.
+its own: several labels can be likely at once, and none of them has to be; each label gets only
+what its own match earns, which is often very little. The next section shows where both kinds of
+number come from, and why SigLIP's are so often small.
 
 ## 2. The same scores by hand, from the raw logits
 
@@ -77,7 +77,7 @@ def raw_logits(loaded, **text_kwargs):
     with torch.no_grad():
         return loaded.model(**inputs.to(loaded.device)).logits_per_image[0].float().cpu()
 
-clip_logits = raw_logits(clip, padding=True)
+clip_logits = raw_logits(clip, padding=True, truncation=True)
 # SigLIP was trained on text padded to 64 tokens; padding=True would change its result.
 siglip_logits = raw_logits(siglip, padding="max_length", max_length=64)
 clip_by_hand = clip_logits.softmax(dim=-1).numpy()
@@ -100,12 +100,53 @@ check(abs(siglip_by_hand.sum() - 1) > 0.01,
       f"SigLIP's scores do not sum to 1 ({siglip_by_hand.sum():.4f}): each is an independent yes/no")
 """),
 ("md", r"""
-Why SigLIP's numbers are small: it was trained with a **sigmoid loss**, a yes/no question for
-every picture-text pair in a batch. In a batch of *n* pairs only *n* of the *n²* pairs match, so
-the model learned a large negative bias: "no" is the safe answer. To climb above 0.5 a pair needs
-`scale × cos > −bias`, i.e. a cosine above `−bias / scale`: the table's numbers show how far the
-right labels still are from that. The sigmoid also does not look at the other labels: adding or
-removing a candidate never changes the score of another, unlike CLIP's softmax.
+Why SigLIP's numbers are so often small: it was trained with a **sigmoid loss**, a yes/no question
+for every picture-text pair in a batch. In a batch of *n* pairs only *n* of the *n²* pairs match,
+so the model learned a large negative bias: "no" is the safe answer. To climb above 0.5 a pair
+needs `scale × cos > −bias`, i.e. a cosine above `−bias / scale`. The sigmoid also does not look
+at the other labels: adding or removing a candidate never changes the score of another, unlike
+CLIP's softmax. The next cell turns the logits back into cosines and compares them with that bar.
+"""),
+("code", r"""
+needed = -siglip.logit_bias / siglip.logit_scale
+siglip_cosines = (siglip_logits.numpy() - siglip.logit_bias) / siglip.logit_scale
+print(f"SigLIP says 'yes' (score > 0.5) only where cos > -bias / scale = {needed:.3f}\n")
+for label, cos, score in zip(candidate_labels, siglip_cosines, siglip_by_hand):
+    print(f"{label:10s} cos {cos:6.3f}  {'above' if cos > needed else 'below'} the bar  -> {score:.4f}")
+"""),
+("md", r"""
+A one-word label of the main subject can clear the bar. A search query usually does not: it
+describes a picture in its own words, and even the best picture in the gallery matches it less
+closely than that. Here are the seed's four search queries (offline, followed by the other
+caption-style test queries of the clip-art world), each with its best picture and that picture's
+SigLIP score:
+"""),
+("code", r"""
+if profile.name == "offline":
+    from imgsearch_helpers.clipart import HELDOUT_QUERIES  # the seed's four come first
+    queries = [q for q, _ in HELDOUT_QUERIES]
+else:
+    queries = ["a beautiful lake with mountains", "luxury car", "tree in nature", "water and nature"]
+gallery_siglip = embed_images(siglip, images)
+query_scores = zero_shot_scores(siglip, gallery_siglip, embed_texts(siglip, queries)).T
+best = query_scores.argmax(axis=1)
+for query, b, row in list(zip(queries, best, query_scores))[:8]:
+    print(f"{query:36s} best: {images[b].name:16s} score {row[b]:.4f}")
+n_small = int((query_scores.max(axis=1) < 0.5).sum())
+print(f"...\nfor {n_small} of {len(queries)} queries even the best picture scores below 0.5")
+"""),
+("code", r"""
+if profile.name == "offline":
+    right = sum(kind_of(images[b]) in kinds for b, (_, kinds) in zip(best, HELDOUT_QUERIES))
+    check(n_small > len(queries) / 2,
+          f"SigLIP scores the best picture below 0.5 for {n_small} of {len(queries)} queries")
+    check(right >= 0.9 * len(queries),
+          f"yet that best picture is the right kind for {right} of {len(queries)}: "
+          "the ranking is right, the numbers are just small")
+"""),
+("md", r"""
+So a small SigLIP score is not a wrong answer: read SigLIP by its *ranking*, and treat a score
+above 0.5 as a confident "yes", not as the only kind of hit.
 
 The helper `zero_shot_scores` does exactly these computations from embeddings, so you can score
 many pictures against many labels with one matrix product:

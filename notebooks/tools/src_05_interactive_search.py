@@ -71,7 +71,7 @@ so it must come first with a cosine similarity of 1.0. The next ones are the pic
 finds most similar: look at them in the app above.
 """),
 ("code", r"""
-results = app.search_image(images[0])
+results = picture_results = app.search_image(images[0])
 for rank, r in enumerate(results, 1):
     print(f"#{rank}  {r.score:.3f}  {r.item.name}")
 check(results[0].item == images[0] and abs(results[0].score - 1) < 1e-3,
@@ -79,10 +79,10 @@ check(results[0].item == images[0] and abs(results[0].score - 1) < 1e-3,
 check(all(a.score >= b.score for a, b in zip(results, results[1:])), "results come best first")
 """),
 ("md", r"""
-Words work the same way. Text-to-picture cosines are on a different scale from
-picture-to-picture ones (for the real CLIP they are rarely above 0.35; the small offline models,
-trained on a few short captions, reach 0.8 and more), so compare scores *within* one query, not
-across queries.
+Words work the same way, but text-to-picture cosines are on a different scale from
+picture-to-picture ones: compare the scores below with the ones above (for the real CLIP,
+text-to-picture cosines are rarely above 0.35). So compare scores *within* one query, not across
+queries.
 
 The app is no magic: it gives exactly the ranking that `search()` from notebook 03 gives with the
 same model.
@@ -97,6 +97,9 @@ direct = search(embed_texts(model, "water and nature")[0], embed_images(model, i
 check([r.item for r in direct] == [r.item for r in results],
       f"the app ranks exactly as search() does with {app.model_name}")
 if profile.name == "offline":
+    check(results[0].score < picture_results[1].score,
+          f"the best text match ({results[0].score:.3f}) scores below the picture query's "
+          f"second-best picture ({picture_results[1].score:.3f})")
     water = sum(kind_of(r.item) in ("lake", "boat") for r in results[:3])
     check(water >= 2, f"{water} of the top 3 for 'water and nature' are lake or boat scenes")
 """),

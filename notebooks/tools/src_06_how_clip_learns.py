@@ -30,7 +30,7 @@ from PIL import Image
 from imgsearch_helpers import clipart, embed_images, embed_texts, load_model, training
 from imgsearch_helpers.course import check
 
-torch.manual_seed(0)
+_ = torch.manual_seed(0)  # the same run every time
 """),
 ("md", r"""
 ## 1. The data: drawn scenes with captions
@@ -96,7 +96,7 @@ check(evals[-1]["zero_shot"] >= 0.6, "after training, most fresh scenes are reco
 ("md", r"""
 The loss starts near $\log 64 \approx 4.16$: with random embeddings each picture's own caption is one
 of 64 equally likely choices. The shipped `imgsearch/clipart-clip` is the same recipe with a
-bigger model, 12,000 scenes and more steps (about 10 minutes); `data/models/EVAL.md` lists its
+bigger model, 12,000 scenes and more steps (about 11 minutes here); `data/models/EVAL.md` lists its
 numbers.
 
 ## 3. The contrastive loss, with real numbers
