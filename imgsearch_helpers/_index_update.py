@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._index_store import (CHECKPOINTS, MANIFEST, CheckpointWriter, ImageIndexError, Manifest,
+from ._index_store import (MANIFEST, CheckpointWriter, ImageIndexError, Manifest,
                            atomic_write_npy, clear_checkpoints, now_iso, open_embeddings,
                            read_checkpoints, remove_stale_files, write_manifest)
 from .images import SCAN_EXTENSIONS, ImageLoadError, stat_regular_file
@@ -52,7 +52,7 @@ def scan(folder: Path, recursive: bool, exclude: Path):
             if os.path.splitext(entry.name)[1].lower() not in SCAN_EXTENSIONS:
                 continue
             try:
-                info = stat_regular_file(Path(entry.path))
+                info = stat_regular_file(entry.path)
             except ImageLoadError as err:
                 skipped.append((rel, err.reason))
                 continue
@@ -86,8 +86,9 @@ class Update:
         old, counts, source = self.old, self.counts, self.source
         old_row = {p: i for i, p in enumerate(old.paths)}
         ckpt = read_checkpoints(self.dir, old.generation, old.model, old.dtype, self.dim)
+        ordered = sorted(self.files)
         to_embed = []
-        for p in sorted(self.files):
+        for p in ordered:
             stat, i = self.files[p], old_row.get(p)
             if i is not None and old.stat(i) == stat and i not in old.racy:
                 source[p] = i
@@ -112,7 +113,7 @@ class Update:
             self._embed(embedder, folder, waiting, progress, checkpoint_every, checkpoint_seconds)
         if self.dim is None and counts["resumed"]:      # a new index made of checkpoints
             self.dim = next(len(v) for v in source.values() if not isinstance(v, int))
-        final = [p for p in sorted(self.files) if p in source]
+        final = [p for p in ordered if p in source]
         counts["skipped"] = len(self.skipped)
         counts["removed"] = len(old_row.keys() - set(final)) - counts["moved"]
         new = Manifest(**{**old.__dict__, "skipped": sorted(self.skipped), "dim": self.dim or 0,
@@ -124,8 +125,7 @@ class Update:
             emb = self.old_emb
         else:
             emb = self._commit(new, final)
-        if (self.dir / CHECKPOINTS).is_dir():
-            clear_checkpoints(self.dir)
+        clear_checkpoints(self.dir)
         return new, emb, counts
 
     def _embed(self, embedder, folder, waiting, progress, checkpoint_every, checkpoint_seconds):

@@ -151,7 +151,7 @@ def load_image(source, draft_size: int | None = 512) -> Image.Image:
                     "give a path, bytes, a file object or a PIL image")
 
 
-def stat_regular_file(path: Path) -> os.stat_result:
+def stat_regular_file(path: str | os.PathLike) -> os.stat_result:
     """``os.stat(path)``, or :class:`ImageLoadError` if it is not a readable regular file."""
     try:
         info = os.stat(path)

@@ -236,8 +236,7 @@ class ImageIndex:
                 latest.recursive = self._manifest.recursive
                 self._manifest = latest
                 self.embeddings = store.open_embeddings(self.index_dir, latest)
-            store.remove_stale_files(self.index_dir, self._manifest
-                                     if self._manifest.embeddings_file else None)
+            store.remove_stale_files(self.index_dir, self._manifest)
             scan_ns = time.time_ns()
             files, scan_skipped = scan(self.folder, self._manifest.recursive,
                                        self.index_dir.resolve())
