@@ -316,11 +316,10 @@ def flower(rng):
     names = (
         [pick(rng, FLOWER_COLOURS)] if rng.random() < 0.6 else [pick(rng, FLOWER_COLOURS) for _ in xs]
     )
+    if kind == "daisy":  # there are no blue or orange daisies
+        names = [n if n not in ("blue", "orange") else "white" for n in names]
     for i, (x, y) in enumerate(zip(xs, ys)):
         name = names[i % len(names)]
-        if kind == "daisy" and name in ("blue", "orange"):
-            name = "white"
-            names = [n if n not in ("blue", "orange") else "white" for n in names]
         draw_flower(
             draw,
             rng,

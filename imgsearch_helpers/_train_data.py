@@ -16,7 +16,7 @@ from PIL import Image
 from . import clipart
 from ._clipart_captions import generic_kind
 
-TRAIN_SEED, EVAL_SEED, GALLERY_SEED = 0, 1, 2024
+TRAIN_SEED, EVAL_SEED = 0, 1
 TEXT_LENGTH = 64  # model_max_length; SigLIP pads every text to it
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 # CLIP's own normalisation for the CLIP model; SigLIP and ViT use 0.5/0.5 (their defaults).
@@ -144,12 +144,13 @@ def prepare_data(
     from tqdm.auto import tqdm
 
     images, labels, caps = [], [], []
-    kinds = clipart.SCENE_KINDS
-    for i in tqdm(range(n_scenes), desc="drawing scenes", disable=not progress, mininterval=2):
-        image, captions = clipart.make_scene(kinds[i % len(kinds)], np.random.default_rng([seed, i]))
-        images.append(to_model_size(image))
-        labels.append(i % len(kinds))
-        caps.append(captions)
+    # One scene at a time: 12,000 scenes at full size would take ~600 MB.
+    scenes = clipart.iter_scenes(n_scenes, seed)
+    for scene in tqdm(scenes, total=n_scenes, desc="drawing scenes", disable=not progress,
+                      mininterval=2):
+        images.append(to_model_size(scene.image))
+        labels.append(clipart.SCENE_KINDS.index(scene.kind))
+        caps.append(scene.captions)
     clipart.check_heldout_queries(c for cs in caps for c in cs)
     unique = sorted({c for cs in caps for c in cs})
     index = {c: k for k, c in enumerate(unique)}

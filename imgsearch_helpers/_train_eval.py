@@ -15,15 +15,12 @@ import torch
 
 from . import clipart
 from ._train_data import EVAL_SEED, TEXT_LENGTH
+from .embeddings import _features
+from .models import DATA_DIR
+from .search import top_k
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_GALLERY = REPO_ROOT / "data" / "gallery"
-HEADLINE_QUERIES = [
-    "a beautiful lake with mountains",
-    "luxury car",
-    "tree in nature",
-    "water and nature",
-]
+DEFAULT_GALLERY = DATA_DIR / "gallery"
+HEADLINE_QUERIES = [q for q, _ in clipart.HELDOUT_QUERIES[:4]]  # the seed article's four
 
 
 def heldout_scenes(n_per_kind: int, seed: int = EVAL_SEED):
@@ -32,9 +29,16 @@ def heldout_scenes(n_per_kind: int, seed: int = EVAL_SEED):
     return [s.image for s in scenes], np.array([clipart.SCENE_KINDS.index(s.kind) for s in scenes])
 
 
-def _pooled(output) -> torch.Tensor:
-    # transformers 5 returns an output object from get_*_features, 4.x a tensor.
-    return output.pooler_output if hasattr(output, "pooler_output") else output
+def text_features(model, family: str, input_ids, attention_mask=None) -> torch.Tensor:
+    """Unit-length text embeddings, read the way the model was trained.
+
+    SigLIP reads text padded to 64 tokens with no attention mask (as Google's
+    models do), so its mask is never passed; CLIP reads the mask.
+    """
+    kwargs = {"input_ids": input_ids}
+    if family != "siglip":
+        kwargs["attention_mask"] = attention_mask
+    return torch.nn.functional.normalize(_features(model.get_text_features(**kwargs)), dim=-1)
 
 
 @torch.inference_mode()
@@ -52,15 +56,14 @@ def embed_text(model, tokenizer, family: str, texts) -> np.ndarray:
         enc = tokenizer(
             list(texts), padding=True, truncation=True, max_length=TEXT_LENGTH, return_tensors="pt"
         )
-    feats = _pooled(model.get_text_features(**enc))
-    return torch.nn.functional.normalize(feats, dim=-1).numpy()
+    return text_features(model, family, enc["input_ids"], enc.get("attention_mask")).numpy()
 
 
 @torch.inference_mode()
 def embed_pixels(model, pixel_values: torch.Tensor, batch: int = 256) -> np.ndarray:
     """Unit-length image embeddings of already-normalised pixel tensors."""
     out = [
-        _pooled(model.get_image_features(pixel_values=pixel_values[i : i + batch]))
+        _features(model.get_image_features(pixel_values=pixel_values[i : i + batch]))
         for i in range(0, len(pixel_values), batch)
     ]
     return torch.nn.functional.normalize(torch.cat(out), dim=-1).numpy()
@@ -78,22 +81,22 @@ def zero_shot_top1(image_emb: np.ndarray, prompt_emb: np.ndarray, labels: np.nda
 
 
 def search_metrics(text_emb, gallery_emb, gallery_kinds, queries) -> dict:
-    """recall@1 and recall@5 of text->image search, and each query's top 5 files.
+    """recall@1 and recall@5 of text->image search, and each query's top 5 gallery rows.
 
     A query counts as found at k when any of its top k gallery images is of one
     of the kinds listed for it in :data:`clipart.HELDOUT_QUERIES`.
     """
-    ranks = np.argsort(-(text_emb @ gallery_emb.T), axis=1, kind="stable")
+    top5, _ = top_k(text_emb, gallery_emb, 5)
     hits1, hits5 = [], []
-    for (query, kinds), order in zip(queries, ranks):
-        got = [gallery_kinds[i] for i in order[:5]]
+    for (query, kinds), order in zip(queries, top5):
+        got = [gallery_kinds[i] for i in order]
         hits1.append(got[0] in kinds)
         hits5.append(any(k in kinds for k in got))
     return {
         "recall@1": float(np.mean(hits1)),
         "recall@5": float(np.mean(hits5)),
         "misses@1": [q for (q, _), h in zip(queries, hits1) if not h],
-        "ranks": ranks,
+        "top5": top5,
     }
 
 
@@ -176,7 +179,7 @@ def evaluate(
             embed_text(model, processor.tokenizer, family, [q for q, _ in queries]), gal, gkinds, queries
         )
         result.update({k: found[k] for k in ("recall@1", "recall@5", "misses@1")})
-        top = {q: names[order[0]] for (q, _), order in zip(queries, found["ranks"])}
+        top = {q: names[order[0]] for (q, _), order in zip(queries, found["top5"])}
         result["headline"] = {q: top[q] for q in HEADLINE_QUERIES}
         result["image_to_image"] = image_to_image(gal, gkinds)
         result["n_gallery"], result["n_queries"] = len(names), len(queries)

@@ -30,7 +30,7 @@ from ._clipart_captions import CAPTIONERS, KIND_PHRASE, PREFIXES, decorate
 from ._clipart_draw import pick as _pick
 
 __all__ = ["SCENE_KINDS", "IMAGE_SIZE", "MODEL_IMAGE_SIZE", "ZERO_SHOT_PROMPTS", "IMAGENET_STYLE_LABELS",
-           "HELDOUT_QUERIES", "Scene", "make_scene", "generate_dataset", "write_gallery",
+           "HELDOUT_QUERIES", "Scene", "make_scene", "iter_scenes", "generate_dataset", "write_gallery",
            "check_heldout_queries"]
 
 SCENE_KINDS = ("lake", "tree", "cat", "car", "house", "boat", "snow", "night", "flower", "dog")
@@ -38,12 +38,7 @@ IMAGE_SIZE = _draw.SIZE  # scenes are drawn at 128 px ...
 MODEL_IMAGE_SIZE = 64  # ... and the offline models see them at 64 px
 
 # One prompt per kind for zero-shot classification ("a photo of a {kind}" style).
-ZERO_SHOT_PROMPTS = {
-    "lake": "a photo of a lake", "tree": "a photo of a tree", "cat": "a photo of a cat",
-    "car": "a photo of a car", "house": "a photo of a house", "boat": "a photo of a boat",
-    "snow": "a photo of snow", "night": "a photo of the night sky", "flower": "a photo of a flower",
-    "dog": "a photo of a dog",
-}
+ZERO_SHOT_PROMPTS = {kind: "a photo of " + KIND_PHRASE[kind] for kind in SCENE_KINDS}
 
 # The ViT classifier's id2label, named the way ImageNet names its classes.
 IMAGENET_STYLE_LABELS = {
@@ -149,6 +144,15 @@ def check_heldout_queries(captions) -> None:
         raise ValueError(f"held-out queries appear in training captions: {leaks}")
 
 
+def iter_scenes(n: int, seed: int, kinds=SCENE_KINDS):
+    """Yield ``n`` scenes one at a time, cycling through ``kinds``; scene ``i`` is
+    drawn from ``np.random.default_rng([seed, i])``, so any prefix is the same."""
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        image, captions = make_scene(kind, np.random.default_rng([seed, i]))
+        yield Scene(kind, image, captions)
+
+
 def generate_dataset(n: int, seed: int, kinds=SCENE_KINDS, check: bool = True) -> list[Scene]:
     """Generate ``n`` scenes, cycling through ``kinds`` so they are balanced.
 
@@ -168,11 +172,7 @@ def generate_dataset(n: int, seed: int, kinds=SCENE_KINDS, check: bool = True) -
     -------
     list of Scene
     """
-    scenes = []
-    for i in range(n):
-        kind = kinds[i % len(kinds)]
-        image, captions = make_scene(kind, np.random.default_rng([seed, i]))
-        scenes.append(Scene(kind, image, captions))
+    scenes = list(iter_scenes(n, seed, kinds))
     if check:
         check_heldout_queries(c for s in scenes for c in s.captions)
     return scenes

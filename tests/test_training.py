@@ -182,6 +182,23 @@ def test_eval_every_records_zero_shot_accuracy(data):
     assert all(0.0 <= r["zero_shot"] <= 1.0 for r in history if "zero_shot" in r)
 
 
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+def test_accuracy_during_training_reads_text_as_the_saved_model_does(data, family, tmp_path):
+    """eval_every's zero-shot numbers embed prompts with the training tokenizer;
+    they must equal what the saved folder (its own processor) gives."""
+    from transformers import AutoProcessor
+
+    from imgsearch_helpers._train_eval import embed_text
+
+    train = training.train_clip if family == "clip" else training.train_siglip
+    model = train(data, steps=2, batch_size=8, size="tiny", progress=False)[0]
+    folder = save(model, family, data.tokenizer, tmp_path / family)
+    prompts = list(clipart.ZERO_SHOT_PROMPTS.values())
+    during = embed_text(model, data.tokenizer, family, prompts)
+    saved = embed_text(model, AutoProcessor.from_pretrained(folder).tokenizer, family, prompts)
+    np.testing.assert_allclose(during, saved, atol=1e-6)
+
+
 # ------------------------------------------------------------------ saved folders load without our code
 def test_saved_models_load_with_auto_classes_and_pipelines(data, tmp_path):
     from transformers import AutoModel, AutoProcessor, AutoTokenizer, pipeline

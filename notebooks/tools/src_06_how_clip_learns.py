@@ -222,7 +222,7 @@ check(abs(s5[0, 0] - sig[0, 0]) < 1e-6, "with sigmoids, adding a caption changes
 - Remove a synonym from the captions (edit a copy of `clipart`'s caption lists) and see whether
   searches with that word still work.
 - Search the gallery with the model you just trained: save it with
-  `imgsearch_helpers._train_models.save(model, "clip", data.tokenizer, "my-clip")` and pass the
+  `training.save(model, "clip", data.tokenizer, "my-clip")` and pass the
   folder to `load_model`.
 """),
 ]
