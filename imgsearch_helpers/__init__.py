@@ -12,7 +12,6 @@ from .models import (LoadedModel, ModelInfo, ModelNotAvailableError, available_m
                      load_model, model_info)
 from .profiles import Profile, get_profile
 from .search import SearchResult, search, top_k
-from .widgets import SearchApp
 from .zeroshot import zero_shot_classify, zero_shot_scores
 
 __version__ = "0.1.0"
@@ -31,3 +30,13 @@ __all__ = [
     "results_html", "show_results",
     "SearchApp",
 ]
+
+
+def __getattr__(name: str):
+    # The app needs ipywidgets and IPython (~150 ms to import): load it on first use,
+    # so that scripts such as `python -m imgsearch_helpers.training` start without it.
+    if name == "SearchApp":
+        from .widgets import SearchApp
+
+        return SearchApp
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

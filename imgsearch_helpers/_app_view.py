@@ -180,12 +180,12 @@ class AppView:
         self.progress.layout.display = "none"
 
     # -- results grid ----------------------------------------------------------
-    def cell(self, slot: int) -> ResultCell:
-        """The pooled cell for ``slot``, created on first use."""
-        while len(self.cells) <= slot:
-            self.cells.append(ResultCell(len(self.cells), self._on_more))
+    def first_cells(self, n: int) -> list[ResultCell]:
+        """The first ``n`` pooled cells, creating missing ones with one update of the grid."""
+        if len(self.cells) < n:
+            self.cells += [ResultCell(i, self._on_more) for i in range(len(self.cells), n)]
             self.grid.children = tuple(c.box for c in self.cells)
-        return self.cells[slot]
+        return self.cells[:n]
 
     def hide_cells_from(self, slot: int) -> None:
         """Hide every cell at ``slot`` or later."""

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -38,7 +38,8 @@ _log = logging.getLogger(__name__)
 # a few of its batches, so that decoding still overlaps the model inside a chunk.
 _CHUNK = 128
 # Errors that bad input or a missing file cause; the app explains them in words.
-_EXPECTED_ERRORS = (ValueError, ImageLoadError, ModelNotAvailableError, OSError)
+# (ImageLoadError is caught before these, with its own wording.)
+_EXPECTED_ERRORS = (ValueError, ModelNotAvailableError, OSError)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class _Query:
     text: str = ""
     image: object = None     # a path, bytes or PIL image
     label: str = ""          # how the status line names it
+    # model name -> the query's embedding, so a new k or gallery does not embed it again
+    vectors: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -371,13 +374,15 @@ class SearchApp:
     def _run(self, query: _Query, note: str = "") -> list[SearchResult]:
         start = time.perf_counter()
         embedded = self._ensure_embedded()
-        if query.kind == "text":
+        vector = query.vectors.get(self.model_name)
+        if vector is None and query.kind == "text":
             vector = embed_texts(self._model(), query.text)[0]
-        else:
+        elif vector is None:
             row = embedded.row_of(query.image)
             # A gallery picture is already embedded with this model: reuse its row.
             vector = (embedded.matrix[row] if row is not None
                       else embed_images(self._model(), [query.image])[0])
+        query.vectors[self.model_name] = vector
         results = search(vector, embedded.matrix, embedded.items, k=self.ui.k.value)
         self._last_ms = (time.perf_counter() - start) * 1000
         self._query, self.results, self._last_run = query, results, time.monotonic()
@@ -387,10 +392,10 @@ class SearchApp:
 
     def _show(self, results: list[SearchResult], query: _Query, note: str) -> None:
         self._seq += 1
-        for slot, result in enumerate(results):
+        for slot, (cell, result) in enumerate(zip(self.ui.first_cells(len(results)), results)):
             path = Path(result.item)
-            self.ui.cell(slot).show(slot + 1, result.score, path.name,
-                                    self.captions.get(path.name), self._thumb(path), self._seq)
+            cell.show(slot + 1, result.score, path.name, self.captions.get(path.name),
+                      self._thumb(path), self._seq)
         self.ui.hide_cells_from(len(results))
         preview = None
         if query.kind == "image":

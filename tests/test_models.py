@@ -125,15 +125,13 @@ def test_loading_siglip_prints_no_warning_about_transformers_default_config(
     assert not any("integer within the vocabulary" in m for m in seen), seen
 
 
-def test_clip_with_end_of_text_id_outside_its_vocabulary_warns(tmp_path):
-    from conftest import TEXT, VISION, _tiny_tokenizer
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+def test_clip_with_end_of_text_id_outside_its_vocabulary_warns(tiny_clip, tmp_path):
+    import json
+    import shutil
 
-    config = CLIPConfig(text_config=dict(TEXT, eos_token_id=5000, bos_token_id=0, pad_token_id=1),
-                        vision_config=dict(VISION, image_size=32), projection_dim=16)
-    CLIPModel(config).save_pretrained(tmp_path)
-    CLIPProcessor(CLIPImageProcessor(size={"shortest_edge": 32},
-                                     crop_size={"height": 32, "width": 32}),
-                  _tiny_tokenizer()).save_pretrained(tmp_path)
+    shutil.copytree(tiny_clip, tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["text_config"]["eos_token_id"] = 5000
+    (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.warns(UserWarning, match="eos_token_id = 5000 is outside its vocabulary of 600"):
         load_model(tmp_path, device="cpu")

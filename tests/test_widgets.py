@@ -210,6 +210,23 @@ def test_k_slider_changes_how_many_results_show(app):
     assert len(_grid(app)) == 2
 
 
+def test_a_new_k_reuses_the_query_embedding(app, gallery, monkeypatch):
+    calls = []
+    for name in ("embed_texts", "embed_images"):
+        real = getattr(widgets_module, name)
+        monkeypatch.setattr(widgets_module, name,
+                            lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
+    first = app.search_text("trees")
+    app.search_image(make_picture(1))
+    assert calls == ["embed_texts", "embed_images"]
+    app.ui.k.value = 5
+    app.search_text("trees")           # a new query embeds again
+    assert calls == ["embed_texts", "embed_images", "embed_texts"]
+    app.ui.k.value = 3
+    assert [r.item for r in app.results] == [r.item for r in first]
+    assert calls == ["embed_texts", "embed_images", "embed_texts"]
+
+
 def test_hostile_file_names_and_captions_show_as_text(tmp_path, tiny_clip):
     paths = _save_pictures(tmp_path / "g", [HOSTILE, "plain.png"])
     captions = {HOSTILE: "<script>alert(2)</script>"}
