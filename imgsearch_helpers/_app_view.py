@@ -175,6 +175,10 @@ class AppView:
         self.progress.description = description
         self.progress.layout.display = None
 
+    def update(self, n: int) -> None:
+        """Advance the progress bar by ``n`` images (tqdm's method, for embed_image_files)."""
+        self.progress.value += n
+
     def stop_progress(self) -> None:
         """Hide the progress bar."""
         self.progress.layout.display = "none"

@@ -131,8 +131,7 @@ class Update:
     def _embed(self, embedder, folder, waiting, progress, checkpoint_every, checkpoint_seconds):
         from .embeddings import _progress_bar
 
-        bar = progress if hasattr(progress, "update") else _progress_bar(
-            len(waiting), progress, "indexing")
+        bar = _progress_bar(len(waiting), progress, "indexing")
         writer, pending, last = None, [], time.monotonic()
         try:
             for batch in embedder.embed_files([folder / p for p in waiting], progress=bar):

@@ -287,7 +287,10 @@ def _require_image_tower(loaded: LoadedModel) -> None:
                          "(CLIP, SigLIP, FG-CLIP 2)")
 
 
-def _progress_bar(total: int, show: bool | None, desc: str):
+def _progress_bar(total: int, show, desc: str):
+    """A tqdm bar, ``None`` for no bar, or ``show`` itself when it already has ``update(n)``."""
+    if hasattr(show, "update"):
+        return show
     if show is False or (show is None and total < 64):
         return None
     from tqdm.auto import tqdm
@@ -295,7 +298,7 @@ def _progress_bar(total: int, show: bool | None, desc: str):
 
 
 def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32,
-                      num_workers: int | None = None, progress: bool | None = None,
+                      num_workers: int | None = None, progress=None,
                       draft_size: int | str | None = 512):
     """Embed many image files, skipping unreadable ones with a reason.
 
@@ -305,8 +308,10 @@ def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32
     paths : sequence of paths (or bytes / PIL images)
     batch_size, num_workers, draft_size
         As :func:`iter_image_batches`.
-    progress : bool, optional
-        Show a progress bar; default only for 64 files or more.
+    progress : bool or object with ``update(n)``, optional
+        Show a progress bar; default only for 64 files or more. An object with
+        ``update(n)`` (a tqdm bar of your own, an app's progress widget) is
+        advanced instead, and left open.
 
     Returns
     -------
@@ -322,7 +327,7 @@ def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32
             ok.extend(batch.positions)
             skipped.extend((paths[p], reason) for p, reason in batch.skipped)
     finally:
-        if bar is not None:
+        if bar is not None and bar is not progress:
             bar.close()
     nonempty = [e for e in embs if len(e)]
     matrix = np.concatenate(nonempty) if nonempty else np.zeros((0, 0), np.float32)

@@ -34,9 +34,6 @@ __all__ = ["SearchApp"]
 
 _log = logging.getLogger(__name__)
 
-# Images embedded per call of embed_image_files while the progress bar advances:
-# a few of its batches, so that decoding still overlaps the model inside a chunk.
-_CHUNK = 128
 # Errors that bad input or a missing file cause; the app explains them in words.
 # (ImageLoadError is caught before these, with its own wording.)
 _EXPECTED_ERRORS = (ValueError, ModelNotAvailableError, OSError)
@@ -353,23 +350,17 @@ class SearchApp:
         This is the one place that turns files into gallery embeddings: a
         persistent folder index can take over here without touching the rest.
         """
-        parts, items, skipped = [], [], []
         self.ui.start_progress(len(paths), f"Embedding {len(paths)} images with {loaded.name}")
-        try:
-            for start in range(0, len(paths), _CHUNK):
-                chunk = paths[start:start + _CHUNK]
-                matrix, ok, bad = embed_image_files(loaded, chunk, progress=False)
-                if ok:
-                    parts.append(matrix)
-                    items.extend(chunk[i] for i in ok)
-                skipped.extend((Path(p), reason) for p, reason in bad)
-                self.ui.progress.value = start + len(chunk)
+        try:  # one call, so that decoding overlaps the model all the way through
+            matrix, ok, bad = embed_image_files(loaded, paths, progress=self.ui)
         finally:
             self.ui.stop_progress()
+        items = [paths[i] for i in ok]
+        skipped = [(Path(p), reason) for p, reason in bad]
         if not items:
             first = f" (e.g. {skipped[0][0].name}: {skipped[0][1]})" if skipped else ""
             raise ValueError(f"none of the {len(paths)} images could be read{first}")
-        return _Embedded(np.concatenate(parts), items, skipped)
+        return _Embedded(matrix, items, skipped)
 
     def _run(self, query: _Query, note: str = "") -> list[SearchResult]:
         start = time.perf_counter()

@@ -19,6 +19,19 @@ from PIL import Image
 from imgsearch_helpers.embeddings import ImageBatchResult
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.jpg"
+OLD_NS = 1_600_000_000 * 10**9  # an mtime far outside the index's "racy" window
+
+
+def age(*paths: Path, when_ns: int = OLD_NS) -> None:
+    """Give each file (or every file under a folder) an old mtime; symbolic links are left alone."""
+    for path in paths:
+        if path.is_file() and not path.is_symlink():
+            os.utime(path, ns=(when_ns, when_ns))
+        for root, _, files in os.walk(path):
+            for name in files:
+                full = os.path.join(root, name)
+                if not os.path.islink(full):
+                    os.utime(full, ns=(when_ns, when_ns))
 
 
 # -- a deterministic, fast stand-in for a model ----------------------------------

@@ -8,25 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from badfiles import FakeEmbedder, fake_vector
+from badfiles import OLD_NS, FakeEmbedder, age, fake_vector
 from conftest import make_picture
 from imgsearch_helpers import embed_image_files, embed_texts, load_model, top_k
 from imgsearch_helpers.index import (ImageIndex, IndexLockedError, default_index_dir)
 
 HOUR_NS = 3600 * 10**9
-
-
-OLD_NS = 1_600_000_000 * 10**9
-
-
-def age(*paths: Path, when_ns: int = OLD_NS) -> None:
-    """Give each file (or every file under a folder) an old mtime, outside the racy window."""
-    for path in paths:
-        if path.is_file():
-            os.utime(path, ns=(when_ns, when_ns))
-        for root, _, files in os.walk(path):
-            for name in files:
-                os.utime(os.path.join(root, name), ns=(when_ns, when_ns))
 
 
 def write(folder: Path, rel: str, data: bytes) -> Path:

@@ -13,22 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from badfiles import FakeEmbedder, fake_vector, jpeg_bytes, quadrants, write_bad_files
+from badfiles import FakeEmbedder, age, fake_vector, jpeg_bytes, quadrants, write_bad_files
 from conftest import make_picture
 from imgsearch_helpers import ImageLoadError, _index_store, embed_image_files, images, load_model
 from imgsearch_helpers.index import (ImageIndex, IndexCorruptError, IndexModelMismatchError,
                                      default_index_dir)
 
 TESTS = Path(__file__).resolve().parent
-OLD_NS = 1_600_000_000 * 10**9
-
-
-def age(folder: Path) -> None:
-    for p in folder.rglob("*"):
-        if p.is_file() and not p.is_symlink():
-            os.utime(p, ns=(OLD_NS, OLD_NS))
-
-
 @pytest.fixture
 def messy_folder(tmp_path):
     """Six good pictures and one of every kind of bad file."""

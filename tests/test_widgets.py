@@ -135,6 +135,22 @@ def test_unreadable_upload_is_a_message(app):
     assert _grid(app) == before
 
 
+def test_embedding_the_gallery_advances_the_progress_bar_to_every_picture(tmp_path, tiny_clip,
+                                                                         monkeypatch):
+    from imgsearch_helpers import _app_view
+
+    paths = _save_pictures(tmp_path / "g", [f"pic_{i}.png" for i in range(40)])
+    (tmp_path / "g" / "broken.png").write_bytes(b"not a picture")
+    steps = []
+    real = _app_view.AppView.update
+    monkeypatch.setattr(_app_view.AppView, "update",
+                        lambda self, n: steps.append((n, self.progress.max)) or real(self, n))
+    app = SearchApp(paths + [tmp_path / "g" / "broken.png"], [tiny_clip], k=2, device="cpu")
+    assert sum(n for n, _ in steps) == 41 and {m for _, m in steps} == {41}
+    assert len(steps) > 1                       # it moves batch by batch, not at the end
+    assert [p.name for p, _ in app._cache[str(tiny_clip)].skipped] == ["broken.png"]
+
+
 def test_switching_models_embeds_the_gallery_once_per_model(gallery, tiny_clip, tiny_siglip,
                                                            monkeypatch):
     calls = []
