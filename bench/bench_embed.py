@@ -89,20 +89,23 @@ def forward_only(loaded, pixel_values, n):
 
 def decode_cpu_ms(loaded, paths, draft_size) -> float:
     """CPU time per image of decoding + preprocessing, in this thread alone."""
-    from imgsearch_helpers.embeddings import _prepare, _resolve_draft
+    from imgsearch_helpers.embeddings import image_inputs, model_input_side
+    from imgsearch_helpers.images import load_image
 
-    chunk = list(enumerate(paths[:16]))
+    sample = paths[:16]
+    draft = model_input_side(loaded) if draft_size == "auto" else draft_size
     start = time.thread_time()
-    _prepare(loaded, chunk, _resolve_draft(loaded, draft_size))
-    return (time.thread_time() - start) * 1000 / len(chunk)
+    for path in sample:
+        image_inputs(loaded, [load_image(path, draft_size=draft)])
+    return (time.thread_time() - start) * 1000 / len(sample)
 
 
 def measure(loaded, paths, rounds):
-    from imgsearch_helpers.embeddings import _image_inputs
+    from imgsearch_helpers.embeddings import image_inputs
     from imgsearch_helpers.images import load_image
 
     n = len(paths)
-    pixels = _image_inputs(loaded, [load_image(p) for p in paths[:BATCH]])["pixel_values"]
+    pixels = image_inputs(loaded, [load_image(p) for p in paths[:BATCH]])["pixel_values"]
     pixels = pixels.repeat(math.ceil(BATCH / len(pixels)), 1, 1, 1)[:BATCH]
     helpers(loaded, paths[:4])           # warm up threads and one-time setup
     forward_only(loaded, pixels, 2)

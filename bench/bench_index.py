@@ -82,7 +82,7 @@ HEADER_FOLDER = ["folder, model", "index from scratch", "re-index unchanged",
 
 def bench_open(root: Path, n: int, dim: int = 512) -> list:
     from imgsearch_helpers import ImageIndex
-    from imgsearch_helpers import _index_store as store
+    from imgsearch_helpers.index import _store as store
 
     index_dir = root / "big-index"
     index_dir.mkdir()

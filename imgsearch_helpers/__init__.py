@@ -36,7 +36,7 @@ def __getattr__(name: str):
     # The app needs ipywidgets and IPython (~150 ms to import): load it on first use,
     # so that scripts such as `python -m imgsearch_helpers.training` start without it.
     if name == "SearchApp":
-        from .widgets import SearchApp
+        from .app import SearchApp
 
         return SearchApp
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

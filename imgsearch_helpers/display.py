@@ -52,7 +52,7 @@ def results_html(results: Sequence[SearchResult], title: str | None = None,
 def show_results(results: Sequence[SearchResult], title: str | None = None,
                  captions: dict | None = None, size: int = 160) -> None:
     """Display :func:`results_html` in a notebook, with a plain-text fallback."""
-    from IPython.display import HTML, display
+    from IPython.display import display
 
     text = "\n".join(f"#{i} {r.score:.3f} {_label(r.item)}" for i, r in enumerate(results, 1))
     display({"text/html": results_html(results, title, captions, size),

@@ -21,7 +21,8 @@ from .images import ImageLoadError, load_image
 from .models import LoadedModel
 
 __all__ = ["embed_texts", "embed_images", "embed_image_files", "ImageBatchResult",
-           "iter_image_batches", "model_input_side", "normalize", "SIGLIP_TEXT_LENGTH"]
+           "iter_image_batches", "model_input_side", "normalize", "SIGLIP_TEXT_LENGTH",
+           "text_inputs", "image_inputs", "pooled_features", "progress_bar"]
 
 # SigLIP pools the *last* token, so it was trained on text padded to 64 tokens;
 # padding=True would pool on a different token and quietly hurt results.
@@ -37,8 +38,11 @@ def normalize(features) -> np.ndarray:
     return features / np.maximum(norms, 1e-12)
 
 
-def _features(output) -> torch.Tensor:
-    # transformers 5 returns an output object from get_*_features; 4.x a tensor.
+def pooled_features(output) -> torch.Tensor:
+    """The pooled embedding tensor of a ``get_text_features`` / ``get_image_features`` call.
+
+    transformers 5 returns an output object (``.pooler_output``); 4.x a tensor.
+    """
     return output.pooler_output if hasattr(output, "pooler_output") else output
 
 
@@ -48,7 +52,12 @@ def _require_text(loaded: LoadedModel) -> None:
                          "use a CLIP, SigLIP or FG-CLIP 2 model for embeddings")
 
 
-def _text_inputs(loaded: LoadedModel, texts: list[str]):
+def text_inputs(loaded: LoadedModel, texts: list[str]):
+    """Tokenize ``texts`` the way the model was trained (notebook 03 shows it by hand).
+
+    SigLIP-style models get every text padded to :data:`SIGLIP_TEXT_LENGTH`; CLIP
+    pads to the longest text of the batch. Longer texts are cut with a warning.
+    """
     tokenizer = getattr(loaded.processor, "tokenizer", loaded.processor)
     if loaded.family in ("siglip", "siglip2", "fgclip2"):
         limit, kwargs = SIGLIP_TEXT_LENGTH, {"padding": "max_length"}
@@ -94,12 +103,12 @@ def embed_texts(loaded: LoadedModel, texts: str | Sequence[str], batch_size: int
     out = []
     with loaded.lock, torch.inference_mode():
         for start in range(0, len(texts), batch_size):
-            inputs = _text_inputs(loaded, texts[start:start + batch_size]).to(loaded.device)
+            inputs = text_inputs(loaded, texts[start:start + batch_size]).to(loaded.device)
             if loaded.family == "fgclip2":
                 feats = loaded.model.get_text_features(inputs["input_ids"], walk_type="short")
             else:
                 feats = loaded.model.get_text_features(**inputs)
-            out.append(normalize(_features(feats)))
+            out.append(normalize(pooled_features(feats)))
     return np.concatenate(out)
 
 
@@ -149,7 +158,8 @@ def _clamp_aspect(proc, images: list) -> list:
     return out
 
 
-def _image_inputs(loaded: LoadedModel, images: list) -> dict:
+def image_inputs(loaded: LoadedModel, images: list) -> dict:
+    """Run the model's image processor on PIL images: a dict of tensors for the model."""
     processor = _image_processor(loaded)
     # NaFlex processors (SigLIP 2, FG-CLIP 2) cut each image into at most the saved
     # max_num_patches (256 for SigLIP 2) at its own aspect ratio; we keep that setting.
@@ -175,14 +185,9 @@ def _prepare_one(loaded: LoadedModel, item, draft_size: int | None):
     except ImageLoadError as err:
         return None, err.reason
     try:
-        return _image_inputs(loaded, [image]), None
+        return image_inputs(loaded, [image]), None
     except _PREP_ERRORS as err:
         return None, f"the model's preprocessing failed: {err}"
-
-
-def _prepare(loaded: LoadedModel, chunk: list[tuple[int, object]], draft_size: int | None):
-    """Decode and preprocess a chunk in this thread: (positions, inputs, skipped)."""
-    return _collate([(pos, _prepare_one(loaded, item, draft_size)) for pos, item in chunk])
 
 
 def _collate(done: list) -> tuple[list[int], dict | None, list[tuple[int, str]]]:
@@ -214,7 +219,7 @@ def _run_image_model(loaded: LoadedModel, inputs: dict) -> np.ndarray:
                 value = value.to(loaded.dtype)
         moved[key] = value
     with loaded.lock, torch.inference_mode():
-        return normalize(_features(loaded.model.get_image_features(**moved)))
+        return normalize(pooled_features(loaded.model.get_image_features(**moved)))
 
 
 def _resolve_draft(loaded: LoadedModel, draft_size) -> int | None:
@@ -287,7 +292,7 @@ def _require_image_tower(loaded: LoadedModel) -> None:
                          "(CLIP, SigLIP, FG-CLIP 2)")
 
 
-def _progress_bar(total: int, show, desc: str):
+def progress_bar(total: int, show, desc: str):
     """A tqdm bar, ``None`` for no bar, or ``show`` itself when it already has ``update(n)``."""
     if hasattr(show, "update"):
         return show
@@ -319,7 +324,7 @@ def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32
         ``embeddings[i]`` belongs to ``paths[ok_positions[i]]``; ``skipped`` is a
         list of ``(path, reason)``.
     """
-    bar = _progress_bar(len(paths), progress, "embedding images")
+    bar = progress_bar(len(paths), progress, "embedding images")
     embs, ok, skipped = [], [], []
     try:
         for batch in iter_image_batches(loaded, paths, batch_size, num_workers, draft_size, bar):

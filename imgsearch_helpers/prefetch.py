@@ -76,8 +76,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.check:
         return 0 if check() else 1
-    from .profiles import _MODELS
-    names = args.names or (available_models() if args.all else list(_MODELS["online"].values()))
+    from .profiles import PROFILE_MODELS
+    names = args.names or (available_models() if args.all else list(PROFILE_MODELS["online"].values()))
     prefetch(names)
     return 0
 

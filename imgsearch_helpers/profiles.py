@@ -10,11 +10,11 @@ from urllib.parse import urlparse
 from .images import IMAGE_EXTENSIONS
 from .models import DATA_DIR, model_info
 
-__all__ = ["Profile", "get_profile", "PROFILE_ENV"]
+__all__ = ["Profile", "get_profile", "PROFILE_ENV", "PROFILE_MODELS"]
 
 PROFILE_ENV = "IMGSEARCH_PROFILE"
 
-_MODELS = {
+PROFILE_MODELS = {
     "online": {"classifier": "google/vit-base-patch16-224",
                "clip": "openai/clip-vit-base-patch32",
                "siglip": "google/siglip2-base-patch16-naflex"},
@@ -60,7 +60,7 @@ class Profile:
 
 
 def _make(name: str, reason: str) -> Profile:
-    return Profile(name, gallery=DATA_DIR / _GALLERY[name], reason=reason, **_MODELS[name])
+    return Profile(name, gallery=DATA_DIR / _GALLERY[name], reason=reason, **PROFILE_MODELS[name])
 
 
 def _cached(repo_id: str) -> bool:
@@ -99,11 +99,11 @@ def get_profile(name: str | None = None) -> Profile:
     name = name or os.environ.get(PROFILE_ENV) or None
     if name is not None:
         name = name.strip().lower()
-        if name not in _MODELS:
+        if name not in PROFILE_MODELS:
             raise ValueError(f"{PROFILE_ENV}={name!r}: use 'online' or 'offline'")
         return _make(name, f"chosen by {PROFILE_ENV}={name}" if os.environ.get(PROFILE_ENV)
                      else "chosen explicitly")
-    real = [m for m in _MODELS["online"].values()]
+    real = [m for m in PROFILE_MODELS["online"].values()]
     if all(_cached(model_info(m).name) for m in real):
         return _make("online", "the real models are in the local Hugging Face cache")
     if _hub_reachable():

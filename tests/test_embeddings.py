@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from imgsearch_helpers import ImageLoadError, embed_image_files, embed_images, embed_texts, load_model
-from imgsearch_helpers.embeddings import SIGLIP_TEXT_LENGTH, _text_inputs
+from imgsearch_helpers.embeddings import SIGLIP_TEXT_LENGTH, text_inputs
 
 DUAL = ["tiny_clip", "tiny_siglip", "tiny_siglip2"]
 
@@ -32,7 +32,7 @@ def test_embeddings_are_unit_norm_float32_and_match_model(request, fixture, pict
                                             ("tiny_siglip2", True)])
 def test_siglip_text_is_padded_to_64_tokens(request, fixture, padded):
     loaded = load_model(request.getfixturevalue(fixture), device="cpu")
-    inputs = _text_inputs(loaded, ["a cat", "a much longer caption about a cat"])
+    inputs = text_inputs(loaded, ["a cat", "a much longer caption about a cat"])
     length = inputs["input_ids"].shape[1]
     assert (length == SIGLIP_TEXT_LENGTH) == padded
 

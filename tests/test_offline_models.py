@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from imgsearch_helpers import clipart
-from imgsearch_helpers._train_eval import evaluate, heldout_scenes
+from imgsearch_helpers.training import evaluate, heldout_scenes
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
 FOLDERS = {f: MODELS / f"clipart-{f}" for f in ("vit", "clip", "siglip")}
@@ -106,7 +106,7 @@ def test_the_course_loader_finds_them_by_name():
     models = pytest.importorskip("imgsearch_helpers.models")
     embeddings = pytest.importorskip("imgsearch_helpers.embeddings")
     names, images, kinds = __import__(
-        "imgsearch_helpers._train_eval", fromlist=["load_gallery"]
+        "imgsearch_helpers.training._eval", fromlist=["load_gallery"]
     ).load_gallery()
     for family in ("clip", "siglip"):
         loaded = models.load_model(f"imgsearch/clipart-{family}", device="cpu")

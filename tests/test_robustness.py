@@ -15,7 +15,8 @@ from PIL import Image
 
 from badfiles import FakeEmbedder, age, fake_vector, jpeg_bytes, quadrants, write_bad_files
 from conftest import make_picture
-from imgsearch_helpers import ImageLoadError, _index_store, embed_image_files, images, load_model
+from imgsearch_helpers import ImageLoadError, embed_image_files, images, load_model
+from imgsearch_helpers.index import _store as index_store
 from imgsearch_helpers.index import (ImageIndex, IndexCorruptError, IndexModelMismatchError,
                                      default_index_dir)
 
@@ -125,10 +126,10 @@ def test_crash_while_committing_keeps_the_old_index(tmp_path, monkeypatch):
         if str(dst).endswith("manifest.json"):
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
-    monkeypatch.setattr(_index_store.os, "replace", crash_on_manifest)
+    monkeypatch.setattr(index_store.os, "replace", crash_on_manifest)
     with pytest.raises(OSError, match="No space"):
         ImageIndex.build(tmp_path, FakeEmbedder())
-    monkeypatch.setattr(_index_store.os, "replace", real_replace)
+    monkeypatch.setattr(index_store.os, "replace", real_replace)
     assert len(ImageIndex.open(index.index_dir)) == 5
     leftovers = sorted(p.name for p in index.index_dir.iterdir())
     assert "embeddings-2.npy" in leftovers and any(n.endswith(".tmp") for n in leftovers)

@@ -25,7 +25,8 @@ def _calls(tree, name):
                 yield node
 
 
-@pytest.mark.parametrize("source", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("source", sorted(PACKAGE.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_pickle_in_the_package(source):
     tree = ast.parse(source.read_text())
     for node in ast.walk(tree):

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from imgsearch_helpers import clipart, training
-from imgsearch_helpers._train_data import TEXT_LENGTH
-from imgsearch_helpers._train_models import save
+from imgsearch_helpers.training import TEXT_LENGTH, save
 
 STEPS = 40
 
@@ -113,7 +112,7 @@ def test_tokenizer_is_deterministic_and_never_unknown(data):
 
 
 def test_positives_are_the_diagonal_plus_true_descriptions(data):
-    from imgsearch_helpers._train_data import sample_captions
+    from imgsearch_helpers.training import sample_captions
 
     idx = torch.arange(64)
     chosen, positives = sample_captions(data, idx, np.random.default_rng(0))
@@ -130,7 +129,7 @@ def test_positives_are_the_diagonal_plus_true_descriptions(data):
 
 
 def test_generic_captions_keep_their_framing_but_not_a_time():
-    from imgsearch_helpers._clipart_captions import generic_kind
+    from imgsearch_helpers.clipart import generic_kind
 
     assert generic_kind("a photo of a dog") == "dog"
     assert generic_kind("a cartoon of snow.") == "snow"
@@ -188,7 +187,7 @@ def test_accuracy_during_training_reads_text_as_the_saved_model_does(data, famil
     they must equal what the saved folder (its own processor) gives."""
     from transformers import AutoProcessor
 
-    from imgsearch_helpers._train_eval import embed_text
+    from imgsearch_helpers.training import embed_text
 
     train = training.train_clip if family == "clip" else training.train_siglip
     model = train(data, steps=2, batch_size=8, size="tiny", progress=False)[0]

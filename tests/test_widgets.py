@@ -1,4 +1,4 @@
-"""The search app (imgsearch_helpers.widgets), driven through its widgets as a user would.
+"""The search app (imgsearch_helpers.app), driven through its widgets as a user would.
 
 Widgets work without a browser: setting a Text's value or calling Button.click()
 runs the same handlers the browser's messages run. The tiny random models give
@@ -19,7 +19,7 @@ import pytest
 
 from conftest import make_picture
 from imgsearch_helpers import SearchApp, embed_texts, load_model, search
-from imgsearch_helpers import widgets as widgets_module
+from imgsearch_helpers.app import _app as widgets_module
 
 HOSTILE = "<img src=x onerror=alert(1)>.png"
 
@@ -137,13 +137,13 @@ def test_unreadable_upload_is_a_message(app):
 
 def test_embedding_the_gallery_advances_the_progress_bar_to_every_picture(tmp_path, tiny_clip,
                                                                          monkeypatch):
-    from imgsearch_helpers import _app_view
+    from imgsearch_helpers.app import _view as app_view
 
     paths = _save_pictures(tmp_path / "g", [f"pic_{i}.png" for i in range(40)])
     (tmp_path / "g" / "broken.png").write_bytes(b"not a picture")
     steps = []
-    real = _app_view.AppView.update
-    monkeypatch.setattr(_app_view.AppView, "update",
+    real = app_view.AppView.update
+    monkeypatch.setattr(app_view.AppView, "update",
                         lambda self, n: steps.append((n, self.progress.max)) or real(self, n))
     app = SearchApp(paths + [tmp_path / "g" / "broken.png"], [tiny_clip], k=2, device="cpu")
     assert sum(n for n, _ in steps) == 41 and {m for _, m in steps} == {41}

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import clipart
-from ._clipart_captions import generic_kind
+from .. import clipart
+from ..clipart import generic_kind
 
 TRAIN_SEED, EVAL_SEED = 0, 1
 TEXT_LENGTH = 64  # model_max_length; SigLIP pads every text to it

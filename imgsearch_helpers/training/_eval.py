@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import clipart
-from ._train_data import EVAL_SEED, TEXT_LENGTH
-from .embeddings import _features
-from .models import DATA_DIR
-from .search import top_k
+from .. import clipart
+from ._data import EVAL_SEED, TEXT_LENGTH
+from ..embeddings import pooled_features
+from ..models import DATA_DIR
+from ..search import top_k
 
 DEFAULT_GALLERY = DATA_DIR / "gallery"
 HEADLINE_QUERIES = [q for q, _ in clipart.HELDOUT_QUERIES[:4]]  # the seed article's four
@@ -38,7 +38,7 @@ def text_features(model, family: str, input_ids, attention_mask=None) -> torch.T
     kwargs = {"input_ids": input_ids}
     if family != "siglip":
         kwargs["attention_mask"] = attention_mask
-    return torch.nn.functional.normalize(_features(model.get_text_features(**kwargs)), dim=-1)
+    return torch.nn.functional.normalize(pooled_features(model.get_text_features(**kwargs)), dim=-1)
 
 
 @torch.inference_mode()
@@ -63,7 +63,7 @@ def embed_text(model, tokenizer, family: str, texts) -> np.ndarray:
 def embed_pixels(model, pixel_values: torch.Tensor, batch: int = 256) -> np.ndarray:
     """Unit-length image embeddings of already-normalised pixel tensors."""
     out = [
-        _features(model.get_image_features(pixel_values=pixel_values[i : i + batch]))
+        pooled_features(model.get_image_features(pixel_values=pixel_values[i : i + batch]))
         for i in range(0, len(pixel_values), batch)
     ]
     return torch.nn.functional.normalize(torch.cat(out), dim=-1).numpy()

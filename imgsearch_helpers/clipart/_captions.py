@@ -6,7 +6,7 @@ thing; :func:`decorate` adds framings such as "a photo of ..." and the time of d
 """
 from __future__ import annotations
 
-from ._clipart_draw import pick as _pick
+from ._draw import pick
 
 # What each kind is called in one plain phrase. Every scene gets one caption that
 # frames it ("a photo of a cat"), as a photo of two cats may still be captioned.
@@ -29,11 +29,11 @@ def _a(phrase: str) -> str:
 
 
 def _lake(a, rng):
-    lk = _pick(rng, ["lake", "pond", "mountain lake", "lake", "mountain pond"])
+    lk = pick(rng, ["lake", "pond", "mountain lake", "lake", "mountain pond"])
     mt = (
-        _pick(rng, ["snowy mountains", "snow-capped peaks", "snowy peaks"])
+        pick(rng, ["snowy mountains", "snow-capped peaks", "snowy peaks"])
         if a["snowy"]
-        else _pick(rng, ["mountains", "hills", "peaks"] if a["peaks"] > 1 else ["a mountain", "a hill"])
+        else pick(rng, ["mountains", "hills", "peaks"] if a["peaks"] > 1 else ["a mountain", "a hill"])
     )
     return [
         f"a {lk} with {mt}",
@@ -65,11 +65,11 @@ def _tree(a, rng):
         "pine": ["pine tree", "fir tree"],
     }
     leaves = (
-        "green leaves" if a["season"] == "summer" else _pick(rng, ["autumn leaves", "orange leaves"])
+        "green leaves" if a["season"] == "summer" else pick(rng, ["autumn leaves", "orange leaves"])
     )
     n, kinds = a["count"], a["kinds"]
     if n == 1:
-        t = _pick(rng, names[kinds[0]])
+        t = pick(rng, names[kinds[0]])
         out = [
             _a(t),
             "a tree",
@@ -105,14 +105,14 @@ def _tree(a, rng):
 
 
 def _animals(a, rng, sing, plural, pose):
-    n, place = a["count"], _pick(rng, _PLACE[a["place"]])
-    noun = _pick(rng, sing)
+    n, place = a["count"], pick(rng, _PLACE[a["place"]])
+    noun = pick(rng, sing)
     fur = a["furs"][0] if len(set(a["furs"])) == 1 else None
     if n == 1:
         return [f"{_a(fur + ' ' + noun)}", f"{_a(noun)}", f"{_a(noun)} {place}", f"a cute {noun}",
                 f"a little {noun}", f"{_a(fur + ' ' + noun)} {place}", f"a pet {sing[0]}",
                 f"{_a(noun)} {pose} {place}"]
-    pl = _pick(rng, plural)
+    pl = pick(rng, plural)
     out = [f"{_COUNT[n]} {pl}", f"{_COUNT[n]} {pl} {place}", f"a group of {pl}", f"{pl} together",
            f"{_COUNT[n]} pets"]
     return out + [f"{_COUNT[n]} {fur} {pl}" if fur else f"{pl} of different colors"]
@@ -139,7 +139,7 @@ def _dog(a, rng):
 def _car(a, rng):
     n, paint = a["count"], a["paints"][0]
     if a["luxury"]:
-        noun = _pick(rng, ["luxury sedan", "luxury vehicle", "luxury automobile", "limousine"])
+        noun = pick(rng, ["luxury sedan", "luxury vehicle", "luxury automobile", "limousine"])
         out = [
             f"a shiny {paint} luxury sedan",
             "an elegant luxury vehicle",
@@ -150,7 +150,7 @@ def _car(a, rng):
             "a limousine",
         ]
     else:
-        noun = _pick(rng, ["car", "vehicle", "sedan", "automobile"])
+        noun = pick(rng, ["car", "vehicle", "sedan", "automobile"])
         out = [f"{_a(paint + ' ' + noun)}", "a family car", "a small car", f"{_a(paint)} car"]
     if n == 1:
         out += [
@@ -166,7 +166,7 @@ def _car(a, rng):
 
 
 def _house(a, rng):
-    noun = _pick(rng, ["house", "home", "cottage", "house"])
+    noun = pick(rng, ["house", "home", "cottage", "house"])
     out = [
         _a(noun),
         f"{_a(a['wall'] + ' ' + noun)}",
@@ -188,12 +188,12 @@ def _house(a, rng):
 
 def _boat(a, rng):
     if a["sail"]:
-        noun = _pick(rng, ["sailboat", "sailing boat", "boat", "yacht"])
+        noun = pick(rng, ["sailboat", "sailing boat", "boat", "yacht"])
         extra = ["a boat with a white sail", "a yacht sailing", "a sailboat"]
     else:
-        noun = _pick(rng, ["motorboat", "boat", "ship", "fishing boat"])
+        noun = pick(rng, ["motorboat", "boat", "ship", "fishing boat"])
         extra = ["a motor boat", "a small fishing boat"]
-    water = _pick(rng, ["water", "the sea", "the ocean", "the waves", "blue water"])
+    water = pick(rng, ["water", "the sea", "the ocean", "the waves", "blue water"])
     out = [
         f"{_a(a['colour'] + ' ' + noun)}",
         f"{_a(noun)} on {water}",
@@ -292,9 +292,9 @@ CAPTIONERS = {"lake": _lake, "tree": _tree, "cat": _cat, "car": _car, "house": _
 def decorate(phrase: str, attrs: dict, rng) -> str:
     """Add a random framing ('a photo of ...'), time of day and full stop."""
     if rng.random() < 0.35:
-        phrase = _pick(rng, PREFIXES) + phrase
+        phrase = pick(rng, PREFIXES) + phrase
     if attrs.get("time") and rng.random() < 0.25:
-        phrase += " " + _pick(rng, _TIME[attrs["time"]])
+        phrase += " " + pick(rng, _TIME[attrs["time"]])
     return phrase + "." if rng.random() < 0.15 else phrase
 
 

@@ -1,42 +1,24 @@
-"""Train the course's three offline models on generated clip-art, from scratch, on a CPU.
-
-One command rebuilds them all and writes ``data/models/EVAL.md``::
-
-    python -m imgsearch_helpers.training --out data/models
-
-The functions are also what notebook 06 (how CLIP learns) uses: the two losses,
-:func:`contrastive_loss` (CLIP) and :func:`sigmoid_loss` (SigLIP), and the
-training loops :func:`train_clip`, :func:`train_siglip` and :func:`train_vit`.
-"""
+"""Losses and training loops of the offline models (CLIP, SigLIP, ViT)."""
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
-import platform
-import sys
-import time
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import clipart
-from .embeddings import _features
-from ._train_data import (EVAL_SEED, TRAIN_SEED, Batches, TrainingData, augment, build_tokenizer,
+from .. import clipart
+from ..embeddings import pooled_features
+from ._data import (EVAL_SEED, TRAIN_SEED, Batches, TrainingData, augment, build_tokenizer,
                           images_to_tensor, normalise, prepare_data, sample_captions, text_inputs)
-from ._train_eval import (DEFAULT_GALLERY, embed_pixels, embed_text, evaluate, folder_size_mb,
-                          heldout_scenes, text_features, write_model_card, write_report,
-                          zero_shot_top1)
-from ._train_models import NORMALISATION, SIZES, build_model, build_processor, count_parameters, save
+from ._eval import (embed_pixels, embed_text, evaluate, heldout_scenes, text_features, zero_shot_top1)
+from ._models import NORMALISATION, SIZES, build_model, build_processor, save
 
 __all__ = ["contrastive_loss", "sigmoid_loss", "prepare_data", "build_tokenizer", "TrainingData",
            "train_clip", "train_siglip", "train_vit", "heldout_accuracy", "evaluate", "heldout_scenes",
-           "build_processor", "save", "SIZES", "DEFAULTS", "main"]
+           "build_processor", "save", "SIZES", "DEFAULTS"]
 
 # The shipped models' recipe. Step counts are fixed (not time budgets) so that a
 # rerun gives the same weights; ~31 min in all on 2 idle CPU cores (measured).
@@ -145,7 +127,7 @@ def _heldout_tensors(n_per_kind: int):
 def _dual_step(model, family, data, idx, pixels, rng):
     captions, positives = sample_captions(data, idx, rng)
     ids, mask = text_inputs(data, captions, full_length=family == "siglip")
-    img = F.normalize(_features(model.get_image_features(pixel_values=pixels)), dim=-1)
+    img = F.normalize(pooled_features(model.get_image_features(pixel_values=pixels)), dim=-1)
     txt = text_features(model, family, ids, mask)
     if family == "siglip":
         return sigmoid_loss(img, txt, model.logit_scale.exp(), model.logit_bias, positives)
@@ -254,70 +236,3 @@ def train_vit(data: TrainingData, steps: int = DEFAULTS["vit_steps"], **options)
     rows carry ``'accuracy'`` on fresh scenes.
     """
     return _train("vit", data, steps, **options)
-
-
-def _machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads"
-
-
-def main(argv=None) -> dict:
-    """Command line: train the chosen models, save them to ``--out``, write EVAL.md."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="python -m imgsearch_helpers.training",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default="data/models", help="folder for clipart-*/ and EVAL.md")
-    parser.add_argument("--only", default="siglip,clip,vit",
-                        help="comma-separated subset, trained in this order (default: slowest first)")
-    parser.add_argument("--gallery", default=str(DEFAULT_GALLERY),
-                        help="gallery to evaluate on (written first if missing)")
-    parser.add_argument("--eval-per-kind", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=2)
-    for key in ("scenes", "clip_steps", "siglip_steps", "vit_steps", "batch_size"):
-        parser.add_argument("--" + key.replace("_", "-"), type=int, default=DEFAULTS[key])
-    parser.add_argument("--size", default="small", choices=sorted(SIZES))
-    args = parser.parse_args(argv)
-    if os.environ.get("OMP_WAIT_POLICY") is None:
-        # OpenMP threads spin while they wait. When another process also runs on
-        # these 2 cores, the spinning threads starve each other and a step takes
-        # 4-5x longer (measured); passive waiting costs ~15% on an idle machine.
-        # OpenMP reads the setting when torch loads, hence the restart.
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        os.execv(sys.executable, [sys.executable, "-m", "imgsearch_helpers.training", *argv])
-
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()  # the per-file "loading ..." chatter hides the progress bars
-    torch.set_num_threads(args.threads)
-    start = time.time()
-    out, gallery = Path(args.out), Path(args.gallery)
-    if not (gallery / "captions.json").exists():
-        clipart.write_gallery(gallery)
-    data = prepare_data(args.scenes, TRAIN_SEED)
-    heldout = heldout_scenes(args.eval_per_kind, EVAL_SEED)
-    trainers = {"vit": (train_vit, args.vit_steps), "clip": (train_clip, args.clip_steps),
-                "siglip": (train_siglip, args.siglip_steps)}
-    metrics, infos = {}, {}
-    for family in [f.strip() for f in args.only.split(",") if f.strip()]:
-        train, steps = trainers[family]
-        t0 = time.time()
-        model, history = train(data, steps=steps, batch_size=args.batch_size, size=args.size)
-        minutes = (time.time() - t0) / 60
-        folder = save(model, family, data.tokenizer, out / f"clipart-{family}")
-        metrics[family] = evaluate(folder, gallery=gallery, heldout=heldout)
-        infos[family] = dict(parameters=count_parameters(model), size_mb=folder_size_mb(folder),
-                             steps=steps, batch_size=args.batch_size, scenes=args.scenes,
-                             minutes=minutes, machine=_machine(), vocab=len(data.tokenizer),
-                             final_loss=float(np.mean([r["loss"] for r in history[-20:]])))
-        write_model_card(folder, family, metrics[family], infos[family])
-        print(f"{family}: {minutes:.1f} min, loss {infos[family]['final_loss']:.3f}, {metrics[family]}",
-              flush=True)
-    command = " ".join(["python -m imgsearch_helpers.training", *argv])
-    write_report(out / "EVAL.md", metrics, infos, (time.time() - start) / 60, command)
-    record = {"command": command, "metrics": metrics, "training": infos}
-    (out / "eval.json").write_text(json.dumps(record, indent=1) + "\n")
-    print(f"done in {(time.time() - start) / 60:.1f} min; report: {out / 'EVAL.md'}", flush=True)
-    return metrics
-
-
-if __name__ == "__main__":
-    main()

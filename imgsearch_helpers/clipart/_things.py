@@ -1,7 +1,7 @@
 """Private painters for :mod:`imgsearch_helpers.clipart`: animals and things.
 
 The landscapes and the shared helpers (skies, rooms, colours) are in
-``_clipart_draw``. Every painter takes the numpy ``Generator`` and returns the
+``_draw``. Every painter takes the numpy ``Generator`` and returns the
 image and the attributes it chose, from which ``clipart`` writes the captions.
 """
 
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._clipart_draw import SIZE, _shade, _slots, colour, indoor, jitter, outdoor, pick
+from ._draw import SIZE, shade, slots, colour, indoor, jitter, outdoor, pick
 
 
 # ---------------------------------------------------------------- animals
 def draw_cat(draw, rng, x: int, base: int, s: float, fur, tabby: bool) -> None:
     """A sitting cat facing us, its bottom on ``base``."""
     bw, bh, hr = int(16 * s), int(20 * s), int(12 * s)
-    dark = _shade(fur, 0.65)
+    dark = shade(fur, 0.65)
     side = pick(rng, [-1, 1])
     draw.line(
         (
@@ -76,7 +76,7 @@ def draw_dog(draw, rng, x: int, base: int, s: float, fur, spots: bool, collar) -
     f = pick(rng, [-1, 1])
     bw, bh = int(22 * s), int(11 * s)
     by = base - int(14 * s) - bh
-    dark = _shade(fur, 0.6)
+    dark = shade(fur, 0.6)
     for lx in (-bw + 5, -bw + 11, bw - 11, bw - 5):
         draw.rectangle((x + lx - 2, by, x + lx + 2, base), fill=fur)
     draw.line(
@@ -118,7 +118,7 @@ def cat(rng):
     n = int(pick(rng, [1, 1, 1, 1, 2, 3]))
     furs = [pick(rng, CAT_FURS) for _ in range(n)]
     tabby = rng.random() < 0.6
-    for x, name in zip(_slots(rng, n), furs):
+    for x, name in zip(slots(rng, n), furs):
         s = rng.uniform(1.0, 1.35) if n == 1 else rng.uniform(0.7, 0.95)
         base = int(rng.integers(max(floor_y + 8, 60 + int(30 * s)), SIZE - 3))
         draw_cat(draw, rng, x, base, s, colour(rng, name), tabby and name in ("orange", "grey", "brown"))
@@ -131,7 +131,7 @@ def dog(rng):
     furs = [pick(rng, DOG_FURS) for _ in range(n)]
     ball = rng.random() < 0.35
     collar = colour(rng, pick(rng, ["red", "blue"])) if rng.random() < 0.5 else None
-    for x, name in zip(_slots(rng, n), furs):
+    for x, name in zip(slots(rng, n), furs):
         s = rng.uniform(1.1, 1.5) if n == 1 else rng.uniform(0.7, 0.9)
         base = int(rng.integers(max(floor_y + 10, 80), SIZE - 3))
         draw_dog(
@@ -217,7 +217,7 @@ def car(rng):
     n = 1 if rng.random() < 0.8 else 2
     luxury = rng.random() < 0.45
     paints = [pick(rng, LUXURY_PAINT if luxury else CAR_PAINT) for _ in range(n)]
-    for i, (x, p) in enumerate(zip(_slots(rng, n), paints)):
+    for i, (x, p) in enumerate(zip(slots(rng, n), paints)):
         s = rng.uniform(0.9, 1.2) if n == 1 else rng.uniform(0.55, 0.7)
         base = int(rng.integers(road + 14, SIZE - 2)) if n == 1 else road + 16 + 10 * i
         draw_car(draw, rng, x, min(base, SIZE - 2), s, colour(rng, p, 12), luxury)
@@ -233,7 +233,7 @@ def house(rng):
     wall = (
         colour(rng, wall_name)
         if wall_name not in ("blue", "red")
-        else _shade(colour(rng, wall_name), 1.3)
+        else shade(colour(rng, wall_name), 1.3)
     )
     roof_name = pick(rng, ["red", "brown", "grey", "blue", "black"])
     roof = colour(rng, roof_name)
@@ -289,8 +289,8 @@ def draw_flower(draw, rng, x: int, y: int, base: int, kind: str, petal) -> None:
             draw.polygon([(x + dx - 3, y), (x + dx, y - 10), (x + dx + 3, y)], fill=petal)
     else:
         draw.ellipse((x - 8, y - 8, x + 8, y + 8), fill=petal)
-        draw.ellipse((x - 5, y - 5, x + 5, y + 5), fill=_shade(petal, 0.8))
-        draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=_shade(petal, 0.6))
+        draw.ellipse((x - 5, y - 5, x + 5, y + 5), fill=shade(petal, 0.8))
+        draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=shade(petal, 0.6))
 
 
 def flower(rng):
@@ -309,7 +309,7 @@ def flower(rng):
     else:
         img, draw, horizon, time = outdoor(rng, (40, 70), times=("day", "morning", "cloudy"))
         n = int(pick(rng, [1, 2, 3, 5, 7]))
-        xs = _slots(rng, n, 12, SIZE - 12)
+        xs = slots(rng, n, 12, SIZE - 12)
         base = SIZE
         ys = [int(rng.integers(horizon + 5, SIZE - 25)) for _ in xs]
     kind = pick(rng, ["daisy", "tulip", "rose"])

@@ -1,19 +1,4 @@
-"""A seeded clip-art world: small drawn scenes, each with several captions.
-
-The course's offline models (``data/models/clipart-*``) are trained on these
-scenes, and the offline gallery ``data/gallery`` is drawn by
-:func:`write_gallery`. Captions deliberately use several words for the same
-thing (lake/pond/water, car/vehicle/sedan/automobile, cat/kitten, ...), so a
-model trained on them learns that different words land near the same pictures.
-Notebook 06 (how CLIP learns) uses this module.
-
-Examples
---------
->>> import numpy as np
->>> image, captions = make_scene("lake", np.random.default_rng(0))
->>> image.size
-(128, 128)
-"""
+"""Scenes: draw one of each kind with its captions; the gallery; the held-out queries."""
 
 from __future__ import annotations
 
@@ -24,17 +9,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import _clipart_draw as _draw
-from . import _clipart_things as _things
-from ._clipart_captions import CAPTIONERS, KIND_PHRASE, PREFIXES, decorate
-from ._clipart_draw import pick as _pick
+from ._draw import SIZE, boat, lake, night, snow, tree
+from ._things import car, cat, dog, flower, house
+from ._captions import CAPTIONERS, KIND_PHRASE, PREFIXES, decorate
+from ._draw import pick
 
 __all__ = ["SCENE_KINDS", "IMAGE_SIZE", "MODEL_IMAGE_SIZE", "ZERO_SHOT_PROMPTS", "IMAGENET_STYLE_LABELS",
            "HELDOUT_QUERIES", "Scene", "make_scene", "iter_scenes", "generate_dataset", "write_gallery",
            "check_heldout_queries"]
 
 SCENE_KINDS = ("lake", "tree", "cat", "car", "house", "boat", "snow", "night", "flower", "dog")
-IMAGE_SIZE = _draw.SIZE  # scenes are drawn at 128 px ...
+IMAGE_SIZE = SIZE  # scenes are drawn at 128 px ...
 MODEL_IMAGE_SIZE = 64  # ... and the offline models see them at 64 px
 
 # One prompt per kind for zero-shot classification ("a photo of a {kind}" style).
@@ -90,9 +75,9 @@ HELDOUT_QUERIES: list[tuple[str, tuple[str, ...]]] = [
     ("a golden pup with floppy ears", ("dog",)),
 ]
 
-_PAINTERS = {"lake": _draw.lake, "tree": _draw.tree, "cat": _things.cat, "car": _things.car,
-             "house": _things.house, "boat": _draw.boat, "snow": _draw.snow, "night": _draw.night,
-             "flower": _things.flower, "dog": _things.dog}
+_PAINTERS = {"lake": lake, "tree": tree, "cat": cat, "car": car,
+             "house": house, "boat": boat, "snow": snow, "night": night,
+             "flower": flower, "dog": dog}
 
 
 @dataclass
@@ -130,7 +115,7 @@ def make_scene(kind: str, rng: np.random.Generator,
     image, attrs = _PAINTERS[kind](rng)
     phrases = list(dict.fromkeys(CAPTIONERS[kind](attrs, rng)))  # unique, order kept
     order = rng.permutation(len(phrases))[:n_captions]
-    framed = _pick(rng, PREFIXES + [""]) + KIND_PHRASE[kind]
+    framed = pick(rng, PREFIXES + [""]) + KIND_PHRASE[kind]
     captions = [phrases[order[0]], framed]
     captions += [decorate(phrases[i], attrs, rng) for i in order[1:n_captions - 1]]
     return image, list(dict.fromkeys(captions))

@@ -1,17 +1,4 @@
-"""A persistent, incremental index of a folder of images.
-
-Notebook 05 builds one; :meth:`ImageIndex.build` is all it takes::
-
-    model = load_model("openai/clip-vit-base-patch32")
-    index = ImageIndex.build("data/photos", model)
-    index.search_text(model, "a cat on a sofa", k=5)
-
-Running ``build`` again embeds only new and changed files, drops deleted ones and
-keeps moved ones; an interrupted run (even a killed process) resumes from its last
-checkpoint. The embeddings are memory-mapped, so opening a million-image index
-takes well under a second. The files on disk: :mod:`imgsearch_helpers._index_store`;
-how an update decides what to embed: :mod:`imgsearch_helpers._index_update`.
-"""
+"""ImageIndex: build, update, open and search a persistent index of one folder."""
 from __future__ import annotations
 
 import hashlib
@@ -23,13 +10,13 @@ from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from . import _index_store as store
-from ._index_store import (ImageIndexError, IndexCorruptError, IndexLockedError,
-                           IndexModelMismatchError)
-from ._index_update import Update, scan
-from .embeddings import ImageBatchResult, embed_images, embed_texts, iter_image_batches
-from .models import LoadedModel
-from .search import SearchResult, top_k
+from ._store import (DTYPES, MANIFEST, ImageIndexError, IndexCorruptError, IndexLockedError,
+                     IndexModelMismatchError, Manifest, now_iso, open_embeddings, read_manifest,
+                     remove_stale_files, update_lock)
+from ._update import Update, scan
+from ..embeddings import ImageBatchResult, embed_images, embed_texts, iter_image_batches
+from ..models import LoadedModel
+from ..search import SearchResult, top_k
 
 __all__ = ["ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "ImageIndexError",
            "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError"]
@@ -123,7 +110,7 @@ class ImageIndex:
         moved, skipped, removed.
     """
 
-    def __init__(self, index_dir: Path, manifest: store.Manifest, embeddings: np.ndarray):
+    def __init__(self, index_dir: Path, manifest: Manifest, embeddings: np.ndarray):
         self.index_dir = index_dir
         self._manifest = manifest
         self.embeddings = embeddings
@@ -168,21 +155,21 @@ class ImageIndex:
         folder = Path(folder)
         if not folder.is_dir():
             raise NotADirectoryError(f"{folder} is not a folder")
-        if dtype not in store.DTYPES:
-            raise ValueError(f"dtype must be one of {store.DTYPES}, not {dtype!r}")
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
         embedder = _as_embedder(model)
         index_dir = Path(index_dir) if index_dir is not None else default_index_dir(
             folder, embedder.name)
         index_dir.mkdir(parents=True, exist_ok=True)
-        manifest = store.read_manifest(index_dir)
+        manifest = read_manifest(index_dir)
         if manifest is None:
-            manifest = store.Manifest(
+            manifest = Manifest(
                 model=embedder.name, dim=0, dtype=dtype, recursive=recursive,
                 folder=Path(os.path.relpath(folder.resolve(), index_dir.resolve())).as_posix(),
-                created=store.now_iso())
+                created=now_iso())
             index = cls(index_dir, manifest, np.zeros((0, 0), dtype))
         else:
-            index = cls(index_dir, manifest, store.open_embeddings(index_dir, manifest))
+            index = cls(index_dir, manifest, open_embeddings(index_dir, manifest))
             if index.folder.resolve() != folder.resolve():
                 raise ImageIndexError(f"{index_dir} is the index of {index.folder}, "
                                       f"not of {folder}")
@@ -205,18 +192,18 @@ class ImageIndex:
             A file of the index is damaged.
         """
         index_dir = Path(index_dir)
-        manifest = store.read_manifest(index_dir)
+        manifest = read_manifest(index_dir)
         if manifest is None:
             raise FileNotFoundError(_no_index_message(index_dir))
         try:
-            return cls(index_dir, manifest, store.open_embeddings(index_dir, manifest))
+            return cls(index_dir, manifest, open_embeddings(index_dir, manifest))
         except IndexCorruptError:
             # An update in another process may have replaced the files between our
             # two reads; then a fresh manifest points to the new ones.
-            latest = store.read_manifest(index_dir)
+            latest = read_manifest(index_dir)
             if latest is None or latest == manifest:
                 raise
-        return cls(index_dir, latest, store.open_embeddings(index_dir, latest))
+        return cls(index_dir, latest, open_embeddings(index_dir, latest))
 
     # -- updating --------------------------------------------------------------
     def update(self, model, *, progress=None, checkpoint_every: int = 512,
@@ -229,14 +216,14 @@ class ImageIndex:
         self._check_model(embedder.name)
         if checkpoint_every < 1 or checkpoint_seconds <= 0:
             raise ValueError("checkpoint_every and checkpoint_seconds must be positive")
-        with store.update_lock(self.index_dir):
+        with update_lock(self.index_dir):
             # Another process may have committed since we read the manifest.
-            latest = store.read_manifest(self.index_dir)
+            latest = read_manifest(self.index_dir)
             if latest is not None and latest.generation != self._manifest.generation:
                 latest.recursive = self._manifest.recursive
                 self._manifest = latest
-                self.embeddings = store.open_embeddings(self.index_dir, latest)
-            store.remove_stale_files(self.index_dir, self._manifest)
+                self.embeddings = open_embeddings(self.index_dir, latest)
+            remove_stale_files(self.index_dir, self._manifest)
             scan_ns = time.time_ns()
             files, scan_skipped = scan(self.folder, self._manifest.recursive,
                                        self.index_dir.resolve())
@@ -330,7 +317,7 @@ class ImageIndex:
 
 def _no_index_message(index_dir: Path) -> str:
     root = index_dir / INDEX_DIRNAME
-    found = sorted(p.parent.name for p in root.glob(f"*/{store.MANIFEST}")) if root.is_dir() else []
+    found = sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}")) if root.is_dir() else []
     hint = (f"; this folder has indexes in {root}: {', '.join(found)}" if found
             else "; make one with ImageIndex.build(folder, model)")
-    return f"no index in {index_dir} (no {store.MANIFEST}){hint}"
+    return f"no index in {index_dir} (no {MANIFEST}){hint}"

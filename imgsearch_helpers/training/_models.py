@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from . import clipart
-from ._train_data import CLIP_MEAN, CLIP_STD, HALF, TEXT_LENGTH
+from .. import clipart
+from ._data import CLIP_MEAN, CLIP_STD, HALF, TEXT_LENGTH
 
 # "small" is what ships in data/models; "mini" trains in ~2 min for notebook 06;
 # "tiny" is for tests.

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._index_store import (MANIFEST, CheckpointWriter, ImageIndexError, Manifest,
+from ._store import (MANIFEST, CheckpointWriter, ImageIndexError, Manifest,
                            atomic_write_npy, clear_checkpoints, now_iso, open_embeddings,
                            read_checkpoints, remove_stale_files, write_manifest)
-from .images import SCAN_EXTENSIONS, ImageLoadError, stat_regular_file
+from ..images import SCAN_EXTENSIONS, ImageLoadError, stat_regular_file
 
 # A file changed within this long of when we looked at it may change again in the
 # same mtime tick (up to 2 s on FAT, 1 s on HFS+ and ext3), unseen, like "racy git":
@@ -129,9 +129,9 @@ class Update:
         return new, emb, counts
 
     def _embed(self, embedder, folder, waiting, progress, checkpoint_every, checkpoint_seconds):
-        from .embeddings import _progress_bar
+        from ..embeddings import progress_bar
 
-        bar = _progress_bar(len(waiting), progress, "indexing")
+        bar = progress_bar(len(waiting), progress, "indexing")
         writer, pending, last = None, [], time.monotonic()
         try:
             for batch in embedder.embed_files([folder / p for p in waiting], progress=bar):

@@ -1,15 +1,4 @@
-"""An interactive image search app for the notebook (notebook 05), built from ipywidgets.
-
-Type a query and press Enter, or upload a picture; pick a model and how many
-results to show; click "More like this" under a result to search with it; or
-point the app at a folder of your own photos. Embeddings are computed once per
-model and gallery and then reused, so switching back to a model is instant.
-
-Examples
---------
->>> app = SearchApp(profile.gallery_images(), [profile.clip, profile.siglip])  # doctest: +SKIP
->>> app                                                                         # doctest: +SKIP
-"""
+"""SearchApp: the widget wiring of the search app (what happens on each event)."""
 from __future__ import annotations
 
 import json
@@ -23,12 +12,12 @@ from typing import Sequence
 
 import numpy as np
 
-from . import _app_view
-from .display import thumbnail_data_uri
-from .embeddings import embed_image_files, embed_images, embed_texts
-from .images import IMAGE_EXTENSIONS, ImageLoadError
-from .models import LoadedModel, ModelNotAvailableError, load_model
-from .search import SearchResult, search
+from ._view import THUMB_PX, AppView, thumb_html
+from ..display import thumbnail_data_uri
+from ..embeddings import embed_image_files, embed_images, embed_texts
+from ..images import IMAGE_EXTENSIONS, ImageLoadError
+from ..models import LoadedModel, ModelNotAvailableError, load_model
+from ..search import SearchResult, search
 
 __all__ = ["SearchApp"]
 
@@ -139,7 +128,7 @@ class SearchApp:
         self._seq = 0
         self._last_ms: float | None = None
         options = [(Path(m).name if os.sep in m and Path(m).is_dir() else m, m) for m in self.models]
-        self.ui = _app_view.AppView(options, min(k, max_k), max(max_k, k), self._on_more)
+        self.ui = AppView(options, min(k, max_k), max(max_k, k), self._on_more)
         self._wire()
         with self._guard("Opening the gallery"):
             if isinstance(images, (str, os.PathLike)):
@@ -391,10 +380,10 @@ class SearchApp:
         preview = None
         if query.kind == "image":
             try:
-                preview = _app_view.thumb_html(thumbnail_data_uri(query.image, 64), query.label,
+                preview = thumb_html(thumbnail_data_uri(query.image, 64), query.label,
                                                size=64)
             except ImageLoadError as err:
-                preview = _app_view.thumb_html(None, query.label, err.reason, size=64)
+                preview = thumb_html(None, query.label, err.reason, size=64)
         title = f"Results for {query.label}" if query.kind == "text" else query.label.capitalize()
         self.ui.set_query_preview(title, preview)
         self._update_status(note, query, new_seq=False)
@@ -402,11 +391,11 @@ class SearchApp:
     def _thumb(self, path: Path) -> str:
         if path not in self._thumbs:
             try:
-                self._thumbs[path] = _app_view.thumb_html(
-                    thumbnail_data_uri(path, _app_view.THUMB_PX), path.name)
+                self._thumbs[path] = thumb_html(
+                    thumbnail_data_uri(path, THUMB_PX), path.name)
             except ImageLoadError as err:
                 # e.g. deleted since it was embedded: say so in the cell, keep the rest.
-                return _app_view.thumb_html(None, path.name, err.reason)
+                return thumb_html(None, path.name, err.reason)
         return self._thumbs[path]
 
     # -- messages ------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Each painter draws on a square PIL canvas and returns the attributes it chose
 (colours by name, counts, ...), from which ``clipart`` writes the captions.
-Animals and things are in ``_clipart_things``.
+Animals and things are in ``_things``.
 Everything random comes from the numpy ``Generator`` passed in, so a scene is a
 pure function of its seed.
 """
@@ -56,7 +56,7 @@ def colour(rng, name: str, amount: int = 18):
     return jitter(rng, PALETTE[name], amount)
 
 
-def _shade(rgb, factor: float):
+def shade(rgb, factor: float):
     return tuple(int(np.clip(c * factor, 0, 255)) for c in rgb)
 
 
@@ -83,7 +83,7 @@ def sky(draw, rng, time: str, horizon: int) -> None:
 
 
 def ground(draw, rng, horizon: int, base=(90, 170, 70)) -> None:
-    _gradient(draw, jitter(rng, base, 15), _shade(jitter(rng, base, 15), 0.75), horizon, SIZE)
+    _gradient(draw, jitter(rng, base, 15), shade(jitter(rng, base, 15), 0.75), horizon, SIZE)
 
 
 def outdoor(
@@ -120,7 +120,7 @@ def indoor(rng):
     return img, draw, floor_y
 
 
-def _slots(rng, n: int, lo: int = 22, hi: int = SIZE - 22) -> list[int]:
+def slots(rng, n: int, lo: int = 22, hi: int = SIZE - 22) -> list[int]:
     """``n`` x positions spread across the canvas, a little shuffled."""
     step = (hi - lo) / n
     return [int(lo + step * (i + 0.5) + rng.uniform(-step / 5, step / 5)) for i in range(n)]
@@ -155,7 +155,7 @@ def lake(rng):
         )
     for _ in range(int(rng.integers(3, 9))):
         x, y = int(rng.integers(0, SIZE)), int(rng.integers(horizon + 3, max(horizon + 4, shore - 2)))
-        draw.line((x, y, x + int(rng.integers(6, 16)), y), fill=_shade(water, 1.3), width=1)
+        draw.line((x, y, x + int(rng.integers(6, 16)), y), fill=shade(water, 1.3), width=1)
     if shore < SIZE:
         draw.rectangle(
             (0, shore, SIZE, SIZE), fill=jitter(rng, pick(rng, [(90, 160, 70), (210, 190, 140)]))
@@ -166,14 +166,14 @@ def lake(rng):
 def boat(rng):
     img, draw, horizon, time = outdoor(rng, (48, 72), times=("day", "morning", "sunset"))
     sea = jitter(rng, pick(rng, [(30, 90, 170), (30, 120, 150), (20, 60, 120)]))
-    _gradient(draw, _shade(sea, 1.2), _shade(sea, 0.8), horizon, SIZE)
+    _gradient(draw, shade(sea, 1.2), shade(sea, 0.8), horizon, SIZE)
     for _ in range(int(rng.integers(8, 20))):
         x, y = int(rng.integers(0, SIZE)), int(rng.integers(horizon + 4, SIZE))
-        draw.arc((x, y, x + 10, y + 6), 200, 340, fill=_shade(sea, 1.6), width=1)
+        draw.arc((x, y, x + 10, y + 6), 200, 340, fill=shade(sea, 1.6), width=1)
     n = 1 if rng.random() < 0.75 else 2
     sail = rng.random() < 0.7
     hull_name = pick(rng, ["red", "white", "brown", "yellow", "blue", "black"])
-    for i, x in enumerate(_slots(rng, n)):
+    for i, x in enumerate(slots(rng, n)):
         s = rng.uniform(0.7, 1.1) if n == 1 else rng.uniform(0.45, 0.65)
         y = int(rng.integers(horizon + 15, SIZE - 12)) if n == 1 else horizon + 18 + 22 * i
         w, h = int(50 * s), int(12 * s)
@@ -240,7 +240,7 @@ def tree(rng):
     n = int(pick(rng, [1, 1, 2, 3, 4, 5]))
     season = "autumn" if rng.random() < 0.3 else "summer"
     kinds = [pick(rng, ["beech", "beech", "oak", "pine"]) for _ in range(n)]
-    for x, k in zip(_slots(rng, n, 18, SIZE - 18), kinds):
+    for x, k in zip(slots(rng, n, 18, SIZE - 18), kinds):
         s = rng.uniform(0.8, 1.15) if n <= 2 else rng.uniform(0.55, 0.8)
         draw_tree(draw, rng, k, x, int(rng.integers(horizon + 5, SIZE - 8)), s, season)
     for _ in range(int(rng.integers(0, 12))):  # grass tufts

@@ -1,0 +1,27 @@
+"""A seeded clip-art world: small drawn scenes, each with several captions.
+
+The course's offline models (``data/models/clipart-*``) are trained on these
+scenes, and the offline gallery ``data/gallery`` is drawn by
+:func:`write_gallery`. Captions deliberately use several words for the same
+thing (lake/pond/water, car/vehicle/sedan/automobile, cat/kitten, ...), so a
+model trained on them learns that different words land near the same pictures.
+Notebook 06 (how CLIP learns) uses this module.
+
+Examples
+--------
+>>> import numpy as np
+>>> image, captions = make_scene("lake", np.random.default_rng(0))
+>>> image.size
+(128, 128)
+
+Inside: ``_draw`` (skies, landscapes, trees, boats), ``_things`` (animals, cars,
+houses, flowers), ``_captions`` (the phrases), ``_scenes`` (putting them together).
+"""
+from ._captions import generic_kind
+from ._scenes import (HELDOUT_QUERIES, IMAGE_SIZE, IMAGENET_STYLE_LABELS, MODEL_IMAGE_SIZE, SCENE_KINDS,
+                      ZERO_SHOT_PROMPTS, Scene, check_heldout_queries, generate_dataset, iter_scenes,
+                      make_scene, write_gallery)
+
+__all__ = ["SCENE_KINDS", "IMAGE_SIZE", "MODEL_IMAGE_SIZE", "ZERO_SHOT_PROMPTS", "IMAGENET_STYLE_LABELS",
+           "HELDOUT_QUERIES", "Scene", "make_scene", "iter_scenes", "generate_dataset", "write_gallery",
+           "check_heldout_queries", "generic_kind"]

@@ -1,0 +1,19 @@
+"""A persistent, incremental index of a folder of images.
+
+Notebook 05 builds one; :meth:`ImageIndex.build` is all it takes::
+
+    model = load_model("openai/clip-vit-base-patch32")
+    index = ImageIndex.build("data/photos", model)
+    index.search_text(model, "a cat on a sofa", k=5)
+
+Running ``build`` again embeds only new and changed files, drops deleted ones and
+keeps moved ones; an interrupted run (even a killed process) resumes from its last
+checkpoint. The embeddings are memory-mapped, so opening a million-image index
+takes well under a second. The files on disk: ``_store``;
+how an update decides what to embed: ``_update``.
+"""
+from ._image_index import (INDEX_DIRNAME, Embedder, ImageIndex, ModelEmbedder, default_index_dir)
+from ._store import ImageIndexError, IndexCorruptError, IndexLockedError, IndexModelMismatchError
+
+__all__ = ["ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "INDEX_DIRNAME",
+           "ImageIndexError", "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError"]

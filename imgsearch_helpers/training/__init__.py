@@ -1,0 +1,25 @@
+"""Train the course's three offline models on generated clip-art, from scratch, on a CPU.
+
+One command rebuilds them all and writes ``data/models/EVAL.md``::
+
+    python -m imgsearch_helpers.training --out data/models
+
+The functions are also what notebook 06 (how CLIP learns) uses: the two losses,
+:func:`contrastive_loss` (CLIP) and :func:`sigmoid_loss` (SigLIP), and the
+training loops :func:`train_clip`, :func:`train_siglip` and :func:`train_vit`.
+
+Inside: ``_data`` (captions, tokenizer, batches), ``_models`` (the three small
+architectures), ``_loops`` (losses and training), ``_eval`` (metrics, model cards),
+``_command`` (the command line).
+"""
+from ._command import main
+from ._data import TEXT_LENGTH, TrainingData, build_tokenizer, prepare_data, sample_captions
+from ._eval import embed_text, evaluate, heldout_scenes
+from ._loops import (DEFAULTS, contrastive_loss, heldout_accuracy, sigmoid_loss, train_clip,
+                     train_siglip, train_vit)
+from ._models import SIZES, build_processor, save
+
+__all__ = ["contrastive_loss", "sigmoid_loss", "prepare_data", "build_tokenizer", "TrainingData",
+           "train_clip", "train_siglip", "train_vit", "heldout_accuracy", "evaluate", "heldout_scenes",
+           "build_processor", "save", "SIZES", "DEFAULTS", "main", "embed_text", "sample_captions",
+           "TEXT_LENGTH"]

@@ -1,0 +1,85 @@
+"""The command that retrains the offline models: ``python -m imgsearch_helpers.training``."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import clipart
+from ._data import EVAL_SEED, TRAIN_SEED, prepare_data
+from ._eval import DEFAULT_GALLERY, evaluate, folder_size_mb, heldout_scenes, write_model_card, write_report
+from ._loops import DEFAULTS, train_clip, train_siglip, train_vit
+from ._models import SIZES, count_parameters, save
+
+__all__ = ["main"]
+
+
+def _machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU threads"
+
+
+def main(argv=None) -> dict:
+    """Command line: train the chosen models, save them to ``--out``, write EVAL.md."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m imgsearch_helpers.training",
+                                     description="Train the course's three offline models on clip-art, from scratch, on a CPU.")
+    parser.add_argument("--out", default="data/models", help="folder for clipart-*/ and EVAL.md")
+    parser.add_argument("--only", default="siglip,clip,vit",
+                        help="comma-separated subset, trained in this order (default: slowest first)")
+    parser.add_argument("--gallery", default=str(DEFAULT_GALLERY),
+                        help="gallery to evaluate on (written first if missing)")
+    parser.add_argument("--eval-per-kind", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    for key in ("scenes", "clip_steps", "siglip_steps", "vit_steps", "batch_size"):
+        parser.add_argument("--" + key.replace("_", "-"), type=int, default=DEFAULTS[key])
+    parser.add_argument("--size", default="small", choices=sorted(SIZES))
+    args = parser.parse_args(argv)
+    if os.environ.get("OMP_WAIT_POLICY") is None:
+        # OpenMP threads spin while they wait. When another process also runs on
+        # these 2 cores, the spinning threads starve each other and a step takes
+        # 4-5x longer (measured); passive waiting costs ~15% on an idle machine.
+        # OpenMP reads the setting when torch loads, hence the restart.
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        os.execv(sys.executable, [sys.executable, "-m", "imgsearch_helpers.training", *argv])
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the per-file "loading ..." chatter hides the progress bars
+    torch.set_num_threads(args.threads)
+    start = time.time()
+    out, gallery = Path(args.out), Path(args.gallery)
+    if not (gallery / "captions.json").exists():
+        clipart.write_gallery(gallery)
+    data = prepare_data(args.scenes, TRAIN_SEED)
+    heldout = heldout_scenes(args.eval_per_kind, EVAL_SEED)
+    trainers = {"vit": (train_vit, args.vit_steps), "clip": (train_clip, args.clip_steps),
+                "siglip": (train_siglip, args.siglip_steps)}
+    metrics, infos = {}, {}
+    for family in [f.strip() for f in args.only.split(",") if f.strip()]:
+        train, steps = trainers[family]
+        t0 = time.time()
+        model, history = train(data, steps=steps, batch_size=args.batch_size, size=args.size)
+        minutes = (time.time() - t0) / 60
+        folder = save(model, family, data.tokenizer, out / f"clipart-{family}")
+        metrics[family] = evaluate(folder, gallery=gallery, heldout=heldout)
+        infos[family] = dict(parameters=count_parameters(model), size_mb=folder_size_mb(folder),
+                             steps=steps, batch_size=args.batch_size, scenes=args.scenes,
+                             minutes=minutes, machine=_machine(), vocab=len(data.tokenizer),
+                             final_loss=float(np.mean([r["loss"] for r in history[-20:]])))
+        write_model_card(folder, family, metrics[family], infos[family])
+        print(f"{family}: {minutes:.1f} min, loss {infos[family]['final_loss']:.3f}, {metrics[family]}",
+              flush=True)
+    command = " ".join(["python -m imgsearch_helpers.training", *argv])
+    write_report(out / "EVAL.md", metrics, infos, (time.time() - start) / 60, command)
+    record = {"command": command, "metrics": metrics, "training": infos}
+    (out / "eval.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(f"done in {(time.time() - start) / 60:.1f} min; report: {out / 'EVAL.md'}", flush=True)
+    return metrics
+
