@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ImageLoadError", "load_image", "IMAGE_EXTENSIONS", "UNSUPPORTED_EXTENSIONS",
-           "SCAN_EXTENSIONS"]
+__all__ = ["ImageLoadError", "load_image", "find_image_files", "stat_regular_file",
+           "IMAGE_EXTENSIONS", "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS"]
 
 IMAGE_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif",
@@ -149,6 +149,54 @@ def load_image(source, draft_size: int | None = 512) -> Image.Image:
         return _decode(source, draft_size, getattr(source, "name", "<file object>"))
     raise TypeError(f"cannot load an image from {type(source).__name__}; "
                     "give a path, bytes, a file object or a PIL image")
+
+
+def find_image_files(folder: str | os.PathLike, recursive: bool = True,
+                     exclude: str | os.PathLike | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """The one folder walker: every picture file under ``folder``, by one set of rules.
+
+    Files with an extension of :data:`SCAN_EXTENSIONS` count: the images Pillow reads
+    and the picture formats it cannot (reported later as skipped, with what to do).
+    Hidden files and folders (names starting with ".") are left out, and so are
+    symbolic links to folders (they could loop). The index, the app and the course
+    profiles all list folders through this function.
+
+    Parameters
+    ----------
+    folder : str or path
+    recursive : bool
+        Look into subfolders too.
+    exclude : str or path, optional
+        A folder not to enter (an index stored inside the folder it indexes).
+
+    Returns
+    -------
+    (files, problems)
+        ``files``: paths relative to ``folder`` with "/" separators, sorted;
+        ``problems``: ``(relative folder, reason)`` for folders that could not be listed.
+    """
+    exclude = os.path.realpath(exclude) if exclude is not None else None
+    files: list[str] = []
+    problems: list[tuple[str, str]] = []
+    stack = [(os.fspath(folder), "")]
+    while stack:
+        path, prefix = stack.pop()
+        try:
+            entries = list(os.scandir(path))
+        except OSError as err:
+            problems.append((prefix or ".", f"cannot list folder: {err.strerror or err}"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if recursive and os.path.realpath(entry.path) != exclude:
+                    stack.append((entry.path, rel + "/"))
+            elif os.path.splitext(entry.name)[1].lower() in SCAN_EXTENSIONS:
+                files.append(rel)
+    files.sort()
+    return files, problems
 
 
 def stat_regular_file(path: str | os.PathLike) -> os.stat_result:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .images import IMAGE_EXTENSIONS
+from .images import find_image_files
 from .models import DATA_DIR, model_info
 
 __all__ = ["Profile", "get_profile", "PROFILE_ENV", "PROFILE_MODELS"]
@@ -38,8 +38,7 @@ class Profile:
 
     def gallery_images(self) -> list[Path]:
         """The gallery's image files, sorted by name."""
-        return sorted(p for p in self.gallery.iterdir()
-                      if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+        return [self.gallery / name for name in find_image_files(self.gallery, recursive=False)[0]]
 
     def banner(self) -> str:
         """A short text saying which profile runs, why, and how to change it."""

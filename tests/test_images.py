@@ -221,3 +221,19 @@ def test_12000_px_images_load_with_bounded_memory(tmp_path):
     # PNG: Pillow can only decode it whole; nothing beyond that one raster is added.
     assert got[str(png)]["size"] == [522, 522]
     assert got[str(png)]["peak_extra"] < raster * 1.15, got
+
+
+def test_find_image_files_is_the_one_walker(tmp_path):
+    from imgsearch_helpers.images import find_image_files
+
+    for rel in ("b.jpg", "a.PNG", "notes.txt", "raw.cr2", ".hidden.jpg", "sub/c.webp",
+                ".cache/d.jpg", "sub/deeper/e.gif"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    files, problems = find_image_files(tmp_path)
+    assert files == ["a.PNG", "b.jpg", "raw.cr2", "sub/c.webp", "sub/deeper/e.gif"]
+    assert problems == []
+    assert find_image_files(tmp_path, recursive=False)[0] == ["a.PNG", "b.jpg", "raw.cr2"]
+    assert find_image_files(tmp_path, exclude=tmp_path / "sub")[0] == ["a.PNG", "b.jpg", "raw.cr2"]
+    assert find_image_files(tmp_path / "missing")[1][0][0] == "."

@@ -15,7 +15,7 @@ import numpy as np
 from ._view import THUMB_PX, AppView, thumb_html
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_image_files, embed_images, embed_texts
-from ..images import IMAGE_EXTENSIONS, ImageLoadError
+from ..images import SCAN_EXTENSIONS, ImageLoadError, find_image_files
 from ..models import LoadedModel, ModelNotAvailableError, load_model
 from ..search import SearchResult, search
 
@@ -59,11 +59,9 @@ class _Embedded:
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files under ``folder`` and its subfolders, sorted; hidden folders are left out."""
+    """Image files under ``folder`` and its subfolders (:func:`find_image_files`' rules)."""
     folder = Path(folder)
-    return sorted(p for p in folder.rglob("*")
-                  if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return [folder / rel for rel in find_image_files(folder)[0]]
 
 
 def _read_captions(folder: Path) -> dict[str, str]:
@@ -236,7 +234,7 @@ class SearchApp:
             paths = list_images(path)
             if not paths:
                 raise ValueError(f"no images in {path} (looked for "
-                                 f"{', '.join(sorted(IMAGE_EXTENSIONS))})")
+                                 f"{', '.join(sorted(SCAN_EXTENSIONS))})")
             captions = _read_captions(path)
             embedded = self._embed_gallery(self._model(), paths)
             # Swap only after the new gallery embedded fine: a failed index keeps the old one.

@@ -16,7 +16,7 @@ import numpy as np
 from ._store import (MANIFEST, CheckpointWriter, ImageIndexError, Manifest,
                            atomic_write_npy, clear_checkpoints, now_iso, open_embeddings,
                            read_checkpoints, remove_stale_files, write_manifest)
-from ..images import SCAN_EXTENSIONS, ImageLoadError, stat_regular_file
+from ..images import ImageLoadError, find_image_files, stat_regular_file
 
 # A file changed within this long of when we looked at it may change again in the
 # same mtime tick (up to 2 s on FAT, 1 s on HFS+ and ext3), unseen, like "racy git":
@@ -28,35 +28,18 @@ _WRITE_BLOCK = 65_536
 def scan(folder: Path, recursive: bool, exclude: Path):
     """Image files under ``folder``: {relpath: (size, mtime_ns, inode)}, and problems.
 
-    Hidden files and folders (names starting with ".") are left out, as are
-    symbolic links to folders (they could loop).
+    The files are those :func:`~imgsearch_helpers.images.find_image_files` lists.
     """
+    rels, skipped = find_image_files(folder, recursive, exclude)
     files: dict[str, tuple] = {}
-    skipped: list[tuple[str, str]] = []
-    stack = [(str(folder), "")]
-    while stack:
-        path, prefix = stack.pop()
+    base = os.fspath(folder)
+    for rel in rels:
         try:
-            entries = list(os.scandir(path))
-        except OSError as err:
-            skipped.append((prefix or ".", f"cannot list folder: {err.strerror or err}"))
+            info = stat_regular_file(os.path.join(base, rel))
+        except ImageLoadError as err:
+            skipped.append((rel, err.reason))
             continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if recursive and os.path.realpath(entry.path) != str(exclude):
-                    stack.append((entry.path, rel + "/"))
-                continue
-            if os.path.splitext(entry.name)[1].lower() not in SCAN_EXTENSIONS:
-                continue
-            try:
-                info = stat_regular_file(entry.path)
-            except ImageLoadError as err:
-                skipped.append((rel, err.reason))
-                continue
-            files[rel] = (info.st_size, info.st_mtime_ns, info.st_ino)
+        files[rel] = (info.st_size, info.st_mtime_ns, info.st_ino)
     return files, skipped
 
 
