@@ -1,25 +1,24 @@
-CELLS = [
-("md", r"""
-# 06 · How CLIP learns: train one from scratch
+# %% [markdown]
+# # 06 · How CLIP learns: train one from scratch
+#
+# **What you will build:** a small CLIP, trained from nothing on this computer's CPU in about two
+# minutes, on a world of drawn scenes (lakes, cats, cars, ...) with captions. You will watch it go
+# from guessing to recognising scenes it has never seen, from text alone.
+#
+# **What you will learn:**
+# - what CLIP's training data looks like: pictures with captions, and several words for the same
+#   thing (*lake*, *pond*, *water*);
+# - the **contrastive loss** (CLIP): in a batch of matching image-caption pairs, each picture must pick
+#   its own caption out of all the batch's captions, a softmax over each row of a similarity matrix;
+# - the **sigmoid loss** (SigLIP): every image-caption pair is its own yes/no question, with a learned
+#   temperature and bias, and no row competes;
+# - how both show up in the numbers of the course's offline models (`imgsearch/clipart-clip` and
+#   `imgsearch/clipart-siglip`), which were trained with exactly this code, only longer.
+#
+# Everything here runs offline. The training code is `imgsearch_helpers.training`; the drawn world is
+# `imgsearch_helpers.clipart`.
 
-**What you will build:** a small CLIP, trained from nothing on this computer's CPU in about two
-minutes, on a world of drawn scenes (lakes, cats, cars, ...) with captions. You will watch it go
-from guessing to recognising scenes it has never seen, from text alone.
-
-**What you will learn:**
-- what CLIP's training data looks like: pictures with captions, and several words for the same
-  thing (*lake*, *pond*, *water*);
-- the **contrastive loss** (CLIP): in a batch of matching image-caption pairs, each picture must pick
-  its own caption out of all the batch's captions, a softmax over each row of a similarity matrix;
-- the **sigmoid loss** (SigLIP): every image-caption pair is its own yes/no question, with a learned
-  temperature and bias, and no row competes;
-- how both show up in the numbers of the course's offline models (`imgsearch/clipart-clip` and
-  `imgsearch/clipart-siglip`), which were trained with exactly this code, only longer.
-
-Everything here runs offline. The training code is `imgsearch_helpers.training`; the drawn world is
-`imgsearch_helpers.clipart`.
-"""),
-("code", r"""
+# %%
 import time
 
 import numpy as np
@@ -31,15 +30,15 @@ from imgsearch_helpers import clipart, embed_images, embed_texts, load_model, tr
 from imgsearch_helpers.course import check
 
 _ = torch.manual_seed(0)  # the same run every time
-"""),
-("md", r"""
-## 1. The data: drawn scenes with captions
 
-`clipart.make_scene(kind, rng)` draws one scene and writes several captions for it. The same seed
-always gives the same scene. Captions vary their words on purpose: a model that sees *pond* and
-*lake* under similar pictures learns to put the two words close together.
-"""),
-("code", r"""
+# %% [markdown]
+# ## 1. The data: drawn scenes with captions
+#
+# `clipart.make_scene(kind, rng)` draws one scene and writes several captions for it. The same seed
+# always gives the same scene. Captions vary their words on purpose: a model that sees *pond* and
+# *lake* under similar pictures learns to put the two words close together.
+
+# %%
 scenes = clipart.generate_dataset(10, seed=42)
 sheet = Image.new("RGB", (10 * 96, 96))
 for i, scene in enumerate(scenes):
@@ -47,29 +46,30 @@ for i, scene in enumerate(scenes):
 display(sheet)
 for scene in scenes[:4]:
     print(f"{scene.kind:>6}: " + " | ".join(scene.captions[:4]))
-"""),
-("md", r"""
-For training, 3,000 scenes are drawn and shrunk to the model's 64 × 64 pixels, and a small
-byte-pair tokenizer is learned from their captions (every word of the captions becomes one token;
-a word it never saw is spelled out in byte pieces, so nothing is ever *unknown*).
-"""),
-("code", r"""
+
+# %% [markdown]
+# For training, 3,000 scenes are drawn and shrunk to the model's 64 × 64 pixels, and a small
+# byte-pair tokenizer is learned from their captions (every word of the captions becomes one token;
+# a word it never saw is spelled out in byte pieces, so nothing is ever *unknown*).
+
+# %%
 data = training.prepare_data(3000, seed=0)
 tok = data.tokenizer
 print(f"{len(data)} scenes, {len(data.captions)} different captions, vocabulary of {len(tok)} tokens")
 print(tok.convert_ids_to_tokens(tok("a photo of a pond with a zebra")["input_ids"]))
-"""),
-("md", r"""
-## 2. Train a small CLIP
 
-`training.train_clip` builds a fresh `transformers.CLIPModel` (random weights) and runs AdamW on
-batches of 64 pairs for 1,000 steps. Every 100 steps it measures **zero-shot accuracy** on 200 *fresh* scenes (never
-trained on): each picture is compared with the ten prompts "a photo of a lake", "a photo of a cat",
-..., and counts as right if its own kind's prompt is the most similar. Guessing gives 10 %.
 
-This takes about two minutes on a laptop CPU.
-"""),
-("code", r"""
+# %% [markdown]
+# ## 2. Train a small CLIP
+#
+# `training.train_clip` builds a fresh `transformers.CLIPModel` (random weights) and runs AdamW on
+# batches of 64 pairs for 1,000 steps. Every 100 steps it measures **zero-shot accuracy** on 200 *fresh* scenes (never
+# trained on): each picture is compared with the ten prompts "a photo of a lake", "a photo of a cat",
+# ..., and counts as right if its own kind's prompt is the most similar. Guessing gives 10 %.
+#
+# This takes about two minutes on a laptop CPU.
+
+# %%
 def show(row):
     if "zero_shot" in row:
         seconds = time.time() - start
@@ -81,8 +81,8 @@ model, history = training.train_clip(data, steps=1000, batch_size=64, size="mini
                                      eval_every=100, eval_per_kind=20, progress_callback=show,
                                      progress=False)
 minutes = (time.time() - start) / 60
-"""),
-("code", r"""
+
+# %%
 evals = [row for row in history if "zero_shot" in row]
 first_loss = np.mean([r["loss"] for r in history[:20]])
 last_loss = np.mean([r["loss"] for r in history[-20:]])
@@ -92,19 +92,19 @@ check(evals[-1]["zero_shot"] >= evals[0]["zero_shot"] + 0.1,
       f"zero-shot accuracy rose from {evals[0]['zero_shot']:.0%} (step {evals[0]['step']}) "
       f"to {evals[-1]['zero_shot']:.0%}; guessing would give 10%")
 check(evals[-1]["zero_shot"] >= 0.6, "after training, most fresh scenes are recognised from text alone")
-"""),
-("md", r"""
-The loss starts near $\log 64 \approx 4.16$: with random embeddings each picture's own caption is one
-of 64 equally likely choices. The shipped `imgsearch/clipart-clip` is the same recipe with a
-bigger model, 12,000 scenes and more steps (about 11 minutes here); `data/models/EVAL.md` lists its
-numbers.
 
-## 3. The contrastive loss, with real numbers
+# %% [markdown]
+# The loss starts near $\log 64 \approx 4.16$: with random embeddings each picture's own caption is one
+# of 64 equally likely choices. The shipped `imgsearch/clipart-clip` is the same recipe with a
+# bigger model, 12,000 scenes and more steps (about 11 minutes here); `data/models/EVAL.md` lists its
+# numbers.
+#
+# ## 3. The contrastive loss, with real numbers
+#
+# Take four pictures and their four captions. Both encoders turn them into unit vectors; the
+# **similarity matrix** holds every picture-caption cosine. We use the shipped CLIP model.
 
-Take four pictures and their four captions. Both encoders turn them into unit vectors; the
-**similarity matrix** holds every picture-caption cosine. We use the shipped CLIP model.
-"""),
-("code", r"""
+# %%
 clip = load_model("imgsearch/clipart-clip")
 siglip = load_model("imgsearch/clipart-siglip")
 rng = np.random.default_rng(7)
@@ -125,14 +125,15 @@ txt = embed_texts(clip, captions)
 cos = img @ txt.T
 table(cos, "cosine similarity (rows: pictures, columns: captions)")
 check(all(cos[i].argmax() == i for i in range(4)), "each picture is most similar to its own caption")
-"""),
-("md", r"""
-CLIP multiplies the cosines by a learned temperature (`logit_scale`, capped at 100) and applies a
-**softmax to each row**: row *i* becomes a probability distribution over the four captions. The loss
-is the cross-entropy of the right caption (the diagonal), averaged over rows, and the same again
-over columns (each caption picking its picture).
-"""),
-("code", r"""
+
+
+# %% [markdown]
+# CLIP multiplies the cosines by a learned temperature (`logit_scale`, capped at 100) and applies a
+# **softmax to each row**: row *i* becomes a probability distribution over the four captions. The loss
+# is the cross-entropy of the right caption (the diagonal), averaged over rows, and the same again
+# over columns (each caption picking its picture).
+
+# %%
 def row_softmax(z):
     e = np.exp(z - z.max(1, keepdims=True))
     return e / e.sum(1, keepdims=True)
@@ -151,12 +152,12 @@ by_hand = (-np.log(np.diag(row_softmax(logits))).mean()
            - np.log(np.diag(row_softmax(logits.T))).mean()) / 2
 print(f"contrastive loss: {loss.item():.4f} (by hand: {by_hand:.4f})")
 check(abs(loss.item() - by_hand) < 1e-4, "training.contrastive_loss is this cross-entropy, both ways")
-"""),
-("md", r"""
-Because each row must sum to 1, a picture's probability for a caption depends on the *other*
-captions in the batch. Add a fifth caption that also fits the lake, and the lake row has to share:
-"""),
-("code", r"""
+
+# %% [markdown]
+# Because each row must sum to 1, a picture's probability for a caption depends on the *other*
+# captions in the batch. Add a fifth caption that also fits the lake, and the lake row has to share:
+
+# %%
 more = captions + ["calm blue water"]
 cos5 = img @ embed_texts(clip, more).T
 soft5 = row_softmax(scale * cos5)
@@ -164,17 +165,17 @@ print(f"P('{captions[0]}' | lake picture): {softmax[0, 0]:.3f} with 4 captions, 
       f"{soft5[0, 0]:.3f} with 5")
 check(soft5[0, 0] < softmax[0, 0],
       "with softmax, a new fitting caption takes probability from the others")
-"""),
-("md", r"""
-## 4. The sigmoid loss (SigLIP)
 
-SigLIP turns each cell of the matrix into its own yes/no probability:
-$\sigma(t \cdot \cos + b)$, with a learned temperature $t$ and a learned **bias** $b$. Training
-started at $t = 10$, $b = -10$ (the paper's choice): with $b = -10$ every pair starts as "no",
-which is right for all but one pair per row. The loss is the binary cross-entropy of every cell,
-positives on the diagonal, negatives everywhere else.
-"""),
-("code", r"""
+# %% [markdown]
+# ## 4. The sigmoid loss (SigLIP)
+#
+# SigLIP turns each cell of the matrix into its own yes/no probability:
+# $\sigma(t \cdot \cos + b)$, with a learned temperature $t$ and a learned **bias** $b$. Training
+# started at $t = 10$, $b = -10$ (the paper's choice): with $b = -10$ every pair starts as "no",
+# which is right for all but one pair per row. The loss is the binary cross-entropy of every cell,
+# positives on the diagonal, negatives everywhere else.
+
+# %%
 s_img = embed_images(siglip, pictures)
 s_txt = embed_texts(siglip, captions)
 t, b = siglip.logit_scale, siglip.logit_bias
@@ -195,34 +196,32 @@ by_hand = -(np.log(np.diag(sig)).sum() + np.log(1 - sig[~np.eye(4, dtype=bool)])
 print(f"sigmoid loss: {loss.item():.4f} (by hand: {by_hand:.4f})")
 check(abs(loss.item() - by_hand) < 1e-3,
       "training.sigmoid_loss is the summed binary cross-entropy / batch size")
-"""),
-("code", r"""
+
+# %%
 s5 = 1 / (1 + np.exp(-(t * (s_img @ embed_texts(siglip, more).T) + b)))
 print(f"P(match) lake picture / '{captions[0]}': {sig[0, 0]:.4f} with 4 captions, {s5[0, 0]:.4f} with 5")
 print(f"P(match) lake picture / '{more[-1]}': {s5[0, 4]:.4f}")
 check(abs(s5[0, 0] - sig[0, 0]) < 1e-6, "with sigmoids, adding a caption changes nothing for the others")
-"""),
-("md", r"""
-## Summary
 
-- CLIP learns from pairs: pull each picture towards its caption, push it away from the batch's
-  other captions. Nothing about "cat" is labelled; the words get their meaning from the pictures
-  they come with, which is why *pond* lands near *lake*.
-- **Contrastive (softmax) loss:** each row of the similarity matrix is a classification among the
-  batch; probabilities in a row sum to 1, so captions compete.
-- **Sigmoid loss:** every pair is scored on its own with $\sigma(t\cos + b)$; the learned bias $b$
-  (about -10 at the start) encodes "most pairs don't match". Scores don't sum to anything, and
-  adding captions doesn't change the others' scores.
-- A tiny model trained for two minutes already recognises most fresh scenes from text alone.
-
-## Things to try
-
-- Train longer (`steps=2000`) or bigger (`size="small"`, the shipped size) and compare the curves.
-- Train with `training.train_siglip` instead and compare zero-shot accuracy after the same time.
-- Remove a synonym from the captions (edit a copy of `clipart`'s caption lists) and see whether
-  searches with that word still work.
-- Search the gallery with the model you just trained: save it with
-  `training.save(model, "clip", data.tokenizer, "my-clip")` and pass the
-  folder to `load_model`.
-"""),
-]
+# %% [markdown]
+# ## Summary
+#
+# - CLIP learns from pairs: pull each picture towards its caption, push it away from the batch's
+#   other captions. Nothing about "cat" is labelled; the words get their meaning from the pictures
+#   they come with, which is why *pond* lands near *lake*.
+# - **Contrastive (softmax) loss:** each row of the similarity matrix is a classification among the
+#   batch; probabilities in a row sum to 1, so captions compete.
+# - **Sigmoid loss:** every pair is scored on its own with $\sigma(t\cos + b)$; the learned bias $b$
+#   (about -10 at the start) encodes "most pairs don't match". Scores don't sum to anything, and
+#   adding captions doesn't change the others' scores.
+# - A tiny model trained for two minutes already recognises most fresh scenes from text alone.
+#
+# ## Things to try
+#
+# - Train longer (`steps=2000`) or bigger (`size="small"`, the shipped size) and compare the curves.
+# - Train with `training.train_siglip` instead and compare zero-shot accuracy after the same time.
+# - Remove a synonym from the captions (edit a copy of `clipart`'s caption lists) and see whether
+#   searches with that word still work.
+# - Search the gallery with the model you just trained: save it with
+#   `training.save(model, "clip", data.tokenizer, "my-clip")` and pass the
+#   folder to `load_model`.

@@ -1,17 +1,16 @@
-CELLS = [
-("md", r"""
-# 04 · Image-to-image search, near-duplicates and combined queries
+# %% [markdown]
+# # 04 · Image-to-image search, near-duplicates and combined queries
+#
+# **What you will build:** "more like this": search with a picture instead of words, find
+# near-duplicate copies in a folder, and mix queries: a picture plus words, or "like this, but not
+# like that".
+#
+# **What you will learn:**
+# - that picture embeddings can be compared with each other exactly like text and pictures;
+# - how to choose a similarity threshold for duplicates by *measuring* scores, not guessing;
+# - that embeddings can be added and subtracted to steer a search.
 
-**What you will build:** "more like this": search with a picture instead of words, find
-near-duplicate copies in a folder, and mix queries: a picture plus words, or "like this, but not
-like that".
-
-**What you will learn:**
-- that picture embeddings can be compared with each other exactly like text and pictures;
-- how to choose a similarity threshold for duplicates by *measuring* scores, not guessing;
-- that embeddings can be added and subtracted to steer a search.
-"""),
-("code", r"""
+# %%
 import tempfile
 from pathlib import Path
 
@@ -30,22 +29,22 @@ images = profile.gallery_images()
 model = load_model(profile.clip)
 image_matrix = embed_images(model, images)
 print(f"{model.name}: {len(images)} pictures embedded, {image_matrix.shape[1]} numbers each")
-"""),
-("md", r"""
-## 1. Query by picture
 
-The query is now the embedding of a picture. The best hit is the picture itself (cosine 1.0),
-so we leave it out and look at the next ones. (With the small offline model, a look-alike can
-score 1.0 too: see section 2.)
-"""),
-("code", r"""
+# %% [markdown]
+# ## 1. Query by picture
+#
+# The query is now the embedding of a picture. The best hit is the picture itself (cosine 1.0),
+# so we leave it out and look at the next ones. (With the small offline model, a look-alike can
+# score 1.0 too: see section 2.)
+
+# %%
 query_path = next((p for p in images if kind_of(p) == "cat"), images[0])
 query_vector = embed_images(model, [query_path])[0]
 results = [r for r in search(query_vector, image_matrix, images, k=7) if r.item != query_path][:6]
 show_results(search(query_vector, image_matrix, images, k=1), title="the query")
 show_results(results, title=f"more like {query_path.name}")
-"""),
-("code", r"""
+
+# %%
 if profile.name == "offline":
     same = sum(kind_of(r.item) == kind_of(query_path) for r in results[:3])
     check(same >= 2, f"{same} of the 3 nearest pictures are also {kind_of(query_path)} scenes")
@@ -56,15 +55,15 @@ if profile.name == "offline":
         hits += kind_of(images[int(scores.argmax())]) == kind_of(path)
     check(hits / len(images) >= 0.8,
           f"for {hits / len(images):.0%} of all pictures the nearest other picture is the same kind")
-"""),
-("md", r"""
-## 2. Near-duplicates
 
-Photo folders are full of copies: a resized version for e-mail, a re-saved JPEG, a slightly cropped
-one. We make such copies of three pictures, embed everything, and look at the scores of the
-duplicate pairs next to the scores of all other pairs.
-"""),
-("code", r"""
+# %% [markdown]
+# ## 2. Near-duplicates
+#
+# Photo folders are full of copies: a resized version for e-mail, a re-saved JPEG, a slightly cropped
+# one. We make such copies of three pictures, embed everything, and look at the scores of the
+# duplicate pairs next to the scores of all other pairs.
+
+# %%
 workdir = Path(tempfile.mkdtemp(prefix="near-dups-"))
 originals = images[::max(1, len(images) // 3)][:3]
 copies = []
@@ -101,14 +100,14 @@ dup_scores = np.array([sims[i, j] for i, j in zip(*upper) if (i, j) in duplicate
 other_scores = np.array([sims[i, j] for i, j in zip(*upper) if (i, j) not in duplicate_pairs])
 print(f"duplicate pairs: {len(dup_scores):4d}, cosine from {dup_scores.min():.3f} to {dup_scores.max():.3f}")
 print(f"other pairs:     {len(other_scores):4d}, cosine from {other_scores.min():.3f} to {other_scores.max():.3f}")
-"""),
-("md", r"""
-If the lowest duplicate score lay above the highest score of any other pair, every threshold in
-between would separate them perfectly. Usually the ranges overlap: two different photos of the
-same scene can look as alike to the model as a copy does. We take the lowest score of a planted
-copy as the threshold (so that every copy is found) and look at what else it flags.
-"""),
-("code", r"""
+
+# %% [markdown]
+# If the lowest duplicate score lay above the highest score of any other pair, every threshold in
+# between would separate them perfectly. Usually the ranges overlap: two different photos of the
+# same scene can look as alike to the model as a copy does. We take the lowest score of a planted
+# copy as the threshold (so that every copy is found) and look at what else it flags.
+
+# %%
 threshold = float(dup_scores.min())
 found = near_duplicates(matrix, threshold)
 found_pairs = {(i, j) for i, j, _ in found}
@@ -126,25 +125,26 @@ if profile.name == "offline":
     same_kind = all(scene_kind(collection[i]) == scene_kind(collection[j]) for i, j, _ in look_alikes)
     check(same_kind, "every wrongly flagged pair shows two scenes of the same kind: look-alikes, "
                      "not random mistakes")
-"""),
-("md", r"""
-Offline, the small clip-art model flags many look-alikes: it was trained only to tell *what* a
-scene shows (a night sky, a lake), so two night skies are almost the same vector to it. Real CLIP
-models have seen hundreds of millions of photos and separate different pictures of one subject
-much better; on your own photos, expect the two ranges to overlap only for burst shots and edits.
-Either way the threshold is a choice between missing copies and flagging look-alikes, and you
-make it by looking at measured scores like these.
-"""),
-("md", r"""
-## 3. Combined queries
 
-Text and picture embeddings share one space, so we can add them. A picture of a tree **plus** the
-words "snow" asks for something between the two. Picture-to-picture cosines are much larger than
-text-to-picture ones (compare the scores in notebook 03), so an equal mix is dominated by the
-picture; we give the words twice the weight. Subtracting an embedding moves away from it:
-"more like this lake, but not like that boat".
-"""),
-("code", r"""
+
+# %% [markdown]
+# Offline, the small clip-art model flags many look-alikes: it was trained only to tell *what* a
+# scene shows (a night sky, a lake), so two night skies are almost the same vector to it. Real CLIP
+# models have seen hundreds of millions of photos and separate different pictures of one subject
+# much better; on your own photos, expect the two ranges to overlap only for burst shots and edits.
+# Either way the threshold is a choice between missing copies and flagging look-alikes, and you
+# make it by looking at measured scores like these.
+
+# %% [markdown]
+# ## 3. Combined queries
+#
+# Text and picture embeddings share one space, so we can add them. A picture of a tree **plus** the
+# words "snow" asks for something between the two. Picture-to-picture cosines are much larger than
+# text-to-picture ones (compare the scores in notebook 03), so an equal mix is dominated by the
+# picture; we give the words twice the weight. Subtracting an embedding moves away from it:
+# "more like this lake, but not like that boat".
+
+# %%
 def kinds(results):
     return [kind_of(r.item) for r in results]
 
@@ -156,8 +156,8 @@ mixed = search(combine_queries([tree_vector, snow_text], weights=[1.0, 2.0]), im
                images, k=6)
 show_results(plain, title=f"{tree.name} alone")
 show_results(mixed, title=f"{tree.name} + 'snow'")
-"""),
-("code", r"""
+
+# %%
 lake = next((p for p in images if kind_of(p) == "lake"), images[0])
 boat = next((p for p in images if kind_of(p) == "boat"), images[-1])
 lake_vector, boat_vector = embed_images(model, [lake, boat])
@@ -179,17 +179,15 @@ if profile.name == "offline":
           f"{kinds(mixed).count('snow')} in the top 6)")
     check(np.mean(boat_ranks(not_boat)) > np.mean(boat_ranks(like_lake)),
           "subtracting the boat picture pushes the boat scenes down the ranking")
-"""),
-("md", r"""
-## Summary
 
-- Picture-to-picture search is the same cosine ranking, with a picture as the query.
-- Near-duplicates are pairs above a threshold; measure the scores of known copies to choose it.
-- Embeddings add and subtract: picture + words, or "like this, but not like that".
-
-**Things to try**
-- Make harsher copies (a 20 % crop, a black-and-white version): when do they stop being found?
-- Change `negative_weight`: what happens at 1.5?
-- Notebook 05 puts all of this in an interactive app; click a result there for "more like this".
-"""),
-]
+# %% [markdown]
+# ## Summary
+#
+# - Picture-to-picture search is the same cosine ranking, with a picture as the query.
+# - Near-duplicates are pairs above a threshold; measure the scores of known copies to choose it.
+# - Embeddings add and subtract: picture + words, or "like this, but not like that".
+#
+# **Things to try**
+# - Make harsher copies (a 20 % crop, a black-and-white version): when do they stop being found?
+# - Change `negative_weight`: what happens at 1.5?
+# - Notebook 05 puts all of this in an interactive app; click a result there for "more like this".

@@ -1,21 +1,20 @@
-CELLS = [
-("md", r"""
-# 02 · Zero-shot classification with CLIP and SigLIP
+# %% [markdown]
+# # 02 · Zero-shot classification with CLIP and SigLIP
+#
+# **What you will build:** a classifier for labels *you* choose at run time, with no training: give it
+# a picture and any list of words, and it scores each word.
+#
+# **What you will learn:**
+# - how the `zero-shot-image-classification` pipeline works with CLIP and with SigLIP (SigLIP 2);
+# - how to compute both kinds of scores yourself from the raw logits, and why SigLIP's numbers are
+#   so often small next to CLIP's (independent sigmoids with a negative bias instead of one softmax);
+# - what prompt templates such as `"a photo of {}"` change, measured on the whole gallery.
+#
+# CLIP and SigLIP have two encoders, one for pictures and one for text, trained so that a picture
+# and a matching caption get similar vectors (*embeddings*). Zero-shot classification turns each
+# candidate label into a sentence, embeds it, and compares it with the picture.
 
-**What you will build:** a classifier for labels *you* choose at run time, with no training: give it
-a picture and any list of words, and it scores each word.
-
-**What you will learn:**
-- how the `zero-shot-image-classification` pipeline works with CLIP and with SigLIP (SigLIP 2);
-- how to compute both kinds of scores yourself from the raw logits, and why SigLIP's numbers are
-  so often small next to CLIP's (independent sigmoids with a negative bias instead of one softmax);
-- what prompt templates such as `"a photo of {}"` change, measured on the whole gallery.
-
-CLIP and SigLIP have two encoders, one for pictures and one for text, trained so that a picture
-and a matching caption get similar vectors (*embeddings*). Zero-shot classification turns each
-candidate label into a sentence, embeds it, and compares it with the picture.
-"""),
-("code", r"""
+# %%
 import numpy as np
 import torch
 from IPython.display import display
@@ -33,11 +32,11 @@ clip = load_model(profile.clip)
 siglip = load_model(profile.siglip)
 print(f"CLIP:   {clip.name} ({clip.family}) on {clip.device}")
 print(f"SigLIP: {siglip.name} ({siglip.family}) on {siglip.device}")
-"""),
-("md", r"""
-## 1. The pipeline, with CLIP and with SigLIP, on the same picture
-"""),
-("code", r"""
+
+# %% [markdown]
+# ## 1. The pipeline, with CLIP and with SigLIP, on the same picture
+
+# %%
 candidate_labels = ["lake", "mountains", "water", "cat", "car", "tree"]
 example = next((p for p in images if kind_of(p) == "lake"), images[0])
 display({"text/html": f'<img src="{thumbnail_data_uri(example, 256)}"><br>{example.name}'}, raw=True)
@@ -53,21 +52,21 @@ for loaded in (clip, siglip):
     print(f"\n{loaded.name}  (scores add up to {total:.3f})")
     for d in out:
         print(f"  {d['score']:7.4f}  {d['label']}")
-"""),
-("md", r"""
-CLIP's scores always add up to 1: it shares one unit of probability among the labels, so "lake",
-"mountains" and "water", all true of a lake scene, have to split it. SigLIP scores each label on
-its own: several labels can be likely at once, and none of them has to be; each label gets only
-what its own match earns, which is often very little. The next section shows where both kinds of
-number come from, and why SigLIP's are so often small.
 
-## 2. The same scores by hand, from the raw logits
+# %% [markdown]
+# CLIP's scores always add up to 1: it shares one unit of probability among the labels, so "lake",
+# "mountains" and "water", all true of a lake scene, have to split it. SigLIP scores each label on
+# its own: several labels can be likely at once, and none of them has to be; each label gets only
+# what its own match earns, which is often very little. The next section shows where both kinds of
+# number come from, and why SigLIP's are so often small.
+#
+# ## 2. The same scores by hand, from the raw logits
+#
+# Both models compute a *logit* per (picture, label) pair from the cosine similarity of their
+# embeddings: `logit = scale × cos (+ bias)`. The pipeline phrases each label as
+# `"This is a photo of {label}."`.
 
-Both models compute a *logit* per (picture, label) pair from the cosine similarity of their
-embeddings: `logit = scale × cos (+ bias)`. The pipeline phrases each label as
-`"This is a photo of {label}."`.
-"""),
-("code", r"""
+# %%
 template = "This is a photo of {}."
 sentences = [template.format(label) for label in candidate_labels]
 image = load_image(example)
@@ -89,8 +88,8 @@ print(f"{'label':10s} {'CLIP logit':>10s} {'softmax':>8s}   {'SigLIP logit':>12s
 for i, label in enumerate(candidate_labels):
     print(f"{label:10s} {clip_logits[i]:10.2f} {clip_by_hand[i]:8.4f}   "
           f"{siglip_logits[i]:12.2f} {siglip_by_hand[i]:8.4f}")
-"""),
-("code", r"""
+
+# %%
 check(np.allclose([results[clip.family][l] for l in candidate_labels], clip_by_hand, atol=1e-4),
       "softmax over CLIP's logits reproduces the pipeline's CLIP scores")
 check(np.allclose([results[siglip.family][l] for l in candidate_labels], siglip_by_hand, atol=1e-4),
@@ -98,30 +97,30 @@ check(np.allclose([results[siglip.family][l] for l in candidate_labels], siglip_
 check(abs(clip_by_hand.sum() - 1) < 1e-4, f"CLIP's scores sum to 1 ({clip_by_hand.sum():.4f})")
 check(abs(siglip_by_hand.sum() - 1) > 0.01,
       f"SigLIP's scores do not sum to 1 ({siglip_by_hand.sum():.4f}): each is an independent yes/no")
-"""),
-("md", r"""
-Why SigLIP's numbers are so often small: it was trained with a **sigmoid loss**, a yes/no question
-for every picture-text pair in a batch. In a batch of *n* pairs only *n* of the *n²* pairs match,
-so the model learned a large negative bias: "no" is the safe answer. To climb above 0.5 a pair
-needs `scale × cos > −bias`, i.e. a cosine above `−bias / scale`. The sigmoid also does not look
-at the other labels: adding or removing a candidate never changes the score of another, unlike
-CLIP's softmax. The next cell turns the logits back into cosines and compares them with that bar.
-"""),
-("code", r"""
+
+# %% [markdown]
+# Why SigLIP's numbers are so often small: it was trained with a **sigmoid loss**, a yes/no question
+# for every picture-text pair in a batch. In a batch of *n* pairs only *n* of the *n²* pairs match,
+# so the model learned a large negative bias: "no" is the safe answer. To climb above 0.5 a pair
+# needs `scale × cos > −bias`, i.e. a cosine above `−bias / scale`. The sigmoid also does not look
+# at the other labels: adding or removing a candidate never changes the score of another, unlike
+# CLIP's softmax. The next cell turns the logits back into cosines and compares them with that bar.
+
+# %%
 needed = -siglip.logit_bias / siglip.logit_scale
 siglip_cosines = (siglip_logits.numpy() - siglip.logit_bias) / siglip.logit_scale
 print(f"SigLIP says 'yes' (score > 0.5) only where cos > -bias / scale = {needed:.3f}\n")
 for label, cos, score in zip(candidate_labels, siglip_cosines, siglip_by_hand):
     print(f"{label:10s} cos {cos:6.3f}  {'above' if cos > needed else 'below'} the bar  -> {score:.4f}")
-"""),
-("md", r"""
-A one-word label of the main subject can clear the bar. A search query usually does not: it
-describes a picture in its own words, and even the best picture in the gallery matches it less
-closely than that. Here are the seed's four search queries (offline, followed by the other
-caption-style test queries of the clip-art world), each with its best picture and that picture's
-SigLIP score:
-"""),
-("code", r"""
+
+# %% [markdown]
+# A one-word label of the main subject can clear the bar. A search query usually does not: it
+# describes a picture in its own words, and even the best picture in the gallery matches it less
+# closely than that. Here are the seed's four search queries (offline, followed by the other
+# caption-style test queries of the clip-art world), each with its best picture and that picture's
+# SigLIP score:
+
+# %%
 if profile.name == "offline":
     from imgsearch_helpers.clipart import HELDOUT_QUERIES  # the seed's four come first
     queries = [q for q, _ in HELDOUT_QUERIES]
@@ -134,8 +133,8 @@ for query, b, row in list(zip(queries, best, query_scores))[:8]:
     print(f"{query:36s} best: {images[b].name:16s} score {row[b]:.4f}")
 n_small = int((query_scores.max(axis=1) < 0.5).sum())
 print(f"...\nfor {n_small} of {len(queries)} queries even the best picture scores below 0.5")
-"""),
-("code", r"""
+
+# %%
 if profile.name == "offline":
     right = sum(kind_of(images[b]) in kinds for b, (_, kinds) in zip(best, HELDOUT_QUERIES))
     check(n_small > len(queries) / 2,
@@ -143,31 +142,31 @@ if profile.name == "offline":
     check(right >= 0.9 * len(queries),
           f"yet that best picture is the right kind for {right} of {len(queries)}: "
           "the ranking is right, the numbers are just small")
-"""),
-("md", r"""
-So a small SigLIP score is not a wrong answer: read SigLIP by its *ranking*, and treat a score
-above 0.5 as a confident "yes", not as the only kind of hit.
 
-The helper `zero_shot_scores` does exactly these computations from embeddings, so you can score
-many pictures against many labels with one matrix product:
-"""),
-("code", r"""
+# %% [markdown]
+# So a small SigLIP score is not a wrong answer: read SigLIP by its *ranking*, and treat a score
+# above 0.5 as a confident "yes", not as the only kind of hit.
+#
+# The helper `zero_shot_scores` does exactly these computations from embeddings, so you can score
+# many pictures against many labels with one matrix product:
+
+# %%
 for loaded, by_hand in ((clip, clip_by_hand), (siglip, siglip_by_hand)):
     scores = zero_shot_scores(loaded, embed_images(loaded, [example])[0],
                               embed_texts(loaded, sentences))
     check(np.allclose(scores, by_hand, atol=1e-4),
           f"zero_shot_scores({loaded.family}) equals the pipeline's scores")
-"""),
-("md", r"""
-## 3. Prompt templates, measured
 
-The models were trained on captions, so a label on its own ("car") may work worse than a sentence
-around it. How much it matters depends on the model and the pictures, so we measure
-top-1 accuracy over the whole gallery for a few templates: each picture's true label is the subject
-in its file name (`lake_007.png` is a lake), and the candidates are all the subjects of the gallery.
-The last row averages the text embeddings of all templates (*prompt ensembling*).
-"""),
-("code", r"""
+# %% [markdown]
+# ## 3. Prompt templates, measured
+#
+# The models were trained on captions, so a label on its own ("car") may work worse than a sentence
+# around it. How much it matters depends on the model and the pictures, so we measure
+# top-1 accuracy over the whole gallery for a few templates: each picture's true label is the subject
+# in its file name (`lake_007.png` is a lake), and the candidates are all the subjects of the gallery.
+# The last row averages the text embeddings of all templates (*prompt ensembling*).
+
+# %%
 subjects = sorted({kind_of(p) for p in images})
 truth = np.array([subjects.index(kind_of(p)) for p in images])
 names = [s.replace("_", " ") for s in subjects]
@@ -187,28 +186,26 @@ print(f"{len(images)} pictures, {len(subjects)} candidate labels\n")
 print(f"{'template':28s} {'CLIP':>6s} {'SigLIP':>7s}")
 for t in templates + ["ensemble of all"]:
     print(f"{t:28s} {accuracy[(clip.family, t)]:6.1%} {accuracy[(siglip.family, t)]:7.1%}")
-"""),
-("code", r"""
+
+# %%
 if profile.name == "offline":
     best = max(accuracy[(clip.family, t)] for t in templates)
     check(best >= 0.8, f"with a good template, CLIP labels {best:.0%} of the gallery correctly, "
                        "zero-shot")
-"""),
-("md", r"""
-## Summary
 
-- Zero-shot classification = embed the picture, embed one sentence per label, compare.
-- CLIP: `softmax(scale × cos)`: scores compete and sum to 1. SigLIP: `sigmoid(scale × cos + bias)`
-  per label: independent, and small unless the match is clear, because of the large negative bias.
-- Whether the sentence around the label matters depends on the model: measure it. (On the clip-art
-  gallery the small models, trained on such captions, barely care; real CLIP on photos does.)
-- Classification still needs a list of labels. Notebook 03 drops the list: the query itself is
-  the text, and we rank the pictures.
-
-**Things to try**
-- Add a label that is *also* true ("nature") and watch CLIP's other scores drop while SigLIP's stay.
-- Use a template in another style ("a drawing of {}") and measure it.
-- Online, compare `openai/clip-vit-base-patch32` with `openai/clip-vit-large-patch14`
-  (`load_model` lists every registered model if you mistype one).
-"""),
-]
+# %% [markdown]
+# ## Summary
+#
+# - Zero-shot classification = embed the picture, embed one sentence per label, compare.
+# - CLIP: `softmax(scale × cos)`: scores compete and sum to 1. SigLIP: `sigmoid(scale × cos + bias)`
+#   per label: independent, and small unless the match is clear, because of the large negative bias.
+# - Whether the sentence around the label matters depends on the model: measure it. (On the clip-art
+#   gallery the small models, trained on such captions, barely care; real CLIP on photos does.)
+# - Classification still needs a list of labels. Notebook 03 drops the list: the query itself is
+#   the text, and we rank the pictures.
+#
+# **Things to try**
+# - Add a label that is *also* true ("nature") and watch CLIP's other scores drop while SigLIP's stay.
+# - Use a template in another style ("a drawing of {}") and measure it.
+# - Online, compare `openai/clip-vit-base-patch32` with `openai/clip-vit-large-patch14`
+#   (`load_model` lists every registered model if you mistype one).

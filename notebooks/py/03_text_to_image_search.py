@@ -1,18 +1,17 @@
-CELLS = [
-("md", r"""
-# 03 · Text-to-image search with embeddings
+# %% [markdown]
+# # 03 · Text-to-image search with embeddings
+#
+# **What you will build:** a search engine for a folder of pictures that takes any words, in any
+# phrasing, and ranks the pictures by how well they match.
+#
+# **What you will learn:**
+# - how to compute embeddings by hand: processor → model features → normalise;
+# - what the cosine similarity between a text and a picture is;
+# - why a Python loop over pictures (the way many tutorials do it) is slow, and how one matrix
+#   product replaces it;
+# - how the course helpers (`embed_images`, `embed_texts`, `search`) do all of this in batches.
 
-**What you will build:** a search engine for a folder of pictures that takes any words, in any
-phrasing, and ranks the pictures by how well they match.
-
-**What you will learn:**
-- how to compute embeddings by hand: processor → model features → normalise;
-- what the cosine similarity between a text and a picture is;
-- why a Python loop over pictures (the way many tutorials do it) is slow, and how one matrix
-  product replaces it;
-- how the course helpers (`embed_images`, `embed_texts`, `search`) do all of this in batches.
-"""),
-("code", r"""
+# %%
 import time
 
 import numpy as np
@@ -28,17 +27,17 @@ display(profile)
 images = profile.gallery_images()
 model = load_model(profile.siglip)
 print(f"{model.name} on {model.device}; {len(images)} pictures")
-"""),
-("md", r"""
-## 1. One embedding by hand
 
-The processor turns a picture into a tensor of pixels and a text into token ids; the model's
-`get_image_features` / `get_text_features` turn them into vectors. (In transformers 5 these return
-an output object: the vector is its `.pooler_output`.) We divide each vector by its length, so that
-the dot product of two vectors is their **cosine similarity**: 1 for the same direction, 0 for
-unrelated, negative for pointing away from each other.
-"""),
-("code", r"""
+# %% [markdown]
+# ## 1. One embedding by hand
+#
+# The processor turns a picture into a tensor of pixels and a text into token ids; the model's
+# `get_image_features` / `get_text_features` turn them into vectors. (In transformers 5 these return
+# an output object: the vector is its `.pooler_output`.) We divide each vector by its length, so that
+# the dot product of two vectors is their **cosine similarity**: 1 for the same direction, 0 for
+# unrelated, negative for pointing away from each other.
+
+# %%
 picture = load_image(images[0])
 query = "a beautiful lake with mountains"
 
@@ -54,20 +53,21 @@ image_vector = image_vector / image_vector.norm()
 text_vector = text_vector / text_vector.norm()
 print(f"embedding size: {image_vector.shape[0]}, length after normalising: {image_vector.norm():.3f}")
 print(f"cosine({query!r}, {images[0].name}) = {float(image_vector @ text_vector):.3f}")
-"""),
-("code", r"""
+
+# %%
 check(np.allclose(image_vector.cpu().numpy(), embed_images(model, [picture])[0], atol=1e-5),
       "embed_images gives the same vector as the by-hand computation")
 check(np.allclose(text_vector.cpu().numpy(), embed_texts(model, query)[0], atol=1e-5),
       "embed_texts gives the same vector as the by-hand computation")
-"""),
-("md", r"""
-## 2. The slow way: a loop, one picture at a time
 
-This is how a first version usually looks: open each file, run the model on it alone, compare.
-It works, but each picture costs a separate trip through the network and Python.
-"""),
-("code", r"""
+
+# %% [markdown]
+# ## 2. The slow way: a loop, one picture at a time
+#
+# This is how a first version usually looks: open each file, run the model on it alone, compare.
+# It works, but each picture costs a separate trip through the network and Python.
+
+# %%
 def seed_style_search(query, paths):
     # Slow on purpose: one picture per forward pass, scored in a Python loop.
     text = embed_texts(model, query)[0]
@@ -81,16 +81,16 @@ start = time.perf_counter()
 slow = seed_style_search(query, images)
 slow_time = time.perf_counter() - start
 print(f"loop: {slow_time:.2f} s for {len(images)} pictures; best: {slow[0][1].name} ({slow[0][0]:.3f})")
-"""),
-("md", r"""
-## 3. The fast way: embed once in batches, then one matrix product
 
-Pictures do not change between queries, so we embed them **once**, in batches (the model handles
-many pictures per pass; worker threads decode the next files meanwhile). A query is then a single
-matrix product of the picture matrix with the text vector, plus a partial sort for the top *k*
-(`top_k` uses `argpartition`, so it never sorts all scores).
-"""),
-("code", r"""
+# %% [markdown]
+# ## 3. The fast way: embed once in batches, then one matrix product
+#
+# Pictures do not change between queries, so we embed them **once**, in batches (the model handles
+# many pictures per pass; worker threads decode the next files meanwhile). A query is then a single
+# matrix product of the picture matrix with the text vector, plus a partial sort for the top *k*
+# (`top_k` uses `argpartition`, so it never sorts all scores).
+
+# %%
 start = time.perf_counter()
 image_matrix = embed_images(model, images, batch_size=32)
 embed_time = time.perf_counter() - start
@@ -103,15 +103,15 @@ print(f"first query, embedding included: {embed_time + query_time:.2f} s, "
       f"{slow_time / (embed_time + query_time):.0f}x faster than the loop")
 print(f"every query after that: {query_time * 1000:.1f} ms, {slow_time / query_time:.0f}x faster")
 check(images[best[0]] == slow[0][1], "both ways find the same best picture")
-"""),
-("md", r"""
-## 4. The helpers, and the four queries
 
-`search(query_vector, image_matrix, items, k)` returns ranked results; `show_results` draws them.
-Notice the last query: "water and nature" contains no name of a scene kind, yet the model knows
-which pictures show water.
-"""),
-("code", r"""
+# %% [markdown]
+# ## 4. The helpers, and the four queries
+#
+# `search(query_vector, image_matrix, items, k)` returns ranked results; `show_results` draws them.
+# Notice the last query: "water and nature" contains no name of a scene kind, yet the model knows
+# which pictures show water.
+
+# %%
 queries = ["a beautiful lake with mountains", "luxury car", "tree in nature", "water and nature"]
 query_vectors = embed_texts(model, queries)
 rankings = {}
@@ -119,8 +119,8 @@ for q, vector in zip(queries, query_vectors):
     results = search(vector, image_matrix, images, k=5)
     rankings[q] = results
     show_results(results, title=q)
-"""),
-("code", r"""
+
+# %%
 if profile.name == "offline":
     expected = {"a beautiful lake with mountains": "lake", "luxury car": "car",
                 "tree in nature": "tree", "water and nature": "lake"}
@@ -130,29 +130,27 @@ if profile.name == "offline":
     print("\nRemember notebook 01: the label database found nothing for 'water'.")
 else:
     print("Online profile: look at the grids above; add photos of your own to data/photos/.")
-"""),
-("md", r"""
-## 5. Many queries at once
 
-`top_k` takes a matrix of queries: one product scores every query against every picture.
-"""),
-("code", r"""
+# %% [markdown]
+# ## 5. Many queries at once
+#
+# `top_k` takes a matrix of queries: one product scores every query against every picture.
+
+# %%
 idx, sc = top_k(query_vectors, image_matrix, k=3)
 for q, row, s in zip(queries, idx, sc):
     print(f"{q:34s} " + ", ".join(f"{images[i].name} ({v:.2f})" for i, v in zip(row, s)))
-"""),
-("md", r"""
-## Summary
 
-- An embedding model maps texts and pictures into one space; search = cosine similarity.
-- Normalise once, and the cosine is a dot product; all pictures at once is a matrix product.
-- Embed pictures once, in batches; a query then costs milliseconds, even for thousands of pictures.
-  For a folder of your own, `ImageIndex` also stores the embeddings on disk and only embeds new
-  files the next time.
-
-**Things to try**
-- Search with a synonym: "pond", "automobile", "kitten". Does the model know them?
-- Try a query in another style: "something cold", "a place to live".
-- Switch `model` to `profile.clip` and compare the rankings and the score ranges.
-"""),
-]
+# %% [markdown]
+# ## Summary
+#
+# - An embedding model maps texts and pictures into one space; search = cosine similarity.
+# - Normalise once, and the cosine is a dot product; all pictures at once is a matrix product.
+# - Embed pictures once, in batches; a query then costs milliseconds, even for thousands of pictures.
+#   For a folder of your own, `ImageIndex` also stores the embeddings on disk and only embeds new
+#   files the next time.
+#
+# **Things to try**
+# - Search with a synonym: "pond", "automobile", "kitten". Does the model know them?
+# - Try a query in another style: "something cold", "a place to live".
+# - Switch `model` to `profile.clip` and compare the rankings and the score ranges.
