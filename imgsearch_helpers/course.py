@@ -4,7 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["check", "kind_of"]
+__all__ = ["check", "kind_of", "SEED_QUERIES"]
+
+# The four searches the course is built around, in every profile and notebook.
+SEED_QUERIES = ("a beautiful lake with mountains", "luxury car", "tree in nature", "water and nature")
 
 
 def check(condition: bool, claim: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 import os
 import stat
@@ -19,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ImageLoadError", "load_image", "find_image_files", "stat_regular_file",
+__all__ = ["ImageLoadError", "load_image", "find_image_files", "read_captions", "CAPTIONS_FILE",
+           "stat_regular_file",
            "IMAGE_EXTENSIONS", "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS"]
 
 IMAGE_EXTENSIONS = frozenset({
@@ -197,6 +199,31 @@ def find_image_files(folder: str | os.PathLike, recursive: bool = True,
                 files.append(rel)
     files.sort()
     return files, problems
+
+
+# A gallery folder may hold this JSON file: {file name: caption}.
+CAPTIONS_FILE = "captions.json"
+
+
+def read_captions(folder: str | os.PathLike) -> dict[str, str]:
+    """The captions of a gallery folder, from its ``captions.json`` ({} when there is none).
+
+    Raises
+    ------
+    ValueError
+        The file exists but is not a JSON object of file names to captions.
+    """
+    path = Path(folder) / CAPTIONS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a readable JSON file ({err}); "
+                         "fix or remove it to use this folder") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must map file names to captions")
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def stat_regular_file(path: str | os.PathLike) -> os.stat_result:

@@ -1,7 +1,6 @@
 """SearchApp: the widget wiring of the search app (what happens on each event)."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -15,7 +14,7 @@ import numpy as np
 from ._view import THUMB_PX, AppView, thumb_html
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_image_files, embed_images, embed_texts
-from ..images import SCAN_EXTENSIONS, ImageLoadError, find_image_files
+from ..images import SCAN_EXTENSIONS, ImageLoadError, find_image_files, read_captions
 from ..models import LoadedModel, ModelNotAvailableError, load_model
 from ..search import SearchResult, search
 
@@ -62,20 +61,6 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files under ``folder`` and its subfolders (:func:`find_image_files`' rules)."""
     folder = Path(folder)
     return [folder / rel for rel in find_image_files(folder)[0]]
-
-
-def _read_captions(folder: Path) -> dict[str, str]:
-    path = folder / "captions.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a readable JSON file ({err}); "
-                         "fix or remove it to index this folder") from err
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must map file names to captions")
-    return {str(k): str(v) for k, v in data.items()}
 
 
 class SearchApp:
@@ -134,7 +119,7 @@ class SearchApp:
                 self._check_folder(folder)
                 paths = list_images(folder)
                 if captions is None:
-                    self.captions = _read_captions(folder)
+                    self.captions = read_captions(folder)
             else:
                 paths = [Path(p) for p in images]
             if not paths:
@@ -235,7 +220,7 @@ class SearchApp:
             if not paths:
                 raise ValueError(f"no images in {path} (looked for "
                                  f"{', '.join(sorted(SCAN_EXTENSIONS))})")
-            captions = _read_captions(path)
+            captions = read_captions(path)
             embedded = self._embed_gallery(self._model(), paths)
             # Swap only after the new gallery embedded fine: a failed index keeps the old one.
             self._paths, self.captions, self._cache = paths, captions, {self.model_name: embedded}

@@ -11,6 +11,8 @@ from PIL import Image
 
 from ._draw import SIZE, boat, lake, night, snow, tree
 from ._things import car, cat, dog, flower, house
+from ..course import SEED_QUERIES
+from ..images import CAPTIONS_FILE
 from ._captions import CAPTIONERS, KIND_PHRASE, PREFIXES, decorate
 from ._draw import pick
 
@@ -37,10 +39,7 @@ IMAGENET_STYLE_LABELS = {
 # None of them is (or is inside) a training caption: generate_dataset checks that,
 # so a good score means the model combines words it learned, not that it recalls.
 HELDOUT_QUERIES: list[tuple[str, tuple[str, ...]]] = [
-    ("a beautiful lake with mountains", ("lake",)),
-    ("luxury car", ("car",)),
-    ("tree in nature", ("tree",)),
-    ("water and nature", ("lake", "boat")),
+    *zip(SEED_QUERIES, [("lake",), ("car",), ("tree",), ("lake", "boat")]),
     ("a quiet pond between the hills", ("lake",)),
     ("snowy peaks above blue water", ("lake",)),
     ("mountains reflected in a still lake", ("lake",)),
@@ -181,5 +180,5 @@ def write_gallery(folder, seed: int = 2024, per_kind: int = 5) -> dict[str, str]
         name = f"{scene.kind}_{i:03d}.png"
         scene.image.save(folder / name, optimize=True)
         captions[name] = scene.captions[0]
-    (folder / "captions.json").write_text(json.dumps(captions, indent=1) + "\n")
+    (folder / CAPTIONS_FILE).write_text(json.dumps(captions, indent=1) + "\n")
     return captions

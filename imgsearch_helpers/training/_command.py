@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .. import clipart
+from ..images import CAPTIONS_FILE
 from ._data import EVAL_SEED, TRAIN_SEED, prepare_data
 from ._eval import DEFAULT_GALLERY, evaluate, folder_size_mb, heldout_scenes, write_model_card, write_report
 from ._loops import DEFAULTS, train_clip, train_siglip, train_vit
@@ -55,7 +56,7 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     start = time.time()
     out, gallery = Path(args.out), Path(args.gallery)
-    if not (gallery / "captions.json").exists():
+    if not (gallery / CAPTIONS_FILE).exists():
         clipart.write_gallery(gallery)
     data = prepare_data(args.scenes, TRAIN_SEED)
     heldout = heldout_scenes(args.eval_per_kind, EVAL_SEED)

@@ -15,9 +15,10 @@ from PIL import Image
 
 from .. import clipart
 from ..clipart import generic_kind
+from ..embeddings import SIGLIP_TEXT_LENGTH
 
 TRAIN_SEED, EVAL_SEED = 0, 1
-TEXT_LENGTH = 64  # model_max_length; SigLIP pads every text to it
+TEXT_LENGTH = SIGLIP_TEXT_LENGTH  # model_max_length; SigLIP pads every text to it
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 # CLIP's own normalisation for the CLIP model; SigLIP and ViT use 0.5/0.5 (their defaults).
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)

@@ -7,7 +7,6 @@ Auto classes and the saved processors: what a learner will load is what is measu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,13 @@ import torch
 from .. import clipart
 from ._data import EVAL_SEED, TEXT_LENGTH
 from ..embeddings import pooled_features
+from ..course import SEED_QUERIES, kind_of
+from ..images import read_captions
 from ..models import DATA_DIR
 from ..search import top_k
 
 DEFAULT_GALLERY = DATA_DIR / "gallery"
-HEADLINE_QUERIES = [q for q, _ in clipart.HELDOUT_QUERIES[:4]]  # the seed article's four
+HEADLINE_QUERIES = list(SEED_QUERIES)
 
 
 def heldout_scenes(n_per_kind: int, seed: int = EVAL_SEED):
@@ -113,12 +114,12 @@ def load_gallery(folder=DEFAULT_GALLERY):
     from PIL import Image
 
     folder = Path(folder)
-    names = sorted(json.loads((folder / "captions.json").read_text()))
+    names = sorted(read_captions(folder))
     images = []
     for name in names:
         with Image.open(folder / name) as im:
             images.append(im.convert("RGB"))
-    return names, images, [n.split("_")[0] for n in names]
+    return names, images, [kind_of(n) for n in names]
 
 
 def evaluate(

@@ -22,7 +22,9 @@ from transformers import pipeline
 
 from imgsearch_helpers import (embed_images, embed_texts, get_profile, load_image, load_model,
                                zero_shot_scores)
-from imgsearch_helpers.course import check, kind_of
+from imgsearch_helpers.course import SEED_QUERIES, check, kind_of
+from imgsearch_helpers.embeddings import SIGLIP_TEXT_LENGTH
+from imgsearch_helpers.zeroshot import DEFAULT_TEMPLATE
 from imgsearch_helpers.display import thumbnail_data_uri
 
 profile = get_profile()
@@ -67,7 +69,8 @@ for loaded in (clip, siglip):
 # `"This is a photo of {label}."`.
 
 # %%
-template = "This is a photo of {}."
+template = DEFAULT_TEMPLATE
+print(f"template: {template!r}; SigLIP's text length: {SIGLIP_TEXT_LENGTH} tokens")
 sentences = [template.format(label) for label in candidate_labels]
 image = load_image(example)
 
@@ -77,8 +80,8 @@ def raw_logits(loaded, **text_kwargs):
         return loaded.model(**inputs.to(loaded.device)).logits_per_image[0].float().cpu()
 
 clip_logits = raw_logits(clip, padding=True, truncation=True)
-# SigLIP was trained on text padded to 64 tokens; padding=True would change its result.
-siglip_logits = raw_logits(siglip, padding="max_length", max_length=64)
+# SigLIP was trained on text padded to SIGLIP_TEXT_LENGTH tokens; padding=True would change its result.
+siglip_logits = raw_logits(siglip, padding="max_length", max_length=SIGLIP_TEXT_LENGTH)
 clip_by_hand = clip_logits.softmax(dim=-1).numpy()
 siglip_by_hand = torch.sigmoid(siglip_logits).numpy()
 
@@ -125,7 +128,7 @@ if profile.name == "offline":
     from imgsearch_helpers.clipart import HELDOUT_QUERIES  # the seed's four come first
     queries = [q for q, _ in HELDOUT_QUERIES]
 else:
-    queries = ["a beautiful lake with mountains", "luxury car", "tree in nature", "water and nature"]
+    queries = list(SEED_QUERIES)
 gallery_siglip = embed_images(siglip, images)
 query_scores = zero_shot_scores(siglip, gallery_siglip, embed_texts(siglip, queries)).T
 best = query_scores.argmax(axis=1)
@@ -170,7 +173,7 @@ for loaded, by_hand in ((clip, clip_by_hand), (siglip, siglip_by_hand)):
 subjects = sorted({kind_of(p) for p in images})
 truth = np.array([subjects.index(kind_of(p)) for p in images])
 names = [s.replace("_", " ") for s in subjects]
-templates = ["{}", "a photo of a {}.", "This is a photo of {}.", "a picture showing {}"]
+templates = ["{}", "a photo of a {}.", DEFAULT_TEMPLATE, "a picture showing {}"]
 
 accuracy = {}
 for loaded in (clip, siglip):

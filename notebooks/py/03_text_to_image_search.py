@@ -20,7 +20,8 @@ from IPython.display import display
 
 from imgsearch_helpers import (embed_images, embed_texts, get_profile, load_image, load_model,
                                search, show_results, top_k)
-from imgsearch_helpers.course import check, kind_of
+from imgsearch_helpers.course import SEED_QUERIES, check, kind_of
+from imgsearch_helpers.embeddings import SIGLIP_TEXT_LENGTH
 
 profile = get_profile()
 display(profile)
@@ -39,18 +40,19 @@ print(f"{model.name} on {model.device}; {len(images)} pictures")
 
 # %%
 picture = load_image(images[0])
-query = "a beautiful lake with mountains"
+query = SEED_QUERIES[0]
 
 with torch.no_grad():
     pixels = model.processor.image_processor(images=[picture], return_tensors="pt").to(model.device)
     image_vector = model.model.get_image_features(**pixels).pooler_output[0]
-    # SigLIP reads the text padded to 64 tokens, as it was trained.
-    tokens = model.processor.tokenizer([query], padding="max_length", max_length=64,
+    # SigLIP reads the text padded to SIGLIP_TEXT_LENGTH tokens, as it was trained.
+    tokens = model.processor.tokenizer([query], padding="max_length", max_length=SIGLIP_TEXT_LENGTH,
                                        truncation=True, return_tensors="pt").to(model.device)
     text_vector = model.model.get_text_features(**tokens).pooler_output[0]
 
 image_vector = image_vector / image_vector.norm()
 text_vector = text_vector / text_vector.norm()
+print(f"text padded to {tokens['input_ids'].shape[1]} tokens (SIGLIP_TEXT_LENGTH = {SIGLIP_TEXT_LENGTH})")
 print(f"embedding size: {image_vector.shape[0]}, length after normalising: {image_vector.norm():.3f}")
 print(f"cosine({query!r}, {images[0].name}) = {float(image_vector @ text_vector):.3f}")
 
@@ -112,7 +114,7 @@ check(images[best[0]] == slow[0][1], "both ways find the same best picture")
 # which pictures show water.
 
 # %%
-queries = ["a beautiful lake with mountains", "luxury car", "tree in nature", "water and nature"]
+queries = list(SEED_QUERIES)
 query_vectors = embed_texts(model, queries)
 rankings = {}
 for q, vector in zip(queries, query_vectors):
@@ -122,8 +124,7 @@ for q, vector in zip(queries, query_vectors):
 
 # %%
 if profile.name == "offline":
-    expected = {"a beautiful lake with mountains": "lake", "luxury car": "car",
-                "tree in nature": "tree", "water and nature": "lake"}
+    expected = dict(zip(SEED_QUERIES, ["lake", "car", "tree", "lake"]))
     for q, kind in expected.items():
         top = rankings[q][0].item
         check(kind_of(top) == kind, f"{q!r} ranks a {kind} scene first ({top.name})")

@@ -15,12 +15,11 @@
 # (JupyterLab or Notebook), not a static viewer.
 
 # %%
-import json
-
 from IPython.display import display
 
 from imgsearch_helpers import SearchApp, embed_images, embed_texts, get_profile, load_model, search
 from imgsearch_helpers.course import check, kind_of
+from imgsearch_helpers.images import read_captions
 
 profile = get_profile()
 display(profile)
@@ -33,8 +32,7 @@ display(profile)
 
 # %%
 images = profile.gallery_images()
-captions_file = profile.gallery / "captions.json"
-captions = json.loads(captions_file.read_text()) if captions_file.exists() else None
+captions = read_captions(profile.gallery) or None
 print(f"{len(images)} pictures in {profile.gallery}; "
       f"{len(captions) if captions else 'no'} captions")
 print("for example:", ", ".join(p.name for p in images[:4]))
