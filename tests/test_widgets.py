@@ -148,19 +148,21 @@ def test_embedding_the_gallery_advances_the_progress_bar_to_every_picture(tmp_pa
     app = SearchApp(paths + [tmp_path / "g" / "broken.png"], [tiny_clip], k=2, device="cpu")
     assert sum(n for n, _ in steps) == 41 and {m for _, m in steps} == {41}
     assert len(steps) > 1                       # it moves batch by batch, not at the end
-    assert [p.name for p, _ in app._cache[str(tiny_clip)].skipped] == ["broken.png"]
+    assert [p.name for p, _ in app.skipped] == ["broken.png"]
 
 
 def test_switching_models_embeds_the_gallery_once_per_model(gallery, tiny_clip, tiny_siglip,
                                                            monkeypatch):
     calls = []
-    real = widgets_module.embed_image_files
+    from imgsearch_helpers.app import _gallery
+
+    real = _gallery.embed_image_files
 
     def counting(loaded, paths, **kwargs):
         calls.append(loaded.name)
         return real(loaded, paths, **kwargs)
 
-    monkeypatch.setattr(widgets_module, "embed_image_files", counting)
+    monkeypatch.setattr(_gallery, "embed_image_files", counting)
     app = SearchApp(gallery, [tiny_clip, tiny_siglip], k=2, device="cpu")
     app.search_image(gallery[0])
     for model in (str(tiny_siglip), str(tiny_clip), str(tiny_siglip)):
@@ -290,3 +292,20 @@ def _grid_after(app, image):
     results = app.search_image(image)
     assert results and np.isclose(results[0].score, _grid(app)[0][1], atol=1e-3)
     return _grid(app)
+
+
+def test_a_folder_gallery_is_a_persistent_index_reused_by_the_next_app(tmp_path, tiny_clip):
+    from badfiles import age
+    from imgsearch_helpers.app._gallery import Gallery
+
+    folder = tmp_path / "photos"
+    age(*_save_pictures(folder, ["a.png", "b.png", "sub/c.png"]))   # not changing right now
+    loaded = load_model(str(tiny_clip), device="cpu")
+    first = Gallery.from_folder(folder).embed(loaded)
+    assert "3 embedded, 0 reused" in first.note
+    assert (folder / ".imgsearch").is_dir()
+    _save_pictures(folder, ["d.png"])
+    app = SearchApp(folder, [tiny_clip], k=2, device="cpu")   # a new app, as after a restart
+    embedded = app._gallery.cached(str(tiny_clip))
+    assert "1 embedded, 3 reused" in embedded.note and len(embedded.items) == 4
+    assert "4 images" in app.ui.status.value and app.last_error is None

@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
+from ._gallery import Embedded, Gallery
 from ._view import THUMB_PX, AppView, thumb_html
 from ..display import thumbnail_data_uri
-from ..embeddings import embed_image_files, embed_images, embed_texts
-from ..images import SCAN_EXTENSIONS, ImageLoadError, find_image_files, read_captions
+from ..embeddings import embed_images, embed_texts
+from ..images import ImageLoadError
 from ..models import LoadedModel, ModelNotAvailableError, load_model
 from ..search import SearchResult, search
 
@@ -39,38 +38,15 @@ class _Query:
     vectors: dict = field(default_factory=dict, compare=False, repr=False)
 
 
-@dataclass
-class _Embedded:
-    """The gallery embedded with one model."""
-
-    matrix: np.ndarray
-    items: list[Path]
-    skipped: list[tuple[Path, str]]
-
-    def __post_init__(self):
-        self._rows = {item: row for row, item in enumerate(self.items)}
-
-    def row_of(self, item) -> int | None:
-        """The row of ``item`` if it is a gallery path, else None."""
-        if not isinstance(item, (str, os.PathLike)):
-            return None
-        return self._rows.get(Path(item))
-
-
-def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files under ``folder`` and its subfolders (:func:`find_image_files`' rules)."""
-    folder = Path(folder)
-    return [folder / rel for rel in find_image_files(folder)[0]]
-
-
 class SearchApp:
     """Search a gallery by text or by image, in the notebook.
 
     Parameters
     ----------
     images : folder or sequence of paths
-        The gallery. A folder is searched recursively; its ``captions.json``
-        (file name -> caption), if any, is used when ``captions`` is None.
+        The gallery. A folder is searched recursively, its ``captions.json``
+        (file name -> caption), if any, is used when ``captions`` is None, and its
+        embeddings are kept in a persistent index per model (see :class:`Gallery`).
     models : sequence of str or path
         Names or folders :func:`load_model` accepts; the first is active.
     captions : dict, optional
@@ -100,11 +76,9 @@ class SearchApp:
         if k < 1:
             raise ValueError("k must be at least 1")
         self.device = device
-        self.captions: dict[str, str] = dict(captions or {})
         self.last_error: str | None = None
         self.results: list[SearchResult] = []
-        self._paths: list[Path] = []
-        self._cache: dict[str, _Embedded] = {}     # model -> the gallery embedded with it
+        self._gallery: Gallery | None = None
         self._thumbs: dict[Path, str] = {}
         self._query: _Query | None = None
         self._last_run = 0.0
@@ -115,16 +89,12 @@ class SearchApp:
         self._wire()
         with self._guard("Opening the gallery"):
             if isinstance(images, (str, os.PathLike)):
-                folder = Path(images).expanduser()
-                self._check_folder(folder)
-                paths = list_images(folder)
-                if captions is None:
-                    self.captions = read_captions(folder)
+                gallery = Gallery.from_folder(images)
             else:
-                paths = [Path(p) for p in images]
-            if not paths:
-                raise ValueError("the gallery is empty: give image files or a folder with images")
-            self._paths = paths
+                gallery = Gallery(images)
+            if captions is not None:
+                gallery.captions = dict(captions)
+            self._gallery = gallery
             self._ensure_embedded()
         self._update_status("ready: type a query and press Enter" if self.last_error is None
                             else "not ready: see the message above")
@@ -146,12 +116,17 @@ class SearchApp:
     @property
     def gallery(self) -> list[Path]:
         """The image files the app searches (before unreadable ones are skipped)."""
-        return list(self._paths)
+        return list(self._gallery.paths) if self._gallery else []
+
+    @property
+    def captions(self) -> dict[str, str]:
+        """File name -> caption shown under a result."""
+        return self._gallery.captions if self._gallery else {}
 
     @property
     def skipped(self) -> list[tuple[Path, str]]:
         """``(path, reason)`` of gallery files the active model could not embed."""
-        embedded = self._cache.get(self.model_name)
+        embedded = self._embedded_now()
         return list(embedded.skipped) if embedded else []
 
     def search_text(self, query: str) -> list[SearchResult]:
@@ -215,15 +190,10 @@ class SearchApp:
             if not str(folder).strip():
                 raise ValueError("type the path of a folder with images first")
             path = Path(str(folder).strip()).expanduser()
-            self._check_folder(path)
-            paths = list_images(path)
-            if not paths:
-                raise ValueError(f"no images in {path} (looked for "
-                                 f"{', '.join(sorted(SCAN_EXTENSIONS))})")
-            captions = read_captions(path)
-            embedded = self._embed_gallery(self._model(), paths)
+            gallery = Gallery.from_folder(path)
+            embedded = self._embed_gallery(gallery)
             # Swap only after the new gallery embedded fine: a failed index keeps the old one.
-            self._paths, self.captions, self._cache = paths, captions, {self.model_name: embedded}
+            self._gallery = gallery
             self._thumbs.clear()
             self._clear_error()
             if self._query is not None and self._query.kind == "text":
@@ -306,33 +276,28 @@ class SearchApp:
     def _model(self) -> LoadedModel:
         return load_model(self.model_name, device=self.device)
 
-    def _ensure_embedded(self) -> _Embedded:
-        name = self.model_name
-        if not self._paths:
+    def _embedded_now(self) -> Embedded | None:
+        return self._gallery.cached(self.model_name) if self._gallery else None
+
+    def _ensure_embedded(self) -> Embedded:
+        if self._gallery is None:
             raise ValueError("there is no gallery yet: type a folder and click Index")
-        if name not in self._cache:
-            self._update_status(f"loading {name}…")
-            self._cache[name] = self._embed_gallery(self._model(), self._paths)
-            self._warn_skipped(self._cache[name])
-        return self._cache[name]
+        embedded = self._embedded_now()
+        if embedded is None:
+            self._update_status(f"loading {self.model_name}…")
+            embedded = self._embed_gallery(self._gallery)
+            self._warn_skipped(embedded)
+        return embedded
 
-    def _embed_gallery(self, loaded: LoadedModel, paths: list[Path]) -> _Embedded:
-        """Embed ``paths`` with a progress bar; unreadable files are skipped with a reason.
-
-        This is the one place that turns files into gallery embeddings: a
-        persistent folder index can take over here without touching the rest.
-        """
-        self.ui.start_progress(len(paths), f"Embedding {len(paths)} images with {loaded.name}")
-        try:  # one call, so that decoding overlaps the model all the way through
-            matrix, ok, bad = embed_image_files(loaded, paths, progress=self.ui)
+    def _embed_gallery(self, gallery: Gallery) -> Embedded:
+        """Embed ``gallery`` with the active model, with a progress bar."""
+        loaded = self._model()
+        n = len(gallery.paths)
+        self.ui.start_progress(n, f"Embedding {n} images with {loaded.name}")
+        try:
+            return gallery.embed(loaded, progress=self.ui)
         finally:
             self.ui.stop_progress()
-        items = [paths[i] for i in ok]
-        skipped = [(Path(p), reason) for p, reason in bad]
-        if not items:
-            first = f" (e.g. {skipped[0][0].name}: {skipped[0][1]})" if skipped else ""
-            raise ValueError(f"none of the {len(paths)} images could be read{first}")
-        return _Embedded(matrix, items, skipped)
 
     def _run(self, query: _Query, note: str = "") -> list[SearchResult]:
         start = time.perf_counter()
@@ -384,8 +349,8 @@ class SearchApp:
     # -- messages ------------------------------------------------------------
     def _update_status(self, note: str = "", query: _Query | None = None,
                        new_seq: bool = True) -> None:
-        embedded = self._cache.get(self.model_name)
-        count = len(embedded.items) if embedded else len(self._paths)
+        embedded = self._embedded_now()
+        count = len(embedded.items) if embedded else len(self.gallery)
         skipped = embedded.skipped if embedded else []
         parts = [f"{count} images"]
         if skipped:
@@ -400,20 +365,13 @@ class SearchApp:
             self._seq += 1
         self.ui.set_status(parts, self._seq)
 
-    def _warn_skipped(self, embedded: _Embedded) -> None:
+    def _warn_skipped(self, embedded: Embedded) -> None:
         if embedded.skipped:
             lines = [f"{p.name}: {reason}" for p, reason in embedded.skipped[:10]]
             more = len(embedded.skipped) - len(lines)
             self.ui.show_message(
                 f"Skipped {len(embedded.skipped)} file(s) that could not be read:\n"
                 + "\n".join(lines) + (f"\n… and {more} more" if more > 0 else ""), "warning")
-
-    @staticmethod
-    def _check_folder(folder: Path) -> None:
-        if not folder.exists():
-            raise ValueError(f"folder not found: {folder}")
-        if not folder.is_dir():
-            raise ValueError(f"not a folder: {folder}")
 
     @contextmanager
     def _guard(self, action: str):
