@@ -4,10 +4,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 
@@ -16,6 +18,7 @@ from .device import select_device, select_dtype
 __all__ = [
     "ModelInfo", "LoadedModel", "ModelNotAvailableError",
     "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR",
+    "is_cached", "hub_reachable", "hub_offline",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +134,39 @@ def model_info(name: str) -> ModelInfo:
         ) from None
 
 
+def hub_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` tells the Hugging Face libraries not to use the network."""
+    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no")
+
+
+def hub_reachable(timeout: float = 1.5) -> bool:
+    """True when the Hugging Face Hub accepts a connection now.
+
+    One TCP connection, at most ``timeout`` seconds: without it, a download on a
+    machine without internet retries for half a minute before it fails.
+    Always False when ``HF_HUB_OFFLINE`` is set.
+    """
+    if hub_offline():
+        return False
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = url.port or (80 if url.scheme == "http" else 443)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except (OSError, UnicodeError):
+        return False
+
+
+def is_cached(name: str, revision: str | None = None) -> bool:
+    """True when a Hub model's files are in the local Hugging Face cache (shipped ones: on disk)."""
+    info = MODELS.get(name)
+    if info is not None and info.local_dir:
+        return Path(info.source).is_dir()
+    from huggingface_hub import try_to_load_from_cache
+
+    return isinstance(try_to_load_from_cache(name, "config.json", revision=revision), str)
+
+
 _CACHE: dict[tuple, LoadedModel] = {}
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -188,7 +224,15 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
     dtype = select_dtype(device, half)
     key = (source, str(device), dtype, revision)
     if key not in _CACHE:
-        _CACHE[key] = _load(name, source, info, device, dtype, revision)
+        local_only = False
+        if info is not None and not info.local_dir:
+            # Decide before transformers does: offline, it would retry for ~30 s and then
+            # fail with a traceback; a cached model loads without asking the Hub at all.
+            cached = is_cached(name, revision)
+            local_only = hub_offline() or (not hub_reachable())
+            if local_only and not cached:
+                raise ModelNotAvailableError(_not_available_message(name))
+        _CACHE[key] = _load(name, source, info, device, dtype, revision, local_only)
     return _CACHE[key]
 
 
@@ -204,10 +248,12 @@ def _check_remote_code_opt_in(name: str, trust: bool, revision: str | None) -> N
 
 
 def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
-          dtype: torch.dtype, revision: str | None) -> LoadedModel:
+          dtype: torch.dtype, revision: str | None, local_only: bool = False) -> LoadedModel:
     import transformers as tf
 
     kwargs = {"revision": revision} if revision else {}
+    if local_only:
+        kwargs["local_files_only"] = True
     # transformers 5 draws a "Loading weights" bar even for a 1 MB model; the
     # notebooks read better without it. Downloads keep their own progress bars.
     bars_were_on = tf.utils.logging.is_progress_bar_enabled()
@@ -235,7 +281,7 @@ def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
                 model = tf.AutoModel.from_pretrained(source, dtype=dtype, **kwargs)
                 processor = tf.AutoProcessor.from_pretrained(source, **kwargs)
     except OSError as err:
-        raise ModelNotAvailableError(_not_available_message(name, err)) from err
+        raise ModelNotAvailableError(_not_available_message(name, f"{type(err).__name__}: {err}")) from err
     finally:
         config_log.removeFilter(_drop_default_token_id_warning)
         if bars_were_on:
@@ -277,16 +323,28 @@ def _warn_on_bad_token_ids(name: str, config) -> None:
                       "embeddings may be wrong.", stacklevel=3)
 
 
-def _not_available_message(name: str, err: Exception) -> str:
-    return (
-        f"{name} is not in the local Hugging Face cache and could not be downloaded "
-        f"({type(err).__name__}).\n"
-        "To get it: while online, run `make prefetch` (all course models) or "
-        f"`python -m imgsearch_helpers.prefetch {name}`; it is then cached for offline use.\n"
-        "To run the course without it: set IMGSEARCH_PROFILE=offline, which uses the "
-        "course's own small models trained on clip-art (imgsearch/clipart-*). "
-        "No other model is substituted for the one you asked for."
-    )
+def _not_available_message(name: str, cause: str | None = None) -> str:
+    """Which model, why it cannot load here, how to get it, and what works meanwhile."""
+    where = ("HF_HUB_OFFLINE is set" if hub_offline()
+             else "the Hugging Face Hub cannot be reached from this machine")
+    lines = [f"{name} is not in the local Hugging Face cache, and {where}."]
+    if cause:
+        lines[0] = f"{name} could not be loaded ({cause})."
+    lines.append(f"To get it: on a machine that is online, run `make prefetch MODELS={name}` "
+                 f"(or `python -m imgsearch_helpers.prefetch {name}`); it is then cached for "
+                 "offline use.")
+    offline = [m.name for m in _REGISTRY if m.local_dir and m.task == (
+        MODELS[name].task if name in MODELS else "zero-shot")]
+    if os.environ.get("IMGSEARCH_PROFILE", "").strip().lower() == "offline":
+        lines.append("Offline, you can use the course's own models (" + ", ".join(offline) + "), "
+                     "which know clip-art only, or the path of a model folder saved with "
+                     "save_pretrained().")
+    else:
+        lines.append("To run the course without it: set IMGSEARCH_PROFILE=offline, which uses the "
+                     "course's own small models trained on clip-art (" + ", ".join(offline) + "); "
+                     "or pass the path of a model folder saved with save_pretrained().")
+    lines.append("No other model is substituted for the one you asked for.")
+    return "\n".join(lines)
 
 
 class _FGClip2Processor:

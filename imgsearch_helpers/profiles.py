@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from .images import find_image_files
-from .models import DATA_DIR, model_info
+from .models import DATA_DIR, hub_reachable, is_cached
 
 __all__ = ["Profile", "get_profile", "PROFILE_ENV", "PROFILE_MODELS"]
 
@@ -62,25 +60,6 @@ def _make(name: str, reason: str) -> Profile:
     return Profile(name, gallery=DATA_DIR / _GALLERY[name], reason=reason, **PROFILE_MODELS[name])
 
 
-def _cached(repo_id: str) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return False
-    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
-
-
-def _hub_reachable(timeout: float = 2.0) -> bool:
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
-        return False
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def get_profile(name: str | None = None) -> Profile:
     """Choose the course profile.
 
@@ -103,9 +82,9 @@ def get_profile(name: str | None = None) -> Profile:
         return _make(name, f"chosen by {PROFILE_ENV}={name}" if os.environ.get(PROFILE_ENV)
                      else "chosen explicitly")
     real = [m for m in PROFILE_MODELS["online"].values()]
-    if all(_cached(model_info(m).name) for m in real):
+    if all(is_cached(m) for m in real):
         return _make("online", "the real models are in the local Hugging Face cache")
-    if _hub_reachable():
+    if hub_reachable():
         return _make("online", "the Hugging Face Hub is reachable; models download on first use")
     return _make("offline", "the real models are not cached and the Hugging Face Hub is not "
                             "reachable")

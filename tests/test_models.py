@@ -55,18 +55,37 @@ def test_unknown_name_lists_valid_names():
         assert name in msg
 
 
-def test_uncached_model_offline_explains_how_to_get_it(monkeypatch, tmp_path):
+@pytest.mark.parametrize("profile", ["", "offline"])
+def test_uncached_model_offline_explains_how_to_get_it(monkeypatch, tmp_path, profile):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("IMGSEARCH_PROFILE", profile)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(ModelNotAvailableError) as err:
         load_model("openai/clip-vit-base-patch32", device="cpu")
     msg = str(err.value)
-    assert "openai/clip-vit-base-patch32" in msg
-    assert "make prefetch" in msg                   # how to get it
-    assert "IMGSEARCH_PROFILE=offline" in msg        # how to run the course offline
+    assert msg.startswith("openai/clip-vit-base-patch32 is not in the local Hugging Face cache")
+    assert "HF_HUB_OFFLINE is set" in msg
+    assert "make prefetch MODELS=openai/clip-vit-base-patch32" in msg    # how to get it
+    assert "imgsearch/clipart-clip" in msg and "save_pretrained" in msg   # what works offline
+    # never the advice to set what is already set
+    assert ("set IMGSEARCH_PROFILE=offline" in msg) == (profile != "offline")
     assert "No other model is substituted" in msg
+
+
+def test_uncached_model_with_the_hub_unreachable_fails_fast(monkeypatch, tmp_path):
+    """No HF_HUB_OFFLINE, no network: no retry loop, one clear error within 2 s."""
+    import time
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")      # nothing listens there
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    start = time.monotonic()
+    with pytest.raises(ModelNotAvailableError, match="cannot be reached from this machine"):
+        load_model("google/siglip2-base-patch16-naflex", device="cpu")
+    assert time.monotonic() - start < 10.0     # the retry loop it replaces took ~26 s
 
 
 def test_remote_code_needs_explicit_opt_in_and_pinned_revision():

@@ -40,17 +40,19 @@ def test_env_variable_chooses(monkeypatch):
 
 
 def test_auto_choice(monkeypatch):
-    monkeypatch.setattr(profiles, "_cached", lambda repo: True)
+    monkeypatch.setattr(profiles, "is_cached", lambda repo: True)
     assert get_profile().name == "online"
-    monkeypatch.setattr(profiles, "_cached", lambda repo: False)
-    monkeypatch.setattr(profiles, "_hub_reachable", lambda: True)
+    monkeypatch.setattr(profiles, "is_cached", lambda repo: False)
+    monkeypatch.setattr(profiles, "hub_reachable", lambda: True)
     assert get_profile().name == "online"
-    monkeypatch.setattr(profiles, "_hub_reachable", lambda: False)
+    monkeypatch.setattr(profiles, "hub_reachable", lambda: False)
     p = get_profile()
     assert p.name == "offline" and "not reachable" in p.reason
     assert "OFFLINE" in p._repr_html_()
 
 
 def test_hub_offline_env_means_unreachable(monkeypatch):
+    from imgsearch_helpers.models import hub_reachable
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert profiles._hub_reachable() is False
+    assert hub_reachable() is False
