@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .images import ImageLoadError, load_image
-from .models import LoadedModel
+from .models import ClipartModelWarning, LoadedModel, clipart_note
 
 __all__ = ["embed_texts", "embed_images", "embed_image_files", "ImageBatchResult",
            "iter_image_batches", "model_input_side", "normalize", "SIGLIP_TEXT_LENGTH",
@@ -255,6 +255,9 @@ def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = 3
     _require_image_tower(loaded)
     draft = _resolve_draft(loaded, draft_size)
     indexed = list(enumerate(items))
+    note = clipart_note(loaded, [item for _, item in indexed])
+    if note:
+        warnings.warn(note, ClipartModelWarning, stacklevel=3)
     chunks = iter([indexed[i:i + batch_size] for i in range(0, len(indexed), batch_size)])
     workers = num_workers or min(4, os.cpu_count() or 1)
     # One task per image (not per batch), so that every worker helps with the batch

@@ -18,7 +18,7 @@ from .device import select_device, select_dtype
 __all__ = [
     "ModelInfo", "LoadedModel", "ModelNotAvailableError",
     "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR",
-    "is_cached", "hub_reachable", "hub_offline",
+    "is_cached", "hub_reachable", "hub_offline", "clipart_note", "ClipartModelWarning",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +82,38 @@ MODELS: dict[str, ModelInfo] = {m.name: m for m in _REGISTRY}
 _FAMILY_OF_MODEL_TYPE = {"vit": "vit", "clip": "clip", "siglip": "siglip", "siglip2": "siglip2"}
 
 
+class ClipartModelWarning(UserWarning):
+    """A clip-art model is used on pictures that are not the course's clip-art."""
+
+
+def clipart_note(loaded: "LoadedModel", pictures) -> str:
+    """A warning text when a clip-art model meets pictures outside the course's gallery, else "".
+
+    The offline models were trained only on the course's drawn scenes; on photos
+    their rankings mean nothing, and a learner must be told so rather than guess.
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    pictures : iterable of paths (or a folder); other items (PIL images, bytes) are not judged
+    """
+    if not loaded.is_clipart:
+        return ""
+    if isinstance(pictures, (str, os.PathLike)):
+        pictures = [pictures]
+    gallery = os.path.realpath(DATA_DIR / "gallery")
+    for item in pictures:
+        if isinstance(item, (str, os.PathLike)):
+            real = os.path.realpath(item)
+            if real != gallery and not real.startswith(gallery + os.sep):
+                return (f"{loaded.name} is one of the course's clip-art models: it knows only the "
+                        "drawn scenes it was trained on, so its rankings of other pictures (such as "
+                        "photos) mean nothing. For real photos use a real model, e.g. "
+                        "google/siglip2-base-patch16-naflex (fetch it while online with "
+                        "`make prefetch`).")
+    return ""
+
+
 class ModelNotAvailableError(RuntimeError):
     """A registered model is neither in the local cache nor downloadable now."""
 
@@ -103,6 +135,11 @@ class LoadedModel:
     def has_text(self) -> bool:
         """True for the dual encoders (CLIP, SigLIP, FG-CLIP 2), False for ViT."""
         return self.family != "vit"
+
+    @property
+    def is_clipart(self) -> bool:
+        """True for the course's own small models, which know only its clip-art scenes."""
+        return self.info is not None and self.info.local_dir is not None
 
     @property
     def logit_scale(self) -> float:

@@ -245,3 +245,20 @@ def test_any_sequence_of_changes_keeps_search_exact(ops, query):
             assert [h.index for h in hits] == ref
             assert [h.item for h in hits] == [folder / names[i] for i in ref]
             np.testing.assert_allclose([h.score for h in hits], scores[ref], atol=1e-6)
+
+
+def test_a_clipart_model_on_photos_warns_and_the_index_carries_the_note(tmp_path):
+    import warnings
+
+    from conftest import make_picture
+    from imgsearch_helpers import load_model
+    from imgsearch_helpers.models import ClipartModelWarning
+
+    for i in range(2):
+        make_picture(i).save(tmp_path / f"photo_{i}.png")
+    loaded = load_model("imgsearch/clipart-clip", device="cpu")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        index = ImageIndex.build(tmp_path, loaded)
+    assert any(issubclass(w.category, ClipartModelWarning) for w in caught)
+    assert "clip-art models" in index.note and "mean nothing" in index.note

@@ -309,3 +309,18 @@ def test_a_folder_gallery_is_a_persistent_index_reused_by_the_next_app(tmp_path,
     embedded = app._gallery.cached(str(tiny_clip))
     assert "1 embedded, 3 reused" in embedded.note and len(embedded.items) == 4
     assert "4 images" in app.ui.status.value and app.last_error is None
+
+
+def test_a_clipart_model_on_photos_says_its_results_mean_nothing(tmp_path):
+    from imgsearch_helpers.models import DATA_DIR
+
+    folder = tmp_path / "photos"
+    _save_pictures(folder, ["a.png", "b.png"])
+    app = SearchApp(folder, ["imgsearch/clipart-clip"], k=2, device="cpu")
+    app.search_text("a cat")
+    assert "knows only the drawn scenes" in app.ui.message.value
+    assert "google/siglip2-base-patch16-naflex" in app.ui.message.value
+    gallery_app = SearchApp(sorted((DATA_DIR / "gallery").glob("*.png"))[:5],
+                            ["imgsearch/clipart-clip"], k=2, device="cpu")
+    gallery_app.search_text("a cat")
+    assert gallery_app.ui.message.value == ""      # on its own clip-art: no warning

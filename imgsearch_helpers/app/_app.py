@@ -315,6 +315,8 @@ class SearchApp:
         self._last_ms = (time.perf_counter() - start) * 1000
         self._query, self.results, self._last_run = query, results, time.monotonic()
         self._clear_error()
+        if embedded.warning:      # e.g. a clip-art model on photos: the results must say so
+            self.ui.show_message(embedded.warning, "warning")
         self._show(results, query, note)
         return results
 
@@ -366,12 +368,14 @@ class SearchApp:
         self.ui.set_status(parts, self._seq)
 
     def _warn_skipped(self, embedded: Embedded) -> None:
+        parts = [embedded.warning] if embedded.warning else []
         if embedded.skipped:
             lines = [f"{p.name}: {reason}" for p, reason in embedded.skipped[:10]]
             more = len(embedded.skipped) - len(lines)
-            self.ui.show_message(
-                f"Skipped {len(embedded.skipped)} file(s) that could not be read:\n"
-                + "\n".join(lines) + (f"\n… and {more} more" if more > 0 else ""), "warning")
+            parts.append(f"Skipped {len(embedded.skipped)} file(s) that could not be read:\n"
+                         + "\n".join(lines) + (f"\n… and {more} more" if more > 0 else ""))
+        if parts:
+            self.ui.show_message("\n\n".join(parts), "warning")
 
     @contextmanager
     def _guard(self, action: str):

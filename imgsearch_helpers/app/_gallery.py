@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -11,7 +12,7 @@ import numpy as np
 from ..embeddings import embed_image_files
 from ..images import SCAN_EXTENSIONS, find_image_files, read_captions
 from ..index import ImageIndex
-from ..models import LoadedModel
+from ..models import ClipartModelWarning, LoadedModel, clipart_note
 
 __all__ = ["Gallery", "Embedded"]
 
@@ -24,6 +25,7 @@ class Embedded:
     items: list[Path]
     skipped: list[tuple[Path, str]]
     note: str = ""                        # e.g. where the persistent index lives
+    warning: str = ""                     # shown to the user, e.g. a clip-art model on photos
     _rows: dict = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -94,6 +96,7 @@ class Gallery:
         if loaded.name not in self._by_model:
             embedded = self._embed_folder(loaded, progress) if self.folder is not None \
                 else self._embed_files(loaded, progress)
+            embedded.warning = clipart_note(loaded, self.folder or self.paths)
             if not embedded.items:
                 first = f" (e.g. {embedded.skipped[0][0].name}: {embedded.skipped[0][1]})" \
                     if embedded.skipped else ""
@@ -103,12 +106,16 @@ class Gallery:
 
     def _embed_files(self, loaded: LoadedModel, progress) -> Embedded:
         # One call, so that decoding overlaps the model all the way through.
-        matrix, ok, bad = embed_image_files(loaded, self.paths, progress=progress)
+        with warnings.catch_warnings():     # the app shows the note itself (Embedded.warning)
+            warnings.simplefilter("ignore", ClipartModelWarning)
+            matrix, ok, bad = embed_image_files(loaded, self.paths, progress=progress)
         return Embedded(matrix, [self.paths[i] for i in ok], [(Path(p), r) for p, r in bad])
 
     def _embed_folder(self, loaded: LoadedModel, progress) -> Embedded:
-        index = ImageIndex.build(self.folder, loaded, progress=progress if progress is not None
-                                 else False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ClipartModelWarning)
+            index = ImageIndex.build(self.folder, loaded, progress=progress if progress is not None
+                                     else False)
         summary = index.summary
         note = (f"index {index.index_dir}: {summary.get('embedded', 0)} embedded, "
                 f"{summary.get('reused', 0)} reused")

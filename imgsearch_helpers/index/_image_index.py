@@ -15,7 +15,7 @@ from ._store import (DTYPES, MANIFEST, ImageIndexError, IndexCorruptError, Index
                      remove_stale_files, update_lock)
 from ._update import Update, scan
 from ..embeddings import ImageBatchResult, embed_images, embed_texts, iter_image_batches
-from ..models import LoadedModel
+from ..models import LoadedModel, clipart_note
 from ..search import SearchResult, top_k
 
 __all__ = ["ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "ImageIndexError",
@@ -108,6 +108,9 @@ class ImageIndex:
     summary : dict
         Counts of the last update: embedded, reused, resumed (from a checkpoint),
         moved, skipped, removed.
+    note : str
+        A warning worth showing with the results, e.g. that a clip-art model
+        cannot understand this folder's photos ("" when there is none).
     """
 
     def __init__(self, index_dir: Path, manifest: Manifest, embeddings: np.ndarray):
@@ -115,6 +118,7 @@ class ImageIndex:
         self._manifest = manifest
         self.embeddings = embeddings
         self.summary = dict(manifest.last_summary)
+        self.note = ""
         self._paths: list[Path] | None = None
 
     # -- creating and opening ------------------------------------------------
@@ -232,6 +236,8 @@ class ImageIndex:
             ).run(embedder, self.folder, progress, checkpoint_every, checkpoint_seconds)
         self._manifest, self.embeddings, self.summary = manifest, embeddings, summary
         self._paths = None
+        if isinstance(embedder, ModelEmbedder):
+            self.note = clipart_note(embedder.loaded, self.folder)
         return self
 
     # -- searching ------------------------------------------------------------
