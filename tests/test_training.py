@@ -235,3 +235,25 @@ def test_saved_models_load_with_auto_classes_and_pipelines(data, tmp_path):
     )
     out = pipeline("image-classification", model=str(vit))(image, top_k=10)
     assert {r["label"] for r in out} == set(clipart.IMAGENET_STYLE_LABELS.values())
+
+
+@pytest.mark.parametrize("seconds, expected", [(1e-6, 15), (1e6, 30)])
+def test_a_time_budget_picks_the_step_count_between_its_bounds(data, capsys, seconds, expected):
+    model, history = training.train_clip(data, steps=30, seconds=seconds, min_steps=15,
+                                         batch_size=8, size="tiny", eval_every=10,
+                                         eval_per_kind=1, progress=False)
+    assert len(history) == expected and history[-1]["step"] == expected
+    assert "zero_shot" in history[9]          # the timed probe also measured accuracy
+    assert f"{expected} steps, about" in capsys.readouterr().out
+
+
+def test_interrupting_training_keeps_the_model_trained_so_far(data, capsys):
+    def stop_at_step_4(row):
+        if row["step"] == 4:
+            raise KeyboardInterrupt
+
+    model, history = training.train_clip(data, steps=50, batch_size=8, size="tiny",
+                                         eval_every=25, eval_per_kind=1, progress=False,
+                                         progress_callback=stop_at_step_4)
+    assert [r["step"] for r in history] == [1, 2, 3, 4] and "zero_shot" in history[-1]
+    assert not model.training and "stopped at step 4 of 50" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Callable
 
 import numpy as np
@@ -94,7 +95,7 @@ def sigmoid_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_sc
     return -F.logsigmoid(signs * logits).sum() / len(logits)
 
 
-def _optimiser(model, lr: float, weight_decay: float, steps: int, warmup: int):
+def _optimiser(model, lr: float, weight_decay: float, plan: dict, warmup: int):
     # No weight decay on biases, norms and the logit scale/bias: decaying those
     # only pulls them towards 0, which for logit_bias would undo its -10 start.
     groups: dict[str, list] = {"decay": [], "rest": [], "logit": []}
@@ -114,7 +115,8 @@ def _optimiser(model, lr: float, weight_decay: float, steps: int, warmup: int):
     def schedule(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+        # plan["steps"] is read at every step: a time budget may fix it after a few steps
+        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, plan["steps"] - warmup)))
 
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
 
@@ -138,45 +140,88 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
            lr: float = DEFAULTS["lr"], seed: int = TRAIN_SEED, size="small",
            warmup: int = DEFAULTS["warmup"], weight_decay: float = DEFAULTS["weight_decay"],
            eval_every: int | None = None, eval_per_kind: int = 20,
-           progress_callback: Callable | None = None, progress: bool = True):
+           progress_callback: Callable | None = None, progress: bool = True,
+           seconds: float | None = None, min_steps: int = 1):
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = build_model(family, data.tokenizer if family != "vit" else None, size)
-    opt, sched = _optimiser(model, lr, weight_decay, steps, warmup)
+    plan = {"steps": steps}
+    opt, sched = _optimiser(model, lr, weight_decay, plan, warmup)
     mean, std = NORMALISATION[family]
     batches = Batches(len(data), batch_size, rng)
     heldout = _heldout_tensors(eval_per_kind) if eval_every else None
+    key = "accuracy" if family == "vit" else "zero_shot"
     history = []
-    bar = tqdm(range(1, steps + 1), desc=f"training {family}", disable=not progress, mininterval=5)
-    for step in bar:
-        model.train()
-        idx = batches.next()
-        pixels = normalise(augment(data.images[idx], rng), mean, std)
-        if family == "vit":
-            logits = model(pixel_values=pixels).logits
-            loss = F.cross_entropy(logits, data.labels[idx], label_smoothing=0.1)
-        else:
-            loss = _dual_step(model, family, data, idx, pixels, rng)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        if family == "clip":
-            with torch.no_grad():  # CLIP caps the temperature at 100
-                model.logit_scale.clamp_(max=math.log(100.0))
-        row = {"step": step, "loss": float(loss.detach())}
-        if eval_every and (step % eval_every == 0 or step == steps):
-            key = "accuracy" if family == "vit" else "zero_shot"
-            row[key] = heldout_accuracy(model, family, data.tokenizer, *heldout)
-        history.append(row)
-        bar.set_postfix(loss=f"{row['loss']:.3f}", refresh=False)
-        if progress_callback is not None:
-            progress_callback(row)
+    bar = tqdm(total=steps, desc=f"training {family}", unit="step", disable=not progress,
+               mininterval=2)
+    start = time.perf_counter()
+    step = 0
+    try:
+        while step < plan["steps"]:
+            step += 1
+            model.train()
+            idx = batches.next()
+            pixels = normalise(augment(data.images[idx], rng), mean, std)
+            if family == "vit":
+                logits = model(pixel_values=pixels).logits
+                loss = F.cross_entropy(logits, data.labels[idx], label_smoothing=0.1)
+            else:
+                loss = _dual_step(model, family, data, idx, pixels, rng)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            if family == "clip":
+                with torch.no_grad():  # CLIP caps the temperature at 100
+                    model.logit_scale.clamp_(max=math.log(100.0))
+            row = {"step": step, "loss": float(loss.detach())}
+            if seconds is not None and step == _PROBE_STEPS:
+                row[key] = _fit_budget(plan, steps, min_steps, seconds, start, eval_every,
+                                       lambda: heldout_accuracy(model, family, data.tokenizer,
+                                                                *heldout) if heldout else None)
+                bar.total = plan["steps"]
+                bar.refresh()
+            elif eval_every and (step % eval_every == 0 or step == plan["steps"]):
+                row[key] = heldout_accuracy(model, family, data.tokenizer, *heldout)
+            if row.get(key, 0) is None:
+                del row[key]
+            history.append(row)
+            bar.update(1)
+            bar.set_postfix(loss=f"{row['loss']:.3f}", refresh=False)
+            if progress_callback is not None:
+                progress_callback(row)
+    except KeyboardInterrupt:
+        # Interrupting the kernel stops training early and keeps what was learned.
+        print(f"stopped at step {step} of {plan['steps']}: the model keeps what it learned so far")
+        if heldout is not None and history and key not in history[-1]:
+            history[-1][key] = heldout_accuracy(model, family, data.tokenizer, *heldout)
+    finally:
+        bar.close()
     model.eval()
     return model, history
+
+
+_PROBE_STEPS = 10   # steps timed to fit a time budget
+
+
+def _fit_budget(plan: dict, max_steps: int, min_steps: int, seconds: float, start: float,
+                eval_every: int | None, evaluate) -> float | None:
+    """Choose the step count that fits ``seconds``, from the first steps' time; print the plan."""
+    per_step = (time.perf_counter() - start) / _PROBE_STEPS
+    t0 = time.perf_counter()
+    accuracy = evaluate()            # also times one evaluation, for the budget
+    per_eval = time.perf_counter() - t0 if accuracy is not None else 0.0
+    per_step_all = per_step + (per_eval / eval_every if eval_every else 0.0)
+    fitted = int(seconds / per_step_all)
+    plan["steps"] = max(min(fitted, max_steps), min_steps, _PROBE_STEPS)
+    note = ("" if fitted >= min_steps else
+            f"; this machine is slow (or busy), so it takes the minimum of {min_steps} steps")
+    print(f"{per_step * 1000:.0f} ms per step here: {plan['steps']} steps, about "
+          f"{plan['steps'] * per_step_all / 60:.1f} min in all{note}", flush=True)
+    return accuracy
 
 
 def heldout_accuracy(model, family: str, tokenizer, images_u8: torch.Tensor, labels) -> float:
@@ -210,7 +255,13 @@ def train_clip(data: TrainingData, steps: int = DEFAULTS["clip_steps"], **option
         ``eval_every``: every so many steps, measure zero-shot accuracy on
         ``eval_per_kind`` (20) fresh scenes per kind, stored as ``row['zero_shot']``.
         ``progress_callback``: called with each step's history row
-        ``{'step', 'loss'[, 'zero_shot']}``. ``progress``: show a tqdm bar (True).
+        ``{'step', 'loss'[, 'zero_shot']}``. ``progress``: show a tqdm bar (True),
+        with the time left.
+        ``seconds``: a time budget. The first 10 steps (and one evaluation) are
+        timed and the run is fitted to the budget: ``steps`` becomes the largest
+        number of steps, ``min_steps`` the smallest; the plan is printed.
+        Interrupting (Ctrl-C, or the kernel's stop button) ends training early
+        and returns the model as trained so far.
 
     Returns
     -------
