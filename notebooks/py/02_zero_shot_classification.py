@@ -164,37 +164,75 @@ for loaded, by_hand in ((clip, clip_by_hand), (siglip, siglip_by_hand)):
 # ## 3. Prompt templates, measured
 #
 # The models were trained on captions, so a label on its own ("car") may work worse than a sentence
-# around it. How much it matters depends on the model and the pictures, so we measure
-# top-1 accuracy over the whole gallery for a few templates: each picture's true label is the subject
-# in its file name (`lake_007.png` is a lake), and the candidates are all the subjects of the gallery.
-# The last row averages the text embeddings of all templates (*prompt ensembling*).
+# around it, and which sentence works best is hard to guess. *Prompt ensembling* avoids the guess:
+# embed the label in several templates and average the text embeddings. We measure top-1 accuracy
+# for a few templates and for their ensemble (the last row), with two ways of naming the labels:
+# plain words ("cat") and ImageNet's names ("tabby, tabby cat"), which read less like a caption.
+#
+# Offline the pictures are 300 *fresh* clip-art scenes (30 per kind, never trained on); online, the
+# gallery photos, each labelled by the subject in its file name.
 
 # %%
-subjects = sorted({kind_of(p) for p in images})
-truth = np.array([subjects.index(kind_of(p)) for p in images])
-names = [s.replace("_", " ") for s in subjects]
-templates = ["{}", "a photo of a {}.", DEFAULT_TEMPLATE, "a picture showing {}"]
+from imgsearch_helpers import clipart, training
+
+if profile.name == "offline":
+    test_images, kind_ids = training.heldout_scenes(30)
+    subjects = list(clipart.SCENE_KINDS)
+    truth = np.asarray(kind_ids)
+    label_styles = {"plain": subjects,
+                    "ImageNet": [clipart.IMAGENET_STYLE_LABELS[k] for k in subjects]}
+else:
+    test_images = images
+    subjects = sorted({kind_of(p) for p in images})
+    truth = np.array([subjects.index(kind_of(p)) for p in images])
+    label_styles = {"plain": [s.replace("_", " ") for s in subjects]}
+templates = ["{}", "a photo of a {}.", DEFAULT_TEMPLATE, "a picture showing {}", "a drawing of {}",
+             "clip art of {}"]
 
 accuracy = {}
 for loaded in (clip, siglip):
-    image_emb = embed_images(loaded, images)
-    per_template = [embed_texts(loaded, [t.format(n) for n in names]) for t in templates]
-    for t, text_emb in zip(templates + ["ensemble of all"], per_template + [
-            np.mean(per_template, axis=0)]):
-        text_emb = text_emb / np.linalg.norm(text_emb, axis=1, keepdims=True)
-        predicted = (image_emb @ text_emb.T).argmax(axis=1)
-        accuracy[(loaded.family, t)] = float((predicted == truth).mean())
+    image_emb = embed_images(loaded, test_images)
+    for style, names in label_styles.items():
+        per_template = [embed_texts(loaded, [t.format(n) for n in names]) for t in templates]
+        ensemble = np.mean(per_template, axis=0)
+        for t, text_emb in zip(templates + ["ensemble of all"], per_template + [ensemble]):
+            text_emb = text_emb / np.linalg.norm(text_emb, axis=1, keepdims=True)
+            predicted = (image_emb @ text_emb.T).argmax(axis=1)
+            accuracy[(loaded.family, style, t)] = float((predicted == truth).mean())
 
-print(f"{len(images)} pictures, {len(subjects)} candidate labels\n")
-print(f"{'template':28s} {'CLIP':>6s} {'SigLIP':>7s}")
+print(f"{len(test_images)} pictures, {len(subjects)} candidate labels\n")
+columns = [(m.family, style) for style in label_styles for m in (clip, siglip)]
+print(f"{'template':24s}" + "".join(f"{f + ' ' + st:>18s}" for f, st in columns))
 for t in templates + ["ensemble of all"]:
-    print(f"{t:28s} {accuracy[(clip.family, t)]:6.1%} {accuracy[(siglip.family, t)]:7.1%}")
+    print(f"{t:24s}" + "".join(f"{accuracy[(f, st, t)]:18.1%}" for f, st in columns))
 
 # %%
+def spread(family, style):
+    values = [accuracy[(family, style, t)] for t in templates]
+    return max(values) - min(values)
+
 if profile.name == "offline":
-    best = max(accuracy[(clip.family, t)] for t in templates)
-    check(best >= 0.8, f"with a good template, CLIP labels {best:.0%} of the gallery correctly, "
-                       "zero-shot")
+    check(max(spread(m.family, "plain") for m in (clip, siglip)) <= 0.02,
+          "with plain label words the template barely matters (all within 2 points)")
+    widest = max((clip, siglip), key=lambda m: spread(m.family, "ImageNet"))
+    check(spread(widest.family, "ImageNet") >= 0.05,
+          f"with ImageNet's names it does: {widest.family}'s templates range over "
+          f"{spread(widest.family, 'ImageNet'):.0%} points")
+    for m in (clip, siglip):
+        singles = sorted(accuracy[(m.family, "ImageNet", t)] for t in templates)
+        ens = accuracy[(m.family, "ImageNet", "ensemble of all")]
+        check(ens >= singles[len(singles) // 2],
+              f"{m.family}: the ensemble ({ens:.1%}) is at least as good as the median template "
+              f"({singles[len(singles) // 2]:.1%}), without choosing one")
+
+# %% [markdown]
+# Why so flat with plain words? The offline models were trained on captions that already wear these
+# templates ("a photo of …", "a drawing of …", "clip art of …"), so every template reads like
+# training text. ImageNet's names ("sports car, sport car") are words they rarely saw, and then the
+# sentence around them matters: a template that fits badly costs several points, and the ensemble
+# keeps close to the best without knowing in advance which one that is. Real CLIP models on photos
+# behave like the second case: the CLIP paper (Radford et al., 2021, section 3.1.4) reports 3.5
+# points more on ImageNet from an ensemble of 80 templates than from its single default one.
 
 # %% [markdown]
 # ## Summary
@@ -202,8 +240,8 @@ if profile.name == "offline":
 # - Zero-shot classification = embed the picture, embed one sentence per label, compare.
 # - CLIP: `softmax(scale × cos)`: scores compete and sum to 1. SigLIP: `sigmoid(scale × cos + bias)`
 #   per label: independent, and small unless the match is clear, because of the large negative bias.
-# - Whether the sentence around the label matters depends on the model: measure it. (On the clip-art
-#   gallery the small models, trained on such captions, barely care; real CLIP on photos does.)
+# - Whether the sentence around the label matters depends on the model and the label names: measure
+#   it. An ensemble of templates is close to the best one without having to pick it.
 # - Classification still needs a list of labels. Notebook 03 drops the list: the query itself is
 #   the text, and we rank the pictures.
 #
