@@ -122,8 +122,12 @@ def test_uploaded_picture_is_the_query(app, gallery):
     app.ui.upload.value = _upload_value("my photo.png", data)
     name, score, _ = _grid(app)[0]
     assert name == "pic_3.png" and score == pytest.approx(1.0, abs=1e-3)
-    assert app.ui.upload.value == ()             # cleared, so the same file can come again
+    assert len(app.ui.upload.value) == 1         # the button says "Query image (1)"
     assert "my photo.png" in app.ui.query_preview.value
+    app.search_text("trees")
+    assert app.ui.upload.value == ()             # no longer the query: "(0)" again
+    app.ui.upload.value = _upload_value("my photo.png", data)   # the same file, a new event
+    assert _grid(app)[0][0] == "pic_3.png" and "my photo.png" in app.ui.status.value
 
 
 def test_unreadable_upload_is_a_message(app):
@@ -132,7 +136,7 @@ def test_unreadable_upload_is_a_message(app):
     app.ui.upload.value = _upload_value("notes.png", b"this is not a picture")
     assert "notes.png" in app.last_error and "cannot be read" in app.last_error
     assert "imgsearch-message-error" in app.ui.message.value
-    assert _grid(app) == before
+    assert _grid(app) == before and app.ui.upload.value == ()
 
 
 def test_embedding_the_gallery_advances_the_progress_bar_to_every_picture(tmp_path, tiny_clip,

@@ -142,6 +142,7 @@ class SearchApp:
         list of SearchResult
             Best first; empty when the search failed (the app says why).
         """
+        self._forget_upload()
         query = (query or "").strip()
         if not query:
             self._fail("The query is empty: type what you are looking for, "
@@ -164,6 +165,7 @@ class SearchApp:
         list of SearchResult
             Best first; empty when the search failed (the app says why).
         """
+        self._forget_upload()
         if name is None:
             name = Path(image).name if isinstance(image, (str, os.PathLike)) else "a picture"
         return self._search(_Query("image", image=image, label=f"more like {name}"),
@@ -240,11 +242,14 @@ class SearchApp:
         name = str(upload.get("name") or "upload")
         content = upload.get("content")
         data = bytes(content) if content is not None else b""
-        try:
-            self._search(_Query("image", image=data, label=f"more like {name}"),
-                         f"Reading the upload “{name}”")
-        finally:
-            # Clear it so that uploading the same file again is a new event.
+        # The button reads "Query image (1)" while the upload is the query; another query
+        # clears it (and so lets the same file be uploaded again as a new event).
+        if not self._search(_Query("image", image=data, label=f"more like {name}"),
+                            f"Reading the upload “{name}”"):
+            self._forget_upload()
+
+    def _forget_upload(self) -> None:
+        if self.ui.upload.value:
             self.ui.upload.value = ()
 
     def _on_model_change(self, change) -> None:
