@@ -73,3 +73,22 @@ def test_readme_gives_the_two_commands_and_ci_runs_the_test_one():
     assert "make test" in ci
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^lab:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+
+
+def test_every_python_block_of_the_readme_runs_or_is_checked():
+    """Doctest blocks (>>>) run with README.md in `make test`; the online-only block, which
+    cannot run without the Hub, at least compiles and imports only names the package has."""
+    import ast
+
+    import imgsearch_helpers
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    doctests = [b for b in blocks if b.lstrip().startswith(">>>")]
+    others = [b for b in blocks if not b.lstrip().startswith(">>>")]
+    assert len(doctests) >= 3 and len(others) <= 1, "a README Python block that no test runs"
+    for block in others:
+        tree = ast.parse(block)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "imgsearch_helpers":
+                for alias in node.names:
+                    assert hasattr(imgsearch_helpers, alias.name), alias.name
