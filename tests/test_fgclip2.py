@@ -130,6 +130,9 @@ def test_registered_name_loads_from_the_cache_without_remote_code(fgclip2, fgcli
     loaded = fgclip2.model.state_dict()
     assert set(loaded) == set(saved)             # every parameter, by its own name
     assert all(torch.equal(loaded[k], saved[k]) for k in saved)
+    # No buffers: nothing outside the checkpoint that loading could leave uninitialised
+    # (the official code's position_ids and mask tensors were, under transformers 5).
+    assert list(fgclip2.model.buffers()) == []
 
 
 def test_revision_pin_is_optional_and_works(hub_cache):
