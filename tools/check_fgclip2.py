@@ -33,6 +33,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+# This checkout's package, not another installed copy.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 TOLERANCE = 1e-5
 OFFICIAL = "fgclip2_official"   # the package name the official files are imported under
 
