@@ -25,7 +25,8 @@ __all__ = ["embed_texts", "embed_images", "embed_image_files", "ImageBatchResult
            "text_inputs", "image_inputs", "pooled_features", "progress_bar"]
 
 # SigLIP pools the *last* token, so it was trained on text padded to 64 tokens;
-# padding=True would pool on a different token and quietly hurt results.
+# padding=True would pool on a different token and quietly hurt results. FG-CLIP 2
+# pads its short captions to the same 64 (and long ones to 196, its long mode).
 SIGLIP_TEXT_LENGTH = 64
 
 
@@ -52,14 +53,37 @@ def _require_text(loaded: LoadedModel) -> None:
                          "use a CLIP, SigLIP or FG-CLIP 2 model for embeddings")
 
 
-def text_inputs(loaded: LoadedModel, texts: list[str]):
+def _tokenizer(loaded: LoadedModel):
+    return getattr(loaded.processor, "tokenizer", loaded.processor)
+
+
+def _as_trained(loaded: LoadedModel, texts: Sequence[str]) -> list[str]:
+    return [t.lower() for t in texts] if loaded.lowercases_text else list(texts)
+
+
+def _long_texts(loaded: LoadedModel, texts: Sequence[str]) -> list[bool]:
+    """Which texts need FG-CLIP 2's long mode: more than :data:`SIGLIP_TEXT_LENGTH` tokens."""
+    if loaded.long_text_length is None:
+        return [False] * len(texts)
+    tokenizer = _tokenizer(loaded)
+    return [len(tokenizer(t)["input_ids"]) > SIGLIP_TEXT_LENGTH for t in _as_trained(loaded, texts)]
+
+
+def text_inputs(loaded: LoadedModel, texts: list[str], long: bool = False):
     """Tokenize ``texts`` the way the model was trained (notebook 03 shows it by hand).
 
     SigLIP-style models get every text padded to :data:`SIGLIP_TEXT_LENGTH`; CLIP
-    pads to the longest text of the batch. Longer texts are cut with a warning.
+    pads to the longest text of the batch. FG-CLIP 2 lower-cases the texts first,
+    and with ``long=True`` pads them to its long length (196 tokens), which its
+    ``walk_type="long"`` expects. Longer texts are cut with a warning.
     """
-    tokenizer = getattr(loaded.processor, "tokenizer", loaded.processor)
-    if loaded.family in ("siglip", "siglip2", "fgclip2"):
+    tokenizer = _tokenizer(loaded)
+    texts = _as_trained(loaded, texts)
+    if long:
+        if loaded.long_text_length is None:
+            raise ValueError(f"{loaded.name} has no long-text mode")
+        limit, kwargs = loaded.long_text_length, {"padding": "max_length"}
+    elif loaded.sigmoid_scores:
         limit, kwargs = SIGLIP_TEXT_LENGTH, {"padding": "max_length"}
     else:
         limit = min(int(getattr(tokenizer, "model_max_length", 77) or 77), 77)
@@ -100,16 +124,23 @@ def embed_texts(loaded: LoadedModel, texts: str | Sequence[str], batch_size: int
     for t in texts:
         if not isinstance(t, str) or not t.strip():
             raise ValueError(f"query text must be a non-empty string, got {t!r}")
-    out = []
+    # FG-CLIP 2 embeds texts of more than 64 tokens in its long mode (up to 196
+    # tokens, walk_type="long"); every other text, and every other model, in one mode.
+    long = _long_texts(loaded, texts)
+    parts, order = [], []
     with loaded.lock, torch.inference_mode():
-        for start in range(0, len(texts), batch_size):
-            inputs = text_inputs(loaded, texts[start:start + batch_size]).to(loaded.device)
-            if loaded.family == "fgclip2":
-                feats = loaded.model.get_text_features(inputs["input_ids"], walk_type="short")
-            else:
-                feats = loaded.model.get_text_features(**inputs)
-            out.append(normalize(pooled_features(feats)))
-    return np.concatenate(out)
+        for mode in (False, True):
+            positions = [i for i, is_long in enumerate(long) if is_long == mode]
+            for start in range(0, len(positions), batch_size):
+                chunk = positions[start:start + batch_size]
+                inputs = text_inputs(loaded, [texts[i] for i in chunk], long=mode).to(loaded.device)
+                # FG-CLIP 2 gets the tokenizer's attention mask, as in its README and
+                # evaluation code (its training fed input_ids alone).
+                walk = {"walk_type": "long"} if mode else {}
+                feats = loaded.model.get_text_features(**inputs, **walk)
+                parts.append(normalize(pooled_features(feats)))
+                order.extend(chunk)
+    return np.concatenate(parts)[np.argsort(order)]
 
 
 def _image_processor(loaded: LoadedModel):
@@ -127,12 +158,17 @@ def model_input_side(loaded: LoadedModel) -> int:
     """The side in pixels the model's processor resizes images to (224 for CLIP B/32).
 
     NaFlex processors (SigLIP 2) have no fixed size; their side is taken from the
-    patch budget, e.g. 16 px x sqrt(256 patches) = 256.
+    patch budget, e.g. 16 px x sqrt(256 patches) = 256 (FG-CLIP 2: its largest
+    budget, 1,024 patches, so 512).
     """
     proc = _image_processor(loaded)
     sides = [v for d in (getattr(proc, "size", None), getattr(proc, "crop_size", None))
              for v in _size_dict(d).values() if isinstance(v, int) and v > 0]
     patches, patch = getattr(proc, "max_num_patches", None), getattr(proc, "patch_size", None)
+    if getattr(proc, "dynamic_max_patches", False):
+        from .fgclip2 import PATCH_BUDGETS    # FG-CLIP 2: a budget per image, up to the largest
+
+        patches = PATCH_BUDGETS[-1]
     if isinstance(patches, int) and isinstance(patch, int):
         sides.append(patch * math.ceil(math.sqrt(patches)))
     return max(sides) if sides else 512
@@ -161,8 +197,11 @@ def _clamp_aspect(proc, images: list) -> list:
 def image_inputs(loaded: LoadedModel, images: list) -> dict:
     """Run the model's image processor on PIL images: a dict of tensors for the model."""
     processor = _image_processor(loaded)
-    # NaFlex processors (SigLIP 2, FG-CLIP 2) cut each image into at most the saved
-    # max_num_patches (256 for SigLIP 2) at its own aspect ratio; we keep that setting.
+    # NaFlex processors cut each image into patches at its own aspect ratio: SigLIP 2
+    # into at most the saved max_num_patches (256), padded to that many; FG-CLIP 2
+    # into a budget chosen from the image's size (128 to 1,024 patches), which for
+    # several images in one call is the largest image's, so the pipeline calls it
+    # once per image, as FG-CLIP 2's README does.
     return dict(processor(images=_clamp_aspect(processor, images), return_tensors="pt"))
 
 
@@ -190,7 +229,20 @@ def _prepare_one(loaded: LoadedModel, item, draft_size: int | None):
         return None, f"the model's preprocessing failed: {err}"
 
 
-def _collate(done: list) -> tuple[list[int], dict | None, list[tuple[int, str]]]:
+def _shapes(inputs: dict) -> tuple:
+    return tuple((key, tuple(v.shape[1:]) if isinstance(v, torch.Tensor) else None)
+                 for key, v in inputs.items())
+
+
+def _collate(done: list) -> tuple[list[int], list[tuple[list[int], dict]], list[tuple[int, str]]]:
+    """Stack the prepared images into batches: ``(positions, [(rows, inputs)], skipped)``.
+
+    Images whose tensors have the same shapes form one batch, ``rows`` saying which
+    of ``positions`` it holds: one batch for fixed-size processors (CLIP, SigLIP)
+    and SigLIP 2's, which pads every image to max_num_patches; one per patch
+    budget for FG-CLIP 2, so mixed sizes still run a few forward passes, not one
+    per image.
+    """
     positions, parts, skipped = [], [], []
     for pos, (inputs, reason) in done:
         if inputs is None:
@@ -198,16 +250,27 @@ def _collate(done: list) -> tuple[list[int], dict | None, list[tuple[int, str]]]
         else:
             positions.append(pos)
             parts.append(inputs)
-    if not parts:
-        return positions, None, skipped
-    # Fixed-size processors (CLIP, SigLIP) and NaFlex ones, which pad every image to
-    # max_num_patches, give equal shapes per key: one image's tensors stack as a batch.
-    try:
-        batch = {key: torch.cat([p[key] for p in parts]) if isinstance(parts[0][key], torch.Tensor)
-                 else [v for p in parts for v in p[key]] for key in parts[0]}
-    except RuntimeError:       # a processor that does not pad: the model takes them one by one
-        return positions, parts, skipped
-    return positions, batch, skipped
+    groups: dict[tuple, list[int]] = {}
+    for row, inputs in enumerate(parts):
+        groups.setdefault(_shapes(inputs), []).append(row)
+    batches = []
+    for rows in groups.values():
+        first = parts[rows[0]]
+        batches.append((rows, {key: torch.cat([parts[r][key] for r in rows])
+                               if isinstance(first[key], torch.Tensor)
+                               else [v for r in rows for v in parts[r][key]] for key in first}))
+    return positions, batches, skipped
+
+
+def _run_batches(loaded: LoadedModel, batches: list[tuple[list[int], dict]], n: int) -> np.ndarray:
+    """Embed each batch of :func:`_collate` and put its rows back in input order."""
+    out = None
+    for rows, inputs in batches:
+        emb = _run_image_model(loaded, inputs)
+        if out is None:
+            out = np.empty((n, emb.shape[1]), np.float32)
+        out[rows] = emb
+    return out if out is not None else np.zeros((0, 0), np.float32)
 
 
 def _run_image_model(loaded: LoadedModel, inputs: dict) -> np.ndarray:
@@ -270,18 +333,14 @@ def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = 3
         try:
             while pending:
                 futures = pending.popleft()
-                positions, inputs, skipped = _collate([(pos, f.result()) for pos, f in futures])
+                positions, batches, skipped = _collate([(pos, f.result()) for pos, f in futures])
                 nxt = next(chunks, None)
                 if nxt is not None:
                     pending.append(submit(nxt))
-                if isinstance(inputs, list):
-                    emb = np.concatenate([_run_image_model(loaded, part) for part in inputs])
-                else:
-                    emb = _run_image_model(loaded, inputs) if inputs is not None else None
+                emb = _run_batches(loaded, batches, len(positions))
                 if progress is not None:
                     progress.update(len(positions) + len(skipped))
-                yield ImageBatchResult(positions, emb if emb is not None
-                                       else np.zeros((0, 0), np.float32), skipped)
+                yield ImageBatchResult(positions, emb, skipped)
         finally:
             # A consumer that stops early (or an error) must not wait for queued images.
             for futures in pending:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import threading
 import warnings
@@ -36,7 +35,6 @@ class ModelInfo:
     size: str          # parameter count, as a human reads it
     note: str
     local_dir: str | None = None     # shipped with the course, relative to data/models
-    remote_code: bool = False        # needs trust_remote_code (FG-CLIP 2)
 
     @property
     def source(self) -> str:
@@ -62,11 +60,12 @@ _REGISTRY = [
     ModelInfo("google/siglip2-so400m-patch14-224", "siglip2", "zero-shot", "1.1B",
               "SigLIP 2 So400m at a fixed 224 px."),
     ModelInfo("qihoo360/fg-clip2-base", "fgclip2", "zero-shot", "~0.4B",
-              "FG-CLIP 2 base: fine-grained, bilingual; remote code (opt-in).", remote_code=True),
+              "FG-CLIP 2 base: SigLIP 2 trained further for fine detail, English + Chinese, "
+              "captions up to 196 tokens."),
     ModelInfo("qihoo360/fg-clip2-large", "fgclip2", "zero-shot", "~0.9B",
-              "FG-CLIP 2 large; remote code (opt-in).", remote_code=True),
+              "FG-CLIP 2 large: fine-grained, bilingual, long captions; a GPU for big folders."),
     ModelInfo("qihoo360/fg-clip2-so400m", "fgclip2", "zero-shot", "~1.1B",
-              "FG-CLIP 2 So400m; remote code (opt-in).", remote_code=True),
+              "FG-CLIP 2 So400m: the strongest FG-CLIP 2, slowest."),
     ModelInfo("imgsearch/clipart-vit", "vit", "image-classification", "~1M",
               "Offline: small ViT trained by this course on synthetic clip-art scenes.",
               local_dir="clipart-vit"),
@@ -79,7 +78,10 @@ _REGISTRY = [
 ]
 MODELS: dict[str, ModelInfo] = {m.name: m for m in _REGISTRY}
 
-_FAMILY_OF_MODEL_TYPE = {"vit": "vit", "clip": "clip", "siglip": "siglip", "siglip2": "siglip2"}
+_FAMILY_OF_MODEL_TYPE = {"vit": "vit", "clip": "clip", "siglip": "siglip", "siglip2": "siglip2",
+                         "fgclip2": "fgclip2"}
+# Trained with SigLIP's sigmoid loss: each (image, text) pair is scored on its own.
+_SIGMOID_FAMILIES = frozenset({"siglip", "siglip2", "fgclip2"})
 
 
 class ClipartModelWarning(UserWarning):
@@ -140,6 +142,28 @@ class LoadedModel:
     def is_clipart(self) -> bool:
         """True for the course's own small models, which know only its clip-art scenes."""
         return self.info is not None and self.info.local_dir is not None
+
+    @property
+    def sigmoid_scores(self) -> bool:
+        """True for the SigLIP-style families (SigLIP, SigLIP 2, FG-CLIP 2).
+
+        They were trained with a sigmoid per (image, text) pair, so a label's score is
+        ``sigmoid(logit_scale * cos + logit_bias)`` on its own; and their text towers
+        pool the *last* position, so their text is padded to a fixed length.
+        """
+        return self.family in _SIGMOID_FAMILIES
+
+    @property
+    def lowercases_text(self) -> bool:
+        """True for FG-CLIP 2, whose training, evaluation and README lower-case every caption."""
+        return self.family == "fgclip2"
+
+    @property
+    def long_text_length(self) -> int | None:
+        """FG-CLIP 2's long-caption length (196 tokens, ``walk_type="long"``); None for others."""
+        if self.family != "fgclip2":
+            return None
+        return int(self.model.config.text_config.longtext_len)
 
     @property
     def logit_scale(self) -> float:
@@ -205,12 +229,10 @@ def is_cached(name: str, revision: str | None = None) -> bool:
 
 
 _CACHE: dict[tuple, LoadedModel] = {}
-_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def load_model(name_or_path: str | os.PathLike, device: str | torch.device | None = None,
-               *, half: bool | None = None, trust_remote_code: bool = False,
-               revision: str | None = None) -> LoadedModel:
+               *, half: bool | None = None, revision: str | None = None) -> LoadedModel:
     """Load a registered model (or a local save_pretrained folder) with its processor.
 
     Results are cached per (model, device, dtype): calling it again is free.
@@ -223,13 +245,10 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
         Default: :func:`select_device` (CUDA, then MPS, then CPU).
     half : bool, optional
         Half precision; default on for GPUs, off on CPU (see :func:`select_dtype`).
-    trust_remote_code : bool
-        Needed for FG-CLIP 2 only. Remote code is Python from the model's Hub
-        repository that runs with your user's rights on your machine; only turn
-        it on for a repository you trust, and pin ``revision`` to a commit you
-        have read, so that a later push to the repository cannot change the code.
     revision : str, optional
-        The 40-hex commit of the Hub repository; required with remote code.
+        A commit hash (or branch, tag) of the Hub repository, to pin the weights for
+        reproducible results. Never needed: no model here runs code from the Hub
+        (FG-CLIP 2 uses this package's own implementation, :mod:`imgsearch_helpers.fgclip2`).
 
     Returns
     -------
@@ -238,7 +257,7 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
     Raises
     ------
     ValueError
-        Unknown name, or remote code asked for without an explicit opt-in and a pin.
+        Unknown name, or a folder holding a model type the course does not support.
     ModelNotAvailableError
         A registered model that is neither cached nor downloadable right now.
     """
@@ -253,10 +272,6 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
             raise ModelNotAvailableError(
                 f"{name}: its files are missing from {source}. Rebuild them with "
                 "`python -m imgsearch_helpers.training --out data/models`.")
-    if info is not None and info.remote_code:
-        _check_remote_code_opt_in(name, trust_remote_code, revision)
-    elif trust_remote_code:
-        raise ValueError(f"{name} needs no remote code; leave trust_remote_code off")
     device = torch.device(device) if device is not None else select_device()
     dtype = select_dtype(device, half)
     key = (source, str(device), dtype, revision)
@@ -273,17 +288,6 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
     return _CACHE[key]
 
 
-def _check_remote_code_opt_in(name: str, trust: bool, revision: str | None) -> None:
-    if not trust:
-        raise ValueError(
-            f"{name} runs Python code from its Hub repository. Opt in explicitly with "
-            "load_model(name, trust_remote_code=True, revision='<40-hex commit you have read>').")
-    if revision is None or not _SHA.match(revision):
-        raise ValueError(
-            f"{name}: remote code needs revision= pinned to a full 40-hex commit hash "
-            f"(got {revision!r}); pick it from the repository's history after reading the code.")
-
-
 def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
           dtype: torch.dtype, revision: str | None, local_only: bool = False) -> LoadedModel:
     import transformers as tf
@@ -298,25 +302,23 @@ def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
     config_log = logging.getLogger("transformers.configuration_utils")
     config_log.addFilter(_drop_default_token_id_warning)
     try:
-        if info is not None and info.remote_code:
-            model = tf.AutoModelForCausalLM.from_pretrained(
-                source, trust_remote_code=True, dtype=dtype, **kwargs)
-            processor = _FGClip2Processor(
-                tf.AutoTokenizer.from_pretrained(source, trust_remote_code=True, **kwargs),
-                tf.AutoImageProcessor.from_pretrained(source, trust_remote_code=True, **kwargs))
-            family = "fgclip2"
+        # The raw config.json, not AutoConfig: transformers does not know "fgclip2".
+        model_type = tf.PreTrainedConfig.get_config_dict(source, **kwargs)[0].get("model_type")
+        family = _FAMILY_OF_MODEL_TYPE.get(model_type)
+        if family is None:
+            raise ValueError(f"{name}: model type {model_type!r} is not one the "
+                             f"course supports ({sorted(_FAMILY_OF_MODEL_TYPE)})")
+        if family == "fgclip2":
+            from .fgclip2 import Fgclip2Model, Fgclip2Processor
+
+            model = Fgclip2Model.from_pretrained(source, dtype=dtype, **kwargs)
+            processor = Fgclip2Processor.from_pretrained(source, **kwargs)
+        elif family == "vit":
+            model = tf.AutoModelForImageClassification.from_pretrained(source, dtype=dtype, **kwargs)
+            processor = tf.AutoImageProcessor.from_pretrained(source, **kwargs)
         else:
-            config = tf.AutoConfig.from_pretrained(source, **kwargs)
-            family = _FAMILY_OF_MODEL_TYPE.get(config.model_type)
-            if family is None:
-                raise ValueError(f"{name}: model type {config.model_type!r} is not one the "
-                                 f"course supports ({sorted(_FAMILY_OF_MODEL_TYPE)})")
-            if family == "vit":
-                model = tf.AutoModelForImageClassification.from_pretrained(source, dtype=dtype, **kwargs)
-                processor = tf.AutoImageProcessor.from_pretrained(source, **kwargs)
-            else:
-                model = tf.AutoModel.from_pretrained(source, dtype=dtype, **kwargs)
-                processor = tf.AutoProcessor.from_pretrained(source, **kwargs)
+            model = tf.AutoModel.from_pretrained(source, dtype=dtype, **kwargs)
+            processor = tf.AutoProcessor.from_pretrained(source, **kwargs)
     except OSError as err:
         raise ModelNotAvailableError(_not_available_message(name, f"{type(err).__name__}: {err}")) from err
     finally:
@@ -382,11 +384,3 @@ def _not_available_message(name: str, cause: str | None = None) -> str:
                      "or pass the path of a model folder saved with save_pretrained().")
     lines.append("No other model is substituted for the one you asked for.")
     return "\n".join(lines)
-
-
-class _FGClip2Processor:
-    """Tokenizer + image processor pair for FG-CLIP 2, which ships no Processor class."""
-
-    def __init__(self, tokenizer, image_processor):
-        self.tokenizer = tokenizer
-        self.image_processor = image_processor

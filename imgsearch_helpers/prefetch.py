@@ -3,7 +3,7 @@
 Run while online, e.g. before a workshop::
 
     python -m imgsearch_helpers.prefetch            # the online profile's models
-    python -m imgsearch_helpers.prefetch --all      # every registered Hub model but FG-CLIP 2
+    python -m imgsearch_helpers.prefetch --all      # every registered Hub model (FG-CLIP 2 too)
     python -m imgsearch_helpers.prefetch --check    # load each profile's models, embed one image
 """
 from __future__ import annotations
@@ -26,9 +26,6 @@ def prefetch(names) -> list[str]:
         info = model_info(name)
         if info.local_dir:
             continue  # shipped with the course
-        if info.remote_code:
-            print(f"skipping {name}: remote code, fetch it yourself at a pinned revision")
-            continue
         print(f"fetching {name} ({info.size}) ...", flush=True)
         snapshot_download(name)
         done.append(name)

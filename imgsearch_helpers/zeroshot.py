@@ -19,10 +19,11 @@ def zero_shot_scores(loaded: LoadedModel, image_embeddings: np.ndarray,
     """Turn cosine similarities into the model's label probabilities.
 
     CLIP was trained with a softmax over the batch, so its scores are a softmax
-    over the labels of ``logit_scale * cos``: they always sum to 1. SigLIP was
-    trained with an independent sigmoid per (image, text) pair, so each label
-    gets ``sigmoid(logit_scale * cos + logit_bias)`` on its own: they need not
-    sum to 1, and with the large negative bias they are often all small.
+    over the labels of ``logit_scale * cos``: they always sum to 1. SigLIP (and
+    SigLIP 2 and FG-CLIP 2, see :attr:`LoadedModel.sigmoid_scores`) was trained
+    with an independent sigmoid per (image, text) pair, so each label gets
+    ``sigmoid(logit_scale * cos + logit_bias)`` on its own: they need not sum to
+    1, and with the large negative bias they are often all small.
 
     Parameters
     ----------
@@ -37,7 +38,7 @@ def zero_shot_scores(loaded: LoadedModel, image_embeddings: np.ndarray,
     single = np.ndim(image_embeddings) == 1
     img = np.atleast_2d(image_embeddings).astype(np.float64)
     logits = loaded.logit_scale * (img @ np.asarray(text_embeddings, np.float64).T)
-    if loaded.family in ("siglip", "siglip2", "fgclip2"):
+    if loaded.sigmoid_scores:
         probs = 1.0 / (1.0 + np.exp(-(logits + loaded.logit_bias)))
     else:
         logits = logits - logits.max(axis=1, keepdims=True)

@@ -23,7 +23,6 @@ def test_registry_lists_every_course_model_with_metadata():
         assert info.family and info.task and info.size and info.note
     assert set(available_models(task="image-classification")) >= {
         "google/vit-base-patch16-224", "imgsearch/clipart-vit"}
-    assert all(MODELS[n].remote_code for n in available_models(family="fgclip2"))
 
 
 @pytest.mark.parametrize("fixture,family", [("tiny_vit", "vit"), ("tiny_clip", "clip"),
@@ -88,15 +87,13 @@ def test_uncached_model_with_the_hub_unreachable_fails_fast(monkeypatch, tmp_pat
     assert time.monotonic() - start < 10.0     # the retry loop it replaces took ~26 s
 
 
-def test_remote_code_needs_explicit_opt_in_and_pinned_revision():
-    with pytest.raises(ValueError, match="trust_remote_code=True"):
-        load_model("qihoo360/fg-clip2-base")
-    with pytest.raises(ValueError, match="40-hex"):
-        load_model("qihoo360/fg-clip2-base", trust_remote_code=True)
-    with pytest.raises(ValueError, match="40-hex"):
-        load_model("qihoo360/fg-clip2-base", trust_remote_code=True, revision="main")
-    with pytest.raises(ValueError, match="needs no remote code"):
-        load_model("openai/clip-vit-base-patch32", trust_remote_code=True)
+def test_no_model_runs_remote_code():
+    """FG-CLIP 2 is native (imgsearch_helpers.fgclip2): nothing asks for Hub code."""
+    import dataclasses
+    import inspect
+
+    assert "trust_remote_code" not in inspect.signature(load_model).parameters
+    assert "remote_code" not in {f.name for f in dataclasses.fields(MODELS["qihoo360/fg-clip2-base"])}
 
 
 def test_unsupported_architecture_is_refused(tmp_path):

@@ -217,16 +217,21 @@ def test_extreme_aspect_ratio_is_embedded_in_bounded_memory(tiny_clip, tmp_path)
     assert peak < 50 << 20, peak
 
 
-def test_batches_whose_shapes_differ_run_one_by_one():
+def test_images_are_batched_by_shape():
+    """Equal shapes stack into one batch; other shapes (FG-CLIP 2's patch budgets) form their own."""
     import torch
 
     from imgsearch_helpers.embeddings import _collate
 
     same = [(0, ({"pixel_values": torch.zeros(1, 3, 4, 4)}, None)), (1, (None, "bad")),
             (2, ({"pixel_values": torch.ones(1, 3, 4, 4)}, None))]
-    positions, batch, skipped = _collate(same)
-    assert positions == [0, 2] and skipped == [(1, "bad")] and batch["pixel_values"].shape[0] == 2
-    odd = [(0, ({"pixel_values": torch.zeros(1, 3, 4, 4)}, None)),
-           (1, ({"pixel_values": torch.zeros(1, 3, 5, 4)}, None))]
-    positions, parts, _ = _collate(odd)
-    assert positions == [0, 1] and isinstance(parts, list) and len(parts) == 2
+    positions, batches, skipped = _collate(same)
+    assert positions == [0, 2] and skipped == [(1, "bad")]
+    assert [rows for rows, _ in batches] == [[0, 1]] and batches[0][1]["pixel_values"].shape[0] == 2
+    mixed = [(0, ({"pixel_values": torch.zeros(1, 3, 4, 4)}, None)),
+             (1, ({"pixel_values": torch.full((1, 3, 5, 4), 1.0)}, None)),
+             (2, ({"pixel_values": torch.full((1, 3, 4, 4), 2.0)}, None))]
+    positions, batches, _ = _collate(mixed)
+    assert positions == [0, 1, 2]
+    assert [(rows, b["pixel_values"][:, 0, 0, 0].tolist()) for rows, b in batches] == [
+        ([0, 2], [0.0, 2.0]), ([1], [1.0])]
