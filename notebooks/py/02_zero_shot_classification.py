@@ -161,6 +161,36 @@ for loaded, by_hand in ((clip, clip_by_hand), (siglip, siglip_by_hand)):
           f"zero_shot_scores({loaded.family}) equals the pipeline's scores")
 
 # %% [markdown]
+# ### Online: FG-CLIP 2 beside CLIP and SigLIP
+#
+# FG-CLIP 2 (`qihoo360/fg-clip2-base`) is SigLIP 2 trained further on fine detail (region captions,
+# hard negatives that differ in one attribute, such as a red car and a blue one), in English and
+# Chinese, with a second text mode for long captions (up to 196 tokens). It scores like SigLIP, with
+# a sigmoid per label; the package follows its recipe (captions lower-cased, each picture at its own
+# patch budget). Online it joins the comparison below; offline this cell only says so.
+
+# %%
+from imgsearch_helpers import ModelNotAvailableError
+
+FGCLIP2 = "qihoo360/fg-clip2-base"
+fgclip2 = None
+if profile.name != "online":
+    print("Offline profile: FG-CLIP 2 is one of the real models; it joins the comparison online.")
+else:
+    try:
+        fgclip2 = load_model(FGCLIP2)
+    except ModelNotAvailableError as err:
+        print(str(err).splitlines()[0])
+        print(f"To add it: make prefetch MODELS={FGCLIP2}")
+if fgclip2 is not None:
+    scores = zero_shot_scores(fgclip2, embed_images(fgclip2, [example])[0],
+                              embed_texts(fgclip2, sentences))
+    print(f"{example.name} with FG-CLIP 2 (a sigmoid per label; they add up to {scores.sum():.2f}):")
+    for label, score in sorted(zip(candidate_labels, scores), key=lambda x: -x[1]):
+        print(f"  {score:7.4f}  {label}")
+compared = [clip, siglip] + ([fgclip2] if fgclip2 is not None else [])
+
+# %% [markdown]
 # ## 3. Prompt templates, measured
 #
 # The models were trained on captions, so a label on its own ("car") may work worse than a sentence
@@ -190,7 +220,7 @@ templates = ["{}", "a photo of a {}.", DEFAULT_TEMPLATE, "a picture showing {}",
              "clip art of {}"]
 
 accuracy = {}
-for loaded in (clip, siglip):
+for loaded in compared:
     image_emb = embed_images(loaded, test_images)
     for style, names in label_styles.items():
         per_template = [embed_texts(loaded, [t.format(n) for n in names]) for t in templates]
@@ -201,7 +231,7 @@ for loaded in (clip, siglip):
             accuracy[(loaded.family, style, t)] = float((predicted == truth).mean())
 
 print(f"{len(test_images)} pictures, {len(subjects)} candidate labels\n")
-columns = [(m.family, style) for style in label_styles for m in (clip, siglip)]
+columns = [(m.family, style) for style in label_styles for m in compared]
 print(f"{'template':24s}" + "".join(f"{f + ' ' + st:>18s}" for f, st in columns))
 for t in templates + ["ensemble of all"]:
     print(f"{t:24s}" + "".join(f"{accuracy[(f, st, t)]:18.1%}" for f, st in columns))
@@ -247,6 +277,8 @@ if profile.name == "offline":
 #
 # **Things to try**
 # - Add a label that is *also* true ("nature") and watch CLIP's other scores drop while SigLIP's stay.
-# - Use a template in another style ("a drawing of {}") and measure it.
+# - Use a template in another style ("an oil painting of {}") and measure it.
+# - Online, ask FG-CLIP 2 in Chinese: `zero_shot_classify(fgclip2, example, ["湖", "山", "猫", "汽车"])`,
+#   or give it a whole paragraph as one label (more than 64 tokens switches it to its long mode).
 # - Online, compare `openai/clip-vit-base-patch32` with `openai/clip-vit-large-patch14`
 #   (`load_model` lists every registered model if you mistype one).
