@@ -101,12 +101,13 @@ def bench_open(root: Path, n: int, dim: int = 512) -> list:
                               mtimes=[1_600_000_000 * 10**9 + i for i in range(n)],
                               inodes=list(range(1, n + 1)),
                               created=store.now_iso(), updated=store.now_iso())
-    manifest.embeddings_bytes = store.atomic_write_npy(index_dir / "embeddings-1.npy",
-                                                       "float32", (n, dim), blocks())
+    manifest.embeddings_bytes, manifest.embeddings_sha256 = store.atomic_write_npy(
+        index_dir / "embeddings-1.npy", "float32", (n, dim), blocks())
     store.write_manifest(index_dir, manifest)
     print(f"wrote a {n:,}-vector index in {time.perf_counter() - start:.0f} s", flush=True)
-    opens = [timed(ImageIndex.open, index_dir)[0] for _ in range(5)]
-    index = ImageIndex.open(index_dir)
+    # The index is kept outside its folder, so open() is told which folder that is.
+    opens = [timed(ImageIndex.open, index_dir, index_dir / "photos")[0] for _ in range(5)]
+    index = ImageIndex.open(index_dir, index_dir / "photos")
     query = index.embeddings[12345].astype(np.float32)
     first, hits = timed(index.search_embedding, query, 10)
     assert hits[0].index == 12345

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from .images import ImageLoadError, load_image
+from .images import ImageLoadError, is_decoding_failure, load_image
 from .models import ClipartModelWarning, LoadedModel, clipart_note
 
 __all__ = ["embed_texts", "embed_images", "embed_image_files", "ImageBatchResult",
@@ -115,7 +115,8 @@ def embed_texts(loaded: LoadedModel, texts: str | Sequence[str], batch_size: int
     Raises
     ------
     ValueError
-        Empty or whitespace-only text, or a model without a text encoder.
+        Empty or whitespace-only text, text that is not valid Unicode (a lone
+        surrogate), or a model without a text encoder.
     """
     _require_text(loaded)
     texts = [texts] if isinstance(texts, str) else list(texts)
@@ -124,6 +125,12 @@ def embed_texts(loaded: LoadedModel, texts: str | Sequence[str], batch_size: int
     for t in texts:
         if not isinstance(t, str) or not t.strip():
             raise ValueError(f"query text must be a non-empty string, got {t!r}")
+        try:
+            t.encode("utf-8")
+        except UnicodeEncodeError as err:
+            # A lone surrogate: what Python makes of a file name that is not UTF-8.
+            raise ValueError(f"query text {t!r} is not valid Unicode ({err.reason} at "
+                             f"position {err.start}); remove or retype that character") from None
     # FG-CLIP 2 embeds texts of more than 64 tokens in its long mode (up to 196
     # tokens, walk_type="long"); every other text, and every other model, in one mode.
     long = _long_texts(loaded, texts)
@@ -214,19 +221,22 @@ class ImageBatchResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)   # (position, reason)
 
 
-_PREP_ERRORS = (ValueError, TypeError, RuntimeError, OSError)
-
-
 def _prepare_one(loaded: LoadedModel, item, draft_size: int | None):
-    """Decode and preprocess one image: (inputs, None) or (None, reason)."""
+    """Decode and preprocess one image: (inputs, None) or (None, reason).
+
+    A failure caused by the image is its skip; a bug of ours propagates
+    (:func:`~imgsearch_helpers.images.is_decoding_failure` tells which is which).
+    """
     try:
         image = load_image(item, draft_size=draft_size)
     except ImageLoadError as err:
         return None, err.reason
     try:
         return image_inputs(loaded, [image]), None
-    except _PREP_ERRORS as err:
-        return None, f"the model's preprocessing failed: {err}"
+    except Exception as err:
+        if not is_decoding_failure(err):
+            raise
+        return None, f"the model's preprocessing failed ({type(err).__name__}: {err})"
 
 
 def _shapes(inputs: dict) -> tuple:

@@ -1,9 +1,15 @@
 """Open image files safely: every mode, EXIF rotation, big images at reduced size.
 
-Every failure becomes an :class:`ImageLoadError` whose ``reason`` a person can act
-on (empty file, not an image, truncated, needs pillow-heif, ...), so that a folder
-run can skip the file, say why, and go on. Pillow's decompression-bomb limit
-(``Image.MAX_IMAGE_PIXELS``) is left as Pillow sets it.
+This is the one place where image files are decoded. Only the raster formats of
+:data:`RASTER_FORMATS` are decoded (Pillow also reads PostScript, whose plugin runs
+Ghostscript, and dozens of rare formats nobody keeps photos in); other content is
+reported as unsupported, whatever the file's name says.
+
+Every failure caused by a file becomes an :class:`ImageLoadError` whose ``reason`` a
+person can act on (empty file, not an image, truncated, needs pillow-heif, ...), so
+that a folder run can skip the file, say why, and go on; only a bug of ours
+propagates (:func:`is_decoding_failure` tells them apart). Pillow's
+decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``) is left as Pillow sets it.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import math
 import os
 import stat
 import struct
+import sys
 import threading
 from pathlib import Path
 
@@ -21,8 +28,14 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 __all__ = ["ImageLoadError", "load_image", "find_image_files", "read_captions", "CAPTIONS_FILE",
-           "stat_regular_file",
-           "IMAGE_EXTENSIONS", "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS"]
+           "stat_regular_file", "is_decoding_failure", "IMAGE_EXTENSIONS",
+           "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS", "RASTER_FORMATS"]
+
+# The formats decoded, as Pillow names them (passed to ``Image.open(formats=...)``):
+# those of IMAGE_EXTENSIONS. MPO is how Pillow names a camera JPEG holding a second
+# picture; HEIF is there once pillow-heif is installed. None runs another program.
+RASTER_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "HEIF")
+_FORMAT_NAMES = "JPEG, PNG, GIF, BMP, TIFF, WebP, AVIF and HEIC"
 
 IMAGE_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif",
@@ -56,6 +69,15 @@ _ORIENTATION = {
     8: Image.Transpose.ROTATE_90,
 }
 _STRIP_BYTES = 16 << 20
+# Packages whose code decodes and preprocesses images. Hostile bytes reach code paths
+# there that their authors never tried, and then any exception can come out
+# (AttributeError, NotImplementedError, ZeroDivisionError, ...): it is the file's
+# failure. The same exception raised by our own code is a bug, and propagates.
+_DECODER_PACKAGES = frozenset({"PIL", "pillow_heif", "numpy", "transformers", "tokenizers",
+                               "torch", "torchvision"})
+# Exceptions that mean bad data wherever they come from.
+_DATA_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError)
+_STDLIB = frozenset(sys.stdlib_module_names)
 
 
 class ImageLoadError(Exception):
@@ -65,6 +87,65 @@ class ImageLoadError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+def is_decoding_failure(err: BaseException) -> bool:
+    """Whether ``err``, raised while decoding or preprocessing one image, is that image's fault.
+
+    True for the exceptions that mean bad data (OSError, ValueError, SyntaxError,
+    EOFError, struct.error, MemoryError, :class:`ImageLoadError`) and for any
+    exception raised inside Pillow, pillow-heif, NumPy or a model's processor
+    (transformers, torch): the file is then skipped with a reason. False for
+    anything else, such as a ``NameError`` or ``ZeroDivisionError`` in this
+    package's own code: a bug, which must propagate rather than skip every file.
+    """
+    if isinstance(err, (ImageLoadError, *_DATA_ERRORS)):
+        return True
+    if not isinstance(err, Exception):       # KeyboardInterrupt, SystemExit
+        return False
+    # The innermost frame outside the standard library decides whose code failed
+    # (a decoder may raise through fractions, zlib, xml, ...).
+    frames = []
+    tb = err.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+        if package not in _STDLIB:
+            return package in _DECODER_PACKAGES
+    return False
+
+
+def _reason(err: BaseException) -> str:
+    """Words for why an image could not be read (``err`` is a decoding failure)."""
+    if isinstance(err, ImageLoadError):
+        return err.reason
+    if isinstance(err, UnidentifiedImageError):
+        return "not an image, or a format Pillow cannot read"
+    if isinstance(err, Image.DecompressionBombError):
+        return f"refused as a possible decompression bomb: {err}"
+    if isinstance(err, PermissionError):
+        return "permission denied"
+    if isinstance(err, MemoryError):
+        return "too large to decode in the memory available"
+    if isinstance(err, _DATA_ERRORS):
+        # Pillow reports truncated/corrupt data as OSError ("image file is truncated").
+        return f"corrupt or truncated image: {err}"
+    return f"corrupt image: the decoder failed ({type(err).__name__}: {err})"
+
+
+@contextlib.contextmanager
+def _reading(name):
+    """Turn a decoding failure into :class:`ImageLoadError`; let a bug of ours through."""
+    try:
+        yield
+    except ImageLoadError:
+        raise
+    except Exception as err:
+        if not is_decoding_failure(err):
+            raise
+        raise ImageLoadError(name, _reason(err)) from err
 
 
 def _register_heif() -> bool:
@@ -134,12 +215,15 @@ def load_image(source, draft_size: int | None = 512) -> Image.Image:
     ------
     ImageLoadError
         With a reason: empty file, not a regular file, permission denied, not an
-        image, truncated, unsupported format, decompression bomb, ...
+        image, truncated, a format other than :data:`RASTER_FORMATS`, decompression
+        bomb, no pixels, ... Any failure caused by the data is reported so; only a
+        bug of this package propagates as another exception.
     """
     if isinstance(source, Image.Image):
         # Already decoded: only rotated and converted, never reduced, so that it gives
         # exactly what a by-hand computation on the same PIL image gives.
-        return _finish(source, None, "<image>")
+        with _reading("<image>"):
+            return _finish(source, None, "<image>")
     if isinstance(source, (str, os.PathLike)):
         with _open_path(Path(source)) as fh:
             return _decode(fh, draft_size, source)
@@ -148,7 +232,11 @@ def load_image(source, draft_size: int | None = 512) -> Image.Image:
             raise ImageLoadError("<image bytes>", "empty data (0 bytes)")
         return _decode(io.BytesIO(source), draft_size, "<image bytes>")
     if hasattr(source, "read"):
-        return _decode(source, draft_size, getattr(source, "name", "<file object>"))
+        name = getattr(source, "name", "<file object>")
+        if not (hasattr(source, "seekable") and source.seekable()):
+            with _reading(name):        # a pipe or socket: read it once, then seek freely
+                source = io.BytesIO(source.read())
+        return _decode(source, draft_size, name)
     raise TypeError(f"cannot load an image from {type(source).__name__}; "
                     "give a path, bytes, a file object or a PIL image")
 
@@ -269,92 +357,174 @@ def _looks_like_heif(fh) -> bool:
     return len(head) == 12 and head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
 
 
+def _raster_formats() -> tuple[str, ...]:
+    Image.init()            # registers every plugin (once): AVIF, TIFF and WebP included
+    return tuple(f for f in RASTER_FORMATS if f in Image.OPEN)
+
+
+def _other_format(fh) -> str | None:
+    """The format Pillow would name from the first bytes alone, if it is one we do not decode.
+
+    Only the plugins' signature tests run (on 16 bytes), none of their parsers.
+    """
+    fh.seek(0)
+    prefix = fh.read(16)
+    fh.seek(0)
+    for fmt, (_factory, accept) in list(Image.OPEN.items()):
+        if fmt in RASTER_FORMATS or accept is None:
+            continue
+        try:
+            found = accept(prefix)
+        except Exception as err:
+            if not is_decoding_failure(err):
+                raise
+            continue
+        if found and not isinstance(found, str):   # a str is a "maybe" warning
+            return fmt
+    return None
+
+
+def _open_raster(fh, name) -> Image.Image:
+    """``Image.open`` limited to :data:`RASTER_FORMATS`; other content is unsupported."""
+    try:
+        return Image.open(fh, formats=_raster_formats())
+    except UnidentifiedImageError:
+        if not _looks_like_heif(fh):
+            other = _other_format(fh)
+            if other is None:
+                raise
+            raise ImageLoadError(name, f"unsupported format {other}: only {_FORMAT_NAMES} "
+                                       "files are read; convert it to PNG or JPEG") from None
+        if not _register_heif():
+            raise ImageLoadError(name, _HEIF_HINT) from None
+    try:
+        return Image.open(fh, formats=("HEIF",))        # pillow-heif is registered now
+    except UnidentifiedImageError as err:
+        raise ImageLoadError(name, "a HEIC/HEIF file that pillow-heif cannot read: corrupt "
+                                   "or truncated") from err
+
+
 def _decode(fh, draft_size: int | None, name) -> Image.Image:
     try:
-        try:
-            im = Image.open(fh)
-        except UnidentifiedImageError:
-            if not _looks_like_heif(fh):
-                raise
-            if not _register_heif():
-                raise ImageLoadError(name, _HEIF_HINT) from None
-            im = Image.open(fh)   # pillow-heif was installed but not yet registered
-        with im:
-            if draft_size and im.format == "JPEG":
-                im.draft(im.mode, (draft_size, draft_size))
-            with _BUDGET.hold(im.width * im.height * 4):
-                im.load()
-                return _finish(im, draft_size, name)
-    except ImageLoadError:
-        raise
-    except UnidentifiedImageError as err:
-        raise ImageLoadError(name, "not an image, or a format Pillow cannot read") from err
-    except Image.DecompressionBombError as err:
-        raise ImageLoadError(name, f"refused as a possible decompression bomb: {err}") from err
-    except PermissionError as err:
-        raise ImageLoadError(name, "permission denied") from err
-    except MemoryError as err:
-        raise ImageLoadError(name, "too large to decode in the memory available") from err
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as err:
-        # Pillow reports truncated/corrupt data as OSError ("image file is truncated").
-        raise ImageLoadError(name, f"corrupt or truncated image: {err}") from err
+        with _reading(name):
+            return _decode_raster(fh, draft_size, name)
+    except ImageLoadError as err:
+        if not _png_text_too_large(err):
+            raise
+    # Pillow stops at PNG metadata (text chunks) over its safety limits; the
+    # pixels do not depend on it, so decode the picture without its text.
+    fh.seek(0)
+    with _reading(name):
+        return _decode_raster(io.BytesIO(_without_png_text(fh.read())), draft_size, name)
+
+
+def _decode_raster(fh, draft_size: int | None, name) -> Image.Image:
+    with _open_raster(fh, name) as im:
+        if draft_size and im.format == "JPEG":
+            im.draft(im.mode, (draft_size, draft_size))
+        with _BUDGET.hold(im.width * im.height * 4):
+            im.load()
+            return _finish(im, draft_size, name)
+
+
+def _png_text_too_large(err: ImageLoadError) -> bool:
+    # Pillow's messages name the limits: PngImagePlugin.MAX_TEXT_CHUNK / MAX_TEXT_MEMORY.
+    cause = err.__cause__
+    return isinstance(cause, ValueError) and "MAX_TEXT_" in str(cause)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+
+
+def _without_png_text(data: bytes) -> bytes:
+    """The PNG ``data`` with its text chunks left out (unchanged if it is not a PNG)."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return data
+    out, pos = [_PNG_SIGNATURE], len(_PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack_from(">I", data, pos)
+        end = pos + 12 + length          # length, type, data, CRC
+        if data[pos + 4:pos + 8] not in _PNG_TEXT_CHUNKS:
+            out.append(data[pos:end])
+        pos = end
+    return b"".join(out)
 
 
 def _orientation(im: Image.Image) -> int:
     try:
-        return int(im.getexif().get(0x0112, 1))
-    except (SyntaxError, ValueError, TypeError, struct.error, OSError):
-        # Unreadable EXIF only loses the rotation hint; the pixels are fine.
-        return 1
+        value = im.getexif().get(0x0112, 1)
+    except Exception as err:
+        if not is_decoding_failure(err):
+            raise
+        return 1        # unreadable EXIF only loses the rotation hint; the pixels are fine
+    return value if isinstance(value, int) else 1
 
 
 def _finish(im: Image.Image, draft_size: int | None, name) -> Image.Image:
     """Reduce (if large), convert to RGB, then rotate: in that order, so that no
     full-size copy of a big picture is made after it has been decoded."""
+    if not (im.width and im.height):
+        raise ImageLoadError(name, f"the image has no pixels ({im.width} x {im.height})")
     orientation = _orientation(im)
     factor = min(im.size) // draft_size if draft_size else 1
     try:
-        out = _to_rgb(im) if factor < 2 else _reduce_to_rgb(im, factor)
+        out = _to_rgb(im, name=name) if factor < 2 else _reduce_to_rgb(im, factor, name)
     except ValueError as err:
         raise ImageLoadError(name, f"unsupported pixel mode {im.mode!r}: {err}") from err
     method = _ORIENTATION.get(orientation)
     return out.transpose(method) if method is not None else out
 
 
-def _reduce_to_rgb(im: Image.Image, factor: int) -> Image.Image:
+def _reduce_to_rgb(im: Image.Image, factor: int, name) -> Image.Image:
     # Strips of rows (a multiple of ``factor`` high) give the same result as
     # reducing the whole picture, with at most one strip converted at a time.
     width, height = im.size
     out = Image.new("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
     rows = max(factor, _STRIP_BYTES // (4 * width) // factor * factor)
-    scale = _int_scale(im)
+    scale = _int_scale(im, name)
     for top in range(0, height, rows):
         strip = im.crop((0, top, width, min(height, top + rows)))
-        out.paste(_to_rgb(strip, scale, factor), (0, top // factor))
+        out.paste(_to_rgb(strip, scale, factor, name), (0, top // factor))
     return out
 
 
-def _int_scale(im: Image.Image):
-    """How to map 16/32-bit and float pixels to 0..255 (one rule for all strips)."""
+def _int_scale(im: Image.Image, name):
+    """How to map 16/32-bit and float pixels to 0..255 (one rule for all strips):
+    ``(lo, mul, hi)``, pixel -> (pixel - lo) * mul, after clamping to [lo, hi]."""
     if im.mode.startswith("I;16"):
-        return 0.0, 255.0 / 65535.0
+        return 0.0, 255.0 / 65535.0, 65535.0
     if im.mode in ("I", "F"):
         lo, hi = im.getextrema()
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            lo, hi = _finite_range(im, name)
         if im.mode == "F" and 0.0 <= lo and hi <= 1.0:
-            return 0.0, 255.0
+            return 0.0, 255.0, 1.0
         if 0 <= lo and hi <= 255:
-            return 0.0, 1.0
+            return 0.0, 1.0, 255.0
         if im.mode == "I" and 0 <= lo and hi <= 65535:
-            return 0.0, 255.0 / 65535.0     # 16-bit data that Pillow opened as "I"
-        return float(lo), (255.0 / (hi - lo) if hi > lo else 0.0)
+            return 0.0, 255.0 / 65535.0, 65535.0     # 16-bit data that Pillow opened as "I"
+        return float(lo), (255.0 / (hi - lo) if hi > lo else 0.0), float(hi)
     return None
 
 
-def _to_rgb(im: Image.Image, scale=None, factor: int = 1) -> Image.Image:
+def _finite_range(im: Image.Image, name) -> tuple[float, float]:
+    # A float picture with infinite or NaN pixels (a band of -inf, say): scale by its
+    # finite pixels, else the whole picture would come out one flat grey.
+    arr = np.asarray(im, dtype=np.float32)
+    finite = arr[np.isfinite(arr)]
+    if not finite.size:
+        raise ImageLoadError(name, "no pixel has a finite value (all are infinite or NaN)")
+    return float(finite.min()), float(finite.max())
+
+
+def _to_rgb(im: Image.Image, scale=None, factor: int = 1, name="<image>") -> Image.Image:
     """Convert ``im`` to RGB, box-reducing by ``factor`` on the way."""
     if im.mode.startswith("I;16") or im.mode in ("I", "F"):
-        lo, mul = scale if scale is not None else _int_scale(im)
-        arr = (np.asarray(im, dtype=np.float32) - lo) * mul
+        lo, mul, hi = scale if scale is not None else _int_scale(im, name)
+        # -inf and NaN become the darkest value, +inf the brightest.
+        arr = np.nan_to_num(np.asarray(im, dtype=np.float32), nan=lo, neginf=lo, posinf=hi)
+        arr = (np.clip(arr, lo, hi) - lo) * mul
         im = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
     elif im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")

@@ -6,6 +6,7 @@ folder by the test that needs it.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import os
 import struct
@@ -122,8 +123,10 @@ def write_bad_files(folder: Path) -> dict[str, str]:
     (folder / "bomb.png").write_bytes(bomb_png_bytes())
     os.mkfifo(folder / "pipe.jpg")
     os.symlink(folder / "does-not-exist.jpg", folder / "dangling.jpg")
+    # Without pillow-heif the reason says to install it; with it, that the file is broken.
+    heif = "corrupt" if importlib.util.find_spec("pillow_heif") else "pip install pillow-heif"
     return {"empty.jpg": "empty", "truncated.jpg": "truncated", "garbage.png": "not an image",
-            "notes.jpg": "not an image", "drawing.svg": "SVG", "phone.heic": "pillow-heif",
+            "notes.jpg": "not an image", "drawing.svg": "SVG", "phone.heic": heif,
             "bomb.png": "decompression bomb", "pipe.jpg": "FIFO", "dangling.jpg": "broken"}
 
 

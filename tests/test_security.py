@@ -1,6 +1,8 @@
-"""No pickle anywhere, hostile index files, hostile file names in the HTML we produce."""
+"""No pickle anywhere, no external program, hostile index files and file names."""
 import ast
 import json
+import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -10,8 +12,10 @@ import pytest
 import imgsearch_helpers
 from badfiles import HOSTILE_NAME, FakeEmbedder, jpeg_bytes, quadrants
 from conftest import make_picture
-from imgsearch_helpers import load_model, results_html
-from imgsearch_helpers.index import ImageIndex, IndexCorruptError
+from formatseeds import seed_files
+from imgsearch_helpers import (ImageLoadError, embed_image_files, load_image, load_model,
+                               results_html)
+from imgsearch_helpers.index import ImageIndex, ImageIndexError, IndexCorruptError
 
 PACKAGE = Path(imgsearch_helpers.__file__).parent
 
@@ -125,3 +129,82 @@ def test_hostile_file_names_are_escaped_in_results_html(tiny_clip, tmp_path):
         assert raw not in html, raw
     assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in html
     assert "&lt;script&gt;" in html and "&quot; onmouseover=&quot;" in html
+
+
+# -- no external program, whatever a file's content (issue 18) ------------------------
+
+@pytest.fixture
+def fake_ghostscript(tmp_path, monkeypatch):
+    """A `gs` on PATH that records every call and fails, as a broken Ghostscript would."""
+    from PIL import EpsImagePlugin
+
+    bin_dir, marker = tmp_path / "bin", tmp_path / "gs-was-run"
+    bin_dir.mkdir()
+    (bin_dir / "gs").write_text(f"#!/bin/sh\necho \"$@\" >> {marker}\nexit 1\n")
+    (bin_dir / "gs").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)       # look for gs again
+    return marker
+
+
+@pytest.mark.skipif(sys.platform.startswith("win"), reason="a shell-script gs")
+def test_eps_named_jpg_never_runs_ghostscript(tiny_clip, tmp_path, fake_ghostscript):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "holiday.jpg").write_bytes(seed_files()["EPS"])
+    with pytest.raises(ImageLoadError, match="unsupported format EPS"):
+        load_image(photos / "holiday.jpg")
+    loaded = load_model(tiny_clip, device="cpu")
+    _, ok, skipped = embed_image_files(loaded, [photos / "holiday.jpg"])
+    assert ok == [] and "EPS" in skipped[0][1]
+    index = ImageIndex.build(photos, loaded)
+    assert len(index) == 0 and "EPS" in index.skipped[0][1]
+    assert not fake_ghostscript.exists(), fake_ghostscript.read_text()
+
+
+# -- the folder an index belongs to comes from where it was opened (issue 18) -------
+
+def _edit_manifest(index_dir: Path, **fields) -> None:
+    path = index_dir / "manifest.json"
+    data = json.loads(path.read_text())
+    data.update(fields)
+    path.write_text(json.dumps(data))
+
+
+def _small_index(tmp_path) -> ImageIndex:
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for k in range(3):
+        (photos / f"{k}.jpg").write_bytes(b"picture %d" % k)
+    return ImageIndex.build(photos, FakeEmbedder())
+
+
+@pytest.mark.parametrize("folder", ["/etc", "..", "../../..", "<outside>"])
+def test_an_edited_folder_field_is_refused(tmp_path, folder):
+    small_index = _small_index(tmp_path)
+    outside = tmp_path / "outside"       # the same file names, someone else's pictures
+    outside.mkdir()
+    for k in range(3):
+        (outside / f"{k}.jpg").write_bytes(b"secret %d" % k)
+    _edit_manifest(small_index.index_dir, folder=folder.replace("<outside>", str(outside)))
+    with pytest.raises(IndexCorruptError, match="says it indexes"):
+        ImageIndex.open(small_index.index_dir)
+    with pytest.raises(ImageIndexError, match="is the index of"):
+        ImageIndex.build(small_index.folder, FakeEmbedder())
+
+
+def test_an_index_kept_elsewhere_is_opened_with_its_folder(tmp_path):
+    photos, index_dir = tmp_path / "photos", tmp_path / "indexes" / "mine"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(b"a")
+    ImageIndex.build(photos, FakeEmbedder(), index_dir=index_dir)
+    with pytest.raises(ImageIndexError, match="folder="):
+        ImageIndex.open(index_dir)
+    assert ImageIndex.open(index_dir, folder=photos).paths == [photos / "a.jpg"]
+    _edit_manifest(index_dir, folder="../..")          # now claims to index tmp_path
+    with pytest.raises(ImageIndexError, match="is the index of"):
+        ImageIndex.open(index_dir, folder=photos)
+    with pytest.raises(ImageIndexError, match="is the index of"):
+        ImageIndex.open(index_dir, folder=tmp_path / "other")
+
+

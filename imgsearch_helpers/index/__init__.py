@@ -9,11 +9,13 @@ Notebook 05 builds one; :meth:`ImageIndex.build` is all it takes::
 Running ``build`` again embeds only new and changed files, drops deleted ones and
 keeps moved ones; an interrupted run (even a killed process) resumes from its last
 checkpoint. The embeddings are memory-mapped, so opening a million-image index
-takes well under a second. The files on disk: ``_store``;
+takes well under a second. The files on disk: ``_store`` (and ``_checkpoints``);
 how an update decides what to embed: ``_update``.
 """
 from ._image_index import (INDEX_DIRNAME, Embedder, ImageIndex, ModelEmbedder, default_index_dir)
-from ._store import ImageIndexError, IndexCorruptError, IndexLockedError, IndexModelMismatchError
+from ._store import (ImageIndexError, IndexCorruptError, IndexLockedError,
+                     IndexModelMismatchError, IndexReadOnlyError)
 
 __all__ = ["ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "INDEX_DIRNAME",
-           "ImageIndexError", "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError"]
+           "ImageIndexError", "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError",
+           "IndexReadOnlyError"]

@@ -11,17 +11,21 @@ from typing import Iterator, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from ._store import (DTYPES, MANIFEST, ImageIndexError, IndexCorruptError, IndexLockedError,
-                     IndexModelMismatchError, Manifest, now_iso, open_embeddings, read_manifest,
-                     remove_stale_files, update_lock)
-from ._update import Update, scan
+                     IndexModelMismatchError, IndexReadOnlyError, Manifest, make_index_dir,
+                     now_iso, open_embeddings, read_manifest, remove_stale_files, update_lock,
+                     verify_embeddings)
+from ._update import Update, scan, unchanged
 from ..embeddings import ImageBatchResult, embed_images, embed_texts, iter_image_batches
 from ..models import LoadedModel, clipart_note
 from ..search import SearchResult, top_k
 
 __all__ = ["ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "ImageIndexError",
-           "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError"]
+           "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError",
+           "IndexReadOnlyError"]
 
 INDEX_DIRNAME = ".imgsearch"
+# Stored rows are unit vectors; float16 storage leaves them within ~1e-3 of length 1.
+_NORM_TOLERANCE = 1e-2
 
 
 @runtime_checkable
@@ -98,7 +102,11 @@ class ImageIndex:
 
     Attributes
     ----------
-    folder, index_dir : Path
+    folder : Path
+        The indexed folder, as given to :meth:`build` or :meth:`open`; never taken
+        from the index's files alone (an edited manifest must not point elsewhere).
+    index_dir : Path
+        Where the index is kept, symbolic links resolved.
     model_name : str
         The model that made the embeddings; queries must use the same.
     embeddings : np.ndarray, shape (n, dim)
@@ -113,8 +121,10 @@ class ImageIndex:
         cannot understand this folder's photos ("" when there is none).
     """
 
-    def __init__(self, index_dir: Path, manifest: Manifest, embeddings: np.ndarray):
+    def __init__(self, index_dir: Path, manifest: Manifest, embeddings: np.ndarray,
+                 folder: Path):
         self.index_dir = index_dir
+        self.folder = folder
         self._manifest = manifest
         self.embeddings = embeddings
         self.summary = dict(manifest.last_summary)
@@ -125,7 +135,7 @@ class ImageIndex:
     @classmethod
     def build(cls, folder, model, index_dir=None, *, recursive: bool = True,
               dtype: str = "float32", progress=None, checkpoint_every: int = 512,
-              checkpoint_seconds: float = 30.0) -> "ImageIndex":
+              checkpoint_seconds: float = 30.0, wait: float = 0.0) -> "ImageIndex":
         """Index ``folder``, or bring its existing index up to date.
 
         Parameters
@@ -144,6 +154,10 @@ class ImageIndex:
         checkpoint_every, checkpoint_seconds
             Save progress after this many new embeddings or this many seconds,
             whichever comes first; a rerun after a crash starts from there.
+        wait : float
+            Seconds to wait while another process updates the same index (then
+            only what it left undone is embedded); 0, the default, raises
+            :class:`IndexLockedError` at once.
 
         Returns
         -------
@@ -155,6 +169,11 @@ class ImageIndex:
             ``index_dir`` holds an index made with another model.
         IndexCorruptError
             The existing index is damaged (it is not overwritten).
+        IndexLockedError
+            Another process is updating the index (for longer than ``wait``).
+        IndexReadOnlyError
+            The index cannot be written (a read-only disk) and is missing or out of
+            date. An up-to-date index on a read-only disk is returned as it is.
         """
         folder = Path(folder)
         if not folder.is_dir():
@@ -164,73 +183,104 @@ class ImageIndex:
         embedder = _as_embedder(model)
         index_dir = Path(index_dir) if index_dir is not None else default_index_dir(
             folder, embedder.name)
-        index_dir.mkdir(parents=True, exist_ok=True)
+        make_index_dir(index_dir)
+        index_dir = index_dir.resolve()       # one spelling of it, whatever links led here
         manifest = read_manifest(index_dir)
+        existed = manifest is not None
         if manifest is None:
             manifest = Manifest(
                 model=embedder.name, dim=0, dtype=dtype, recursive=recursive,
-                folder=Path(os.path.relpath(folder.resolve(), index_dir.resolve())).as_posix(),
+                folder=Path(os.path.relpath(folder.resolve(), index_dir)).as_posix(),
                 created=now_iso())
-            index = cls(index_dir, manifest, np.zeros((0, 0), dtype))
+            index = cls(index_dir, manifest, np.zeros((0, 0), dtype), folder)
         else:
-            index = cls(index_dir, manifest, open_embeddings(index_dir, manifest))
-            if index.folder.resolve() != folder.resolve():
-                raise ImageIndexError(f"{index_dir} is the index of {index.folder}, "
-                                      f"not of {folder}")
+            _check_folder(index_dir, manifest, folder, given=True)
+            index = cls(index_dir, manifest, open_embeddings(index_dir, manifest), folder)
             if manifest.dtype != dtype:
                 raise ValueError(f"{index_dir} stores {manifest.dtype}; to use {dtype}, "
                                  "build into another index_dir")
             manifest.recursive = recursive
-        return index.update(embedder, progress=progress, checkpoint_every=checkpoint_every,
-                            checkpoint_seconds=checkpoint_seconds)
+        try:
+            return index.update(embedder, progress=progress, checkpoint_every=checkpoint_every,
+                                checkpoint_seconds=checkpoint_seconds, wait=wait)
+        except IndexReadOnlyError:
+            # Nothing can be written; an index that needs no writing is fine as it is.
+            if not existed or not index._unchanged():
+                raise
+        return index
 
     @classmethod
-    def open(cls, index_dir) -> "ImageIndex":
+    def open(cls, index_dir, folder=None) -> "ImageIndex":
         """Open an index made by :meth:`build`, without scanning its folder.
+
+        Parameters
+        ----------
+        index_dir : str or Path
+        folder : str or Path, optional
+            The folder it indexes. Needed only for an index kept outside its folder
+            (built with ``index_dir=``); by default the folder that holds
+            ``.imgsearch/``. The index must say it belongs to that folder.
 
         Raises
         ------
         FileNotFoundError
             No index there (the message lists the indexes of a photo folder).
         IndexCorruptError
-            A file of the index is damaged.
+            A file of the index is damaged, or it names another folder than the
+            one it lies in.
+        ImageIndexError
+            It is the index of another folder than ``folder``, or ``folder`` is
+            needed and was not given.
         """
-        index_dir = Path(index_dir)
+        index_dir = Path(index_dir).resolve()
         manifest = read_manifest(index_dir)
         if manifest is None:
             raise FileNotFoundError(_no_index_message(index_dir))
+        given = folder is not None
+        if not given:
+            if index_dir.parent.name != INDEX_DIRNAME:
+                raise ImageIndexError(
+                    f"{index_dir} is kept outside the folder it indexes; say which folder "
+                    "that is: ImageIndex.open(index_dir, folder=...)")
+            folder = index_dir.parent.parent
+        folder = Path(folder)
+        _check_folder(index_dir, manifest, folder, given)
         try:
-            return cls(index_dir, manifest, open_embeddings(index_dir, manifest))
+            return cls(index_dir, manifest, open_embeddings(index_dir, manifest), folder)
         except IndexCorruptError:
             # An update in another process may have replaced the files between our
             # two reads; then a fresh manifest points to the new ones.
             latest = read_manifest(index_dir)
             if latest is None or latest == manifest:
                 raise
-        return cls(index_dir, latest, open_embeddings(index_dir, latest))
+        _check_folder(index_dir, latest, folder, given)
+        return cls(index_dir, latest, open_embeddings(index_dir, latest), folder)
 
     # -- updating --------------------------------------------------------------
     def update(self, model, *, progress=None, checkpoint_every: int = 512,
-               checkpoint_seconds: float = 30.0) -> "ImageIndex":
+               checkpoint_seconds: float = 30.0, wait: float = 0.0) -> "ImageIndex":
         """Rescan the folder: embed new and changed files, drop deleted ones.
 
-        Returns ``self``, updated; :attr:`summary` says what was done.
+        Returns ``self``, updated; :attr:`summary` says what was done. ``wait``
+        and the errors are as for :meth:`build`.
         """
         embedder = _as_embedder(model)
         self._check_model(embedder.name)
         if checkpoint_every < 1 or checkpoint_seconds <= 0:
             raise ValueError("checkpoint_every and checkpoint_seconds must be positive")
-        with update_lock(self.index_dir):
+        if not wait >= 0:
+            raise ValueError(f"wait must be a number of seconds >= 0, not {wait!r}")
+        with update_lock(self.index_dir, wait):
             # Another process may have committed since we read the manifest.
             latest = read_manifest(self.index_dir)
             if latest is not None and latest.generation != self._manifest.generation:
+                _check_folder(self.index_dir, latest, self.folder, given=True)
                 latest.recursive = self._manifest.recursive
                 self._manifest = latest
                 self.embeddings = open_embeddings(self.index_dir, latest)
             remove_stale_files(self.index_dir, self._manifest)
             scan_ns = time.time_ns()
-            files, scan_skipped = scan(self.folder, self._manifest.recursive,
-                                       self.index_dir.resolve())
+            files, scan_skipped = scan(self.folder, self._manifest.recursive, self.index_dir)
             manifest, embeddings, summary = Update(
                 self.index_dir, self._manifest, self.embeddings, files, scan_skipped, scan_ns,
             ).run(embedder, self.folder, progress, checkpoint_every, checkpoint_seconds)
@@ -239,6 +289,24 @@ class ImageIndex:
         if isinstance(embedder, ModelEmbedder):
             self.note = clipart_note(embedder.loaded, self.folder)
         return self
+
+    def _unchanged(self) -> bool:
+        files, _ = scan(self.folder, self._manifest.recursive, self.index_dir)
+        if not unchanged(self._manifest, files):
+            return False
+        self.summary = dict(embedded=0, reused=len(self), resumed=0, moved=0,
+                            skipped=len(self._manifest.skipped), removed=0)
+        return True
+
+    def verify(self) -> None:
+        """Read the whole embeddings file and check it against its recorded SHA-256.
+
+        Raises
+        ------
+        IndexCorruptError
+            The file was changed or damaged since it was written.
+        """
+        verify_embeddings(self.index_dir, self._manifest)
 
     # -- searching ------------------------------------------------------------
     def search_text(self, model, query: str, k: int = 5) -> list[SearchResult]:
@@ -267,9 +335,23 @@ class ImageIndex:
         if vector.shape[0] != self.dim:
             raise ValueError(f"query has dimension {vector.shape[0]}, the index {self.dim}")
         idx, scores = top_k(vector, self.embeddings, k)
+        self._check_rows(idx)
         paths = self._manifest.paths
         return [SearchResult(self.folder / paths[i], float(s), int(i))
                 for i, s in zip(idx, scores)]
+
+    def _check_rows(self, rows) -> None:
+        # Only the rows about to be returned, so a search stays as fast as before:
+        # a damaged row (NaN, or a huge value that would win every query) is never a result.
+        rows = np.sort(np.asarray(rows, dtype=np.int64))
+        norms = np.linalg.norm(np.asarray(self.embeddings[rows], np.float64), axis=1)
+        bad = np.flatnonzero(~(np.abs(norms - 1.0) <= _NORM_TOLERANCE))   # NaN is bad too
+        if len(bad):
+            raise IndexCorruptError(
+                f"{self.index_dir / str(self._manifest.embeddings_file)}: the row of "
+                f"{self._manifest.paths[rows[bad[0]]]!r} is not a unit vector (length "
+                f"{norms[bad[0]]:.3g}); the file was changed or damaged. Rebuild the "
+                "index: move or delete its folder and build it again.")
 
     def _check_model(self, name: str) -> None:
         if name != self.model_name:
@@ -279,10 +361,6 @@ class ImageIndex:
                 f"{name!r}: ImageIndex.build(folder, model) keeps one per model.")
 
     # -- what is inside ---------------------------------------------------------
-    @property
-    def folder(self) -> Path:
-        return Path(os.path.normpath(self.index_dir / self._manifest.folder))
-
     @property
     def model_name(self) -> str:
         return self._manifest.model
@@ -319,6 +397,20 @@ class ImageIndex:
         return (f"ImageIndex({str(self.folder)!r}, {len(self)} images, "
                 f"{len(self._manifest.skipped)} skipped, model={self.model_name!r}, "
                 f"{self.dtype})")
+
+
+def _check_folder(index_dir: Path, manifest: Manifest, folder: Path, given: bool) -> None:
+    """The folder an index belongs to comes from the caller; the manifest must agree."""
+    recorded = (index_dir / manifest.folder).resolve()
+    if recorded == folder.resolve():
+        return
+    if given:
+        raise ImageIndexError(f"{index_dir} is the index of {recorded}, not of {folder}; "
+                              "give build() another index_dir")
+    raise IndexCorruptError(f"{index_dir / MANIFEST} says it indexes {recorded}, but it lies "
+                            f"in {folder}: it was edited or moved on its own. The index was "
+                            "left as it is; to start over, move or delete its folder and "
+                            "build it again.")
 
 
 def _no_index_message(index_dir: Path) -> str:

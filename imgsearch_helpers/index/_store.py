@@ -4,9 +4,10 @@
 
     <index_dir>/
       manifest.json              the commit point: files, their size/mtime, model, dim
-      embeddings-<gen>.npy       unit rows (float32 or float16), in manifest order
+      embeddings-<gen>.npy       unit rows (float32 or float16), in manifest order;
+                                 the manifest records its size and SHA-256
       checkpoints/<gen>-<n>.npy  rows embedded by an update that has not finished...
-      checkpoints/<gen>-<n>.json ...and which files they are (written last: the marker)
+      checkpoints/<gen>-<n>.json ...and which files they are (``_checkpoints``)
       lock                       flock()ed while an update runs
 
 Every file is written to a temporary name, fsync()ed and moved into place with
@@ -14,15 +15,22 @@ Every file is written to a temporary name, fsync()ed and moved into place with
 of one. A new generation's embeddings are written under a new name before the
 manifest that points to them, so the manifest never refers to a missing or
 partial file. Nothing here uses pickle: ``np.load(..., allow_pickle=False)``.
+
+Nothing read is trusted: every manifest field is checked for its type and range,
+only regular files are opened (a FIFO planted as the manifest must not block
+``open``), and the embeddings are checked against their recorded checksum before
+an update copies them into a new generation.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
 import re
+import stat as stat_mode
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,10 +39,8 @@ import numpy as np
 FORMAT = "imgsearch-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-CHECKPOINTS = "checkpoints"
 DTYPES = ("float32", "float16")
 _EMB_NAME = re.compile(r"^embeddings-(\d+)\.npy$")
-_CKPT_NAME = re.compile(r"^(\d+)-(\d+)\.json$")
 
 
 class ImageIndexError(Exception):
@@ -53,6 +59,10 @@ class IndexLockedError(ImageIndexError):
     """Another process is updating the same index right now."""
 
 
+class IndexReadOnlyError(ImageIndexError, PermissionError):
+    """The index's folder cannot be written (a read-only disk or no permission)."""
+
+
 Stat = tuple  # (size, mtime_ns, inode)
 
 
@@ -68,6 +78,7 @@ class Manifest:
     generation: int = 0
     embeddings_file: str | None = None
     embeddings_bytes: int = 0
+    embeddings_sha256: str | None = None  # None: made by a version that recorded none
     paths: list[str] = field(default_factory=list)        # relative, "/"-separated
     # Columns, as in the JSON: a million tuples would cost a tenth of a second to build.
     sizes: list[int] = field(default_factory=list)
@@ -86,6 +97,7 @@ class Manifest:
             "folder": self.folder, "recursive": self.recursive,
             "generation": self.generation, "embeddings_file": self.embeddings_file,
             "embeddings_bytes": self.embeddings_bytes,
+            "embeddings_sha256": self.embeddings_sha256,
             "created": self.created, "updated": self.updated, "count": len(self.paths),
             "last_summary": self.last_summary,
             # Columns rather than one object per file: a 1M-file manifest then
@@ -98,64 +110,105 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data, where: Path) -> "Manifest":
+        """Check every field's type and range; IndexCorruptError names the first bad one."""
         def need(ok, what):
             if not ok:
                 raise IndexCorruptError(f"{where}: {what}. {_UNTOUCHED}")
         need(isinstance(data, dict) and data.get("format") == FORMAT,
              f"not an {FORMAT} manifest")
         version = data.get("format_version")
-        need(isinstance(version, int), "no format_version")
+        need(is_int(version) and version >= 1, "no valid format_version")
         if version > FORMAT_VERSION:
             raise ImageIndexError(f"{where} has index format {version}; this version of "
                                   f"imgsearch_helpers reads up to {FORMAT_VERSION}. Upgrade it.")
         # Older formats would be migrated here, one version step at a time.
-        try:
-            paths, sizes = data["paths"], data["sizes"]
-            mtimes, inodes = data["mtimes_ns"], data["inodes"]
-            m = cls(model=str(data["model"]), dim=int(data["dim"]), dtype=str(data["dtype"]),
-                    folder=str(data["folder"]), recursive=bool(data["recursive"]),
-                    generation=int(data["generation"]),
-                    embeddings_file=data["embeddings_file"],
-                    embeddings_bytes=int(data["embeddings_bytes"]),
-                    paths=paths, sizes=sizes, mtimes=mtimes, inodes=inodes,
-                    racy=set(data["racy"]),
-                    skipped=[(str(p), str(r)) for p, r in data["skipped"]],
-                    created=str(data["created"]), updated=str(data["updated"]),
-                    last_summary=dict(data["last_summary"]))
-        except (KeyError, TypeError, ValueError) as err:
-            raise IndexCorruptError(f"{where}: missing or malformed field ({err!r}). "
-                                    f"{_UNTOUCHED}") from err
-        need(all(isinstance(c, list) for c in (paths, sizes, mtimes, inodes))
-             and len(paths) == len(sizes) == len(mtimes) == len(inodes) == data.get("count"),
+        missing = [k for k in _FIELDS if k not in data]
+        need(not missing, f"missing field(s) {', '.join(missing)}")
+        for key, check in _FIELDS.items():
+            need(check(data[key]), f"field {key!r} is malformed")
+        paths = data["paths"]
+        n = len(paths)
+        need(data["count"] == n and all(len(data[k]) == n for k in _COLUMNS),
              "its columns have different lengths")
-        need(m.dtype in DTYPES, f"unknown dtype {m.dtype!r}")
-        need(m.embeddings_file is None or _EMB_NAME.match(str(m.embeddings_file)),
-             "bad embeddings file name")
-        need(_safe_relpaths(paths),
+        need(all(0 <= r < n for r in data["racy"]), "field 'racy' names rows that do not exist")
+        need(safe_relpaths(paths),
              "a path is not relative to the folder (absolute, empty or with '..')")
-        return m
+        checksum = data.get("embeddings_sha256")     # absent before it was recorded
+        need(checksum is None or (_str(checksum) and _SHA256.match(checksum)),
+             "field 'embeddings_sha256' is malformed")
+        return cls(model=data["model"], dim=data["dim"], dtype=data["dtype"],
+                   folder=data["folder"], recursive=data["recursive"],
+                   generation=data["generation"], embeddings_file=data["embeddings_file"],
+                   embeddings_bytes=data["embeddings_bytes"],
+                   embeddings_sha256=checksum,
+                   paths=paths, sizes=data["sizes"], mtimes=data["mtimes_ns"],
+                   inodes=data["inodes"], racy=set(data["racy"]),
+                   skipped=[(p, r) for p, r in data["skipped"]],
+                   created=data["created"], updated=data["updated"],
+                   last_summary=data["last_summary"])
 
     def stat(self, row: int) -> Stat:
         return self.sizes[row], self.mtimes[row], self.inodes[row]
 
 
-def _safe_relpaths(paths: list) -> bool:
+def is_int(value, low: int = -(1 << 63), high: int = 1 << 64) -> bool:
+    return type(value) is int and low <= value < high     # bool is not an int here
+
+
+def _int_column(low: int):
+    def check(column) -> bool:
+        # One pass over the types and one over the values: a million rows in ~50 ms.
+        return isinstance(column, list) and (not column or (
+            set(map(type, column)) == {int} and min(column) >= low and max(column) < 1 << 64))
+    return check
+
+
+def is_str_list(value) -> bool:
+    return isinstance(value, list) and (not value or set(map(type, value)) == {str})
+
+
+def _str(value) -> bool:
+    return isinstance(value, str)
+
+
+def _pair_list(value) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(x, list) and len(x) == 2 and _str(x[0]) and _str(x[1]) for x in value)
+
+
+# The manifest's fields and what each must be (format version 1).
+_FIELDS = {
+    "model": _str, "dtype": lambda v: v in DTYPES, "folder": _str,
+    "dim": lambda v: is_int(v, 0, 1 << 20), "recursive": lambda v: isinstance(v, bool),
+    "generation": lambda v: is_int(v, 0, 1 << 62), "count": lambda v: is_int(v, 0),
+    "embeddings_file": lambda v: v is None or (_str(v) and _EMB_NAME.match(v) is not None),
+    "embeddings_bytes": lambda v: is_int(v, 0, 1 << 62),
+    "paths": lambda v: is_str_list(v),
+    "sizes": _int_column(0), "mtimes_ns": _int_column(-(1 << 63)), "inodes": _int_column(0),
+    "racy": _int_column(0), "skipped": _pair_list, "created": _str, "updated": _str,
+    "last_summary": lambda v: isinstance(v, dict) and all(
+        _str(k) and is_int(x, 0) for k, x in v.items()),
+}
+_COLUMNS = ("paths", "sizes", "mtimes_ns", "inodes")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def safe_relpaths(paths: list) -> bool:
     """No path is empty, absolute or goes up with "..": a manifest edited by hand
-    (or by an attacker) must not point outside the folder."""
+    (or by an attacker) must not point outside the folder. Any other character,
+    a newline included, is allowed: file systems allow it."""
     if not paths:
         return True
-    try:
-        joined = "\n" + "\n".join(paths) + "\n"
-    except TypeError:          # a path that is not a string
-        return False
-    # Substring tests over all paths at once: a million are checked in ~50 ms.
-    if joined.count("\n") != len(paths) + 1 or "\x00" in joined:
+    # Substring tests over all paths at once, separated by NUL (the one character no
+    # file name can hold): a million are checked in ~50 ms.
+    joined = "\0" + "\0".join(paths) + "\0"
+    if joined.count("\0") != len(paths) + 1:
         return False
     seps = "/\\" if os.name == "nt" else "/"
     if os.name == "nt" and ":" in joined:
         return False
-    starts, ends = "\n" + seps, "\n" + seps
-    return not (any("\n" + c in joined for c in seps + "\n")
+    starts, ends = "\0" + seps, "\0" + seps
+    return not (any("\0" + c in joined for c in seps + "\0")
                 or any(a + ".." + b in joined for a in starts for b in ends))
 
 
@@ -192,17 +245,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def atomic_write_npy(path: Path, dtype: str, shape: tuple, blocks) -> int:
-    """Write an .npy file from an iterable of row blocks, atomically; returns its size."""
+def atomic_write_npy(path: Path, dtype: str, shape: tuple, blocks) -> tuple[int, str]:
+    """Write an .npy file from an iterable of row blocks, atomically.
+
+    Returns its size and the SHA-256 of its bytes (computed on the way, not re-read).
+    """
     tmp = _tmp_name(path)
     written = 0
+    digest = hashlib.sha256()
     with open(tmp, "wb") as fh:
-        np.lib.format.write_array_header_1_0(fh, {
+        out = _HashingWriter(fh, digest)
+        np.lib.format.write_array_header_1_0(out, {
             "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
             "fortran_order": False, "shape": tuple(shape)})
         for block in blocks:
             block = np.ascontiguousarray(block, dtype=dtype)
-            fh.write(block.data)
+            out.write(block.data)
             written += len(block)
         fh.flush()
         os.fsync(fh.fileno())
@@ -212,22 +270,88 @@ def atomic_write_npy(path: Path, dtype: str, shape: tuple, blocks) -> int:
     size = tmp.stat().st_size
     os.replace(tmp, path)
     _fsync_dir(path.parent)
-    return size
+    return size, digest.hexdigest()
+
+
+class _HashingWriter:
+    """A file that also feeds what is written to a hash."""
+
+    def __init__(self, fh, digest):
+        self.fh, self.digest = fh, digest
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self.fh.write(data)
+
+
+def _not_regular(path: Path, mode: int) -> IndexCorruptError:
+    kind = ("a directory" if stat_mode.S_ISDIR(mode) else
+            "a named pipe (FIFO)" if stat_mode.S_ISFIFO(mode) else "a special file")
+    return IndexCorruptError(f"{path} is not a regular file: it is {kind}. {_UNTOUCHED}")
+
+
+@contextlib.contextmanager
+def open_regular(path: Path):
+    """Open ``path`` for reading only if it is a regular file; never block on a FIFO.
+
+    The file is opened non-blocking and checked on the opened descriptor, so a
+    FIFO or device put in its place is refused, not waited on. FileNotFoundError
+    is left to the caller; anything else that is not a regular file raises
+    :class:`IndexCorruptError`.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as err:
+        if err.errno not in (errno.ENXIO, errno.EISDIR):    # ENXIO: a socket
+            raise
+        raise IndexCorruptError(f"{path} cannot be opened as a file ({err.strerror}). "
+                                f"{_UNTOUCHED}") from err
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat_mode.S_ISREG(mode):
+            raise _not_regular(path, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        yield fh
+
+
+def check_regular(path: Path) -> os.stat_result:
+    """``os.stat(path)`` if it is a regular file (for files that are memory-mapped)."""
+    info = os.stat(path)
+    if not stat_mode.S_ISREG(info.st_mode):
+        raise _not_regular(path, info.st_mode)
+    return info
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number a manifest can hold")
+
+
+def parse_json(raw: bytes, path: Path):
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError as err:
+        raise IndexCorruptError(f"{path} is nested too deeply to be a manifest. "
+                                f"{_UNTOUCHED}") from err
+    except ValueError as err:      # also bad UTF-8, and integers of over 4,300 digits
+        raise IndexCorruptError(f"{path} is not valid JSON ({err}); it may be truncated. "
+                                f"{_UNTOUCHED}") from err
 
 
 def read_manifest(index_dir: Path) -> Manifest | None:
     """The manifest of ``index_dir``, or None if there is none yet."""
     path = index_dir / MANIFEST
     try:
-        raw = path.read_bytes()
+        with open_regular(path) as fh:
+            raw = fh.read()
     except FileNotFoundError:
         return None
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise IndexCorruptError(f"{path} is not valid JSON ({err}); it may be truncated. "
-                                f"{_UNTOUCHED}") from err
-    return Manifest.from_json(data, path)
+    return Manifest.from_json(parse_json(raw, path), path)
 
 
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
@@ -245,7 +369,7 @@ def open_embeddings(index_dir: Path, manifest: Manifest) -> np.ndarray:
         return np.zeros((0, manifest.dim), manifest.dtype)
     path = index_dir / manifest.embeddings_file
     try:
-        size = path.stat().st_size
+        size = check_regular(path).st_size
     except FileNotFoundError as err:
         raise IndexCorruptError(f"{path} is missing. {_UNTOUCHED}") from err
     if size != manifest.embeddings_bytes:
@@ -266,21 +390,85 @@ def open_embeddings(index_dir: Path, manifest: Manifest) -> np.ndarray:
     return emb
 
 
+def verify_embeddings(index_dir: Path, manifest: Manifest) -> bool:
+    """Check the embeddings file against the manifest's SHA-256 (reads it all).
+
+    Returns False when the index records no checksum (made by an older version).
+    """
+    if manifest.embeddings_file is None or manifest.embeddings_sha256 is None:
+        return False
+    path = index_dir / manifest.embeddings_file
+    digest = hashlib.sha256()
+    with open_regular(path) as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    if digest.hexdigest() != manifest.embeddings_sha256:
+        raise IndexCorruptError(f"{path} does not match the checksum its manifest recorded: "
+                                f"it was changed, or the disk damaged it. {_UNTOUCHED}")
+    return True
+
+
+_HASH_CHUNK = 16 << 20
+
+
+def _read_only(err: OSError) -> bool:
+    return err.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def read_only_error(index_dir: Path, err: OSError, exists: bool) -> IndexReadOnlyError:
+    """The error for an index folder that cannot be written, saying what to do."""
+    what = (f"cannot update the index in {index_dir}" if exists
+            else f"cannot create an index in {index_dir}")
+    todo = ("ImageIndex.open(index_dir) searches it as it is; to index the folder's "
+            "current files, give build() an index_dir= in a folder you can write to"
+            if exists else "give build() an index_dir= in a folder you can write to "
+            "(the photos themselves are only read)")
+    return IndexReadOnlyError(f"{what}: {err.strerror or err}. {todo}.")
+
+
+def make_index_dir(index_dir: Path) -> None:
+    """Create ``index_dir``, or :class:`IndexReadOnlyError` if its place is read-only."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        if not _read_only(err):
+            raise
+        raise read_only_error(index_dir, err, exists=False) from err
+
+
 @contextlib.contextmanager
-def update_lock(index_dir: Path):
-    """Hold an exclusive lock on the index while it is updated (POSIX only)."""
+def update_lock(index_dir: Path, wait: float = 0.0):
+    """Hold an exclusive lock on the index while it is updated (POSIX only).
+
+    ``wait``: seconds to wait for another process's update to end before giving up
+    with :class:`IndexLockedError`.
+    """
     try:
         import fcntl
     except ImportError:      # Windows: no advisory locks; one writer at a time, please
         yield
         return
-    fd = os.open(index_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            raise IndexLockedError(f"another process is updating the index in {index_dir}; "
-                                   "wait for it to finish") from err
+        fd = os.open(index_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        if not _read_only(err):
+            raise
+        raise read_only_error(index_dir, err, (index_dir / MANIFEST).exists()) from err
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as err:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    waited = f" (waited {wait:g} s)" if wait > 0 else ""
+                    raise IndexLockedError(
+                        f"another process is updating the index in {index_dir}{waited}; "
+                        "wait for it to finish, or pass wait=<seconds> to wait for it"
+                    ) from err
+                time.sleep(min(0.1, left))
         yield
     finally:
         os.close(fd)      # also releases the lock; the kernel does so if we are killed
@@ -294,89 +482,3 @@ def remove_stale_files(index_dir: Path, manifest: Manifest | None) -> None:
         old_emb = _EMB_NAME.match(entry.name) and entry.name != current
         if entry.is_file() and (stale_tmp or old_emb):
             os.unlink(entry.path)
-
-
-@dataclass
-class Checkpoint:
-    """Rows an unfinished update embedded, found again on the next run."""
-
-    rows: dict      # relpath -> (stat, racy, vector)
-    problems: list[str]
-
-
-class CheckpointWriter:
-    """Saves an update's progress in numbered chunks, each file atomically."""
-
-    def __init__(self, index_dir: Path, generation: int, model: str, dtype: str):
-        self.dir = index_dir / CHECKPOINTS
-        self.generation, self.model, self.dtype = generation, model, dtype
-        self.dir.mkdir(exist_ok=True)
-        taken = [int(m.group(2)) for m in map(_CKPT_NAME.match, os.listdir(self.dir))
-                 if m and int(m.group(1)) == generation]
-        self.seq = max(taken, default=-1) + 1
-
-    def write(self, relpaths: list[str], stats: list[Stat], racy: list[bool],
-              vectors: np.ndarray) -> None:
-        if not relpaths:
-            return
-        base = f"{self.generation}-{self.seq:06d}"
-        self.seq += 1
-        atomic_write_npy(self.dir / f"{base}.npy", self.dtype, vectors.shape, [vectors])
-        # The .json is written second: a chunk without it is ignored and removed.
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": self.model,
-                "generation": self.generation, "dtype": self.dtype,
-                "dim": int(vectors.shape[1]), "paths": relpaths,
-                "stats": [list(s) for s in stats], "racy": racy}
-        atomic_write_bytes(self.dir / f"{base}.json", json.dumps(meta).encode("ascii"))
-
-
-def read_checkpoints(index_dir: Path, generation: int, model: str, dtype: str,
-                     dim: int | None) -> Checkpoint:
-    """Rows saved by an interrupted update of this generation of the index."""
-    folder = index_dir / CHECKPOINTS
-    found = Checkpoint({}, [])
-    if not folder.is_dir():
-        return found
-    for name in sorted(os.listdir(folder)):
-        match = _CKPT_NAME.match(name)
-        if not match or int(match.group(1)) != generation:
-            continue
-        where = folder / name
-        try:
-            meta = json.loads(where.read_bytes())
-            other = meta.get("model") if isinstance(meta, dict) else None
-        except (OSError, ValueError) as err:
-            found.problems.append(f"{where.name}: {err}")
-            continue
-        if other != model:
-            raise IndexModelMismatchError(
-                f"{index_dir} holds an unfinished index made with model {other!r}, "
-                f"not {model!r}; use another index_dir or delete that one")
-        try:
-            vectors = np.load(where.with_suffix(".npy"), allow_pickle=False)
-            paths, stats, racy = meta["paths"], meta["stats"], meta["racy"]
-            ok = (vectors.ndim == 2 and len(vectors) == len(paths) == len(stats) == len(racy)
-                  and meta.get("dtype") == dtype and vectors.dtype == np.dtype(dtype)
-                  and (dim is None or vectors.shape[1] == dim))
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            found.problems.append(f"{where.name}: {err}")
-            continue
-        if not ok:
-            found.problems.append(f"{where.name}: does not match the index (shape or dtype)")
-            continue
-        dim = vectors.shape[1]
-        for p, s, r, v in zip(paths, stats, racy, vectors):
-            found.rows[p] = (tuple(s), bool(r), v)
-    if found.problems:
-        warnings.warn("ignored unreadable checkpoint(s); their files will be embedded "
-                      "again: " + "; ".join(found.problems), stacklevel=3)
-    return found
-
-
-def clear_checkpoints(index_dir: Path) -> None:
-    folder = index_dir / CHECKPOINTS
-    if folder.is_dir():
-        for entry in os.scandir(folder):
-            os.unlink(entry.path)
-        folder.rmdir()
-

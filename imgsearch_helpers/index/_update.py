@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ._store import (MANIFEST, CheckpointWriter, ImageIndexError, Manifest,
-                           atomic_write_npy, clear_checkpoints, now_iso, open_embeddings,
-                           read_checkpoints, remove_stale_files, write_manifest)
+from ._checkpoints import CheckpointWriter, clear_checkpoints, read_checkpoints
+from ._store import (MANIFEST, ImageIndexError, Manifest, atomic_write_npy, now_iso,
+                     open_embeddings, remove_stale_files, verify_embeddings, write_manifest)
 from ..images import ImageLoadError, find_image_files, stat_regular_file
 
 # A file changed within this long of when we looked at it may change again in the
@@ -41,6 +41,27 @@ def scan(folder: Path, recursive: bool, exclude: Path):
             continue
         files[rel] = (info.st_size, info.st_mtime_ns, info.st_ino)
     return files, skipped
+
+
+def unchanged(manifest: Manifest, files: dict) -> bool:
+    """Whether an update would find nothing to embed or remove (``files`` as :func:`scan`).
+
+    Files that were skipped before count as unchanged: they are retried only by an
+    update that can write its result.
+    """
+    if manifest.racy:
+        return False
+    indexed = dict(zip(manifest.paths, zip(manifest.sizes, manifest.mtimes, manifest.inodes)))
+    skipped = {p for p, _ in manifest.skipped}
+    found = 0
+    for path, stat in files.items():
+        if path in indexed:
+            if indexed[path] != stat:
+                return False
+            found += 1
+        elif path not in skipped:
+            return False
+    return found == len(indexed)
 
 
 class Update:
@@ -107,6 +128,10 @@ class Update:
                 write_manifest(self.dir, new)
             emb = self.old_emb
         else:
+            if any(isinstance(v, int) for v in source.values()):
+                # Rows are about to be copied into a new generation with a new
+                # checksum: first make sure they are the rows that were written.
+                verify_embeddings(self.dir, old)
             emb = self._commit(new, final)
         clear_checkpoints(self.dir)
         return new, emb, counts
@@ -124,13 +149,22 @@ class Update:
                     if emb.ndim != 2 or emb.shape[1] != self.dim:
                         raise ImageIndexError(f"{embedder.name} gives embeddings of shape "
                                               f"{emb.shape[1:]}, the index has dimension {self.dim}")
-                    for p, vector in zip((waiting[j] for j in batch.positions),
-                                         emb.astype(self.old.dtype)):
+                    finite = np.isfinite(emb).all(axis=1)
+                    norms = np.linalg.norm(np.where(finite[:, None], emb, 0), axis=1)
+                    if (np.abs(norms[finite] - 1) > 1e-3).any():
+                        raise ImageIndexError(f"{embedder.name} gives embeddings that are not "
+                                              "unit vectors; normalise them")
+                    # A model can overflow on one picture (NaN or inf): skip it, say why.
+                    self.skipped.extend(
+                        (waiting[j], "the model gave a non-finite embedding (NaN or inf)")
+                        for j, ok in zip(batch.positions, finite) if not ok)
+                    for p, vector in zip((waiting[j] for j, ok in zip(batch.positions, finite)
+                                          if ok), emb[finite].astype(self.old.dtype)):
                         self.source[p] = vector
                         pending.append(p)
                         if self.racy(p):
                             self.new_racy.add(p)
-                    self.counts["embedded"] += len(batch.positions)
+                    self.counts["embedded"] += int(finite.sum())
                 self.skipped.extend((waiting[j], reason) for j, reason in batch.skipped)
                 if pending and (len(pending) >= checkpoint_every
                                 or time.monotonic() - last >= checkpoint_seconds):
@@ -164,8 +198,8 @@ class Update:
                         out[j] = source[p]
                 yield out
 
-        new.embeddings_bytes = atomic_write_npy(self.dir / new.embeddings_file, new.dtype,
-                                                (len(final), self.dim), blocks())
+        new.embeddings_bytes, new.embeddings_sha256 = atomic_write_npy(
+            self.dir / new.embeddings_file, new.dtype, (len(final), self.dim), blocks())
         write_manifest(self.dir, new)       # the commit point
         remove_stale_files(self.dir, new)
         return open_embeddings(self.dir, new)
