@@ -15,7 +15,7 @@ from .device import select_device, select_dtype
 
 __all__ = [
     "ModelInfo", "LoadedModel", "ModelNotAvailableError",
-    "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR",
+    "available_models", "model_info", "is_cached", "load_model", "REPO_ROOT", "DATA_DIR",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -129,6 +129,28 @@ def model_info(name: str) -> ModelInfo:
             f"unknown model {name!r}. Registered models:\n  {valid}\n"
             "or pass the path of a folder saved with save_pretrained()."
         ) from None
+
+
+# One of these next to config.json means the weights were downloaded too.
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+def is_cached(name: str) -> bool:
+    """True when a registered model loads without the network.
+
+    A course model needs its folder under ``data/models``; a Hub model its config
+    and weights in the local Hugging Face cache (what ``imgsearch prefetch`` fills).
+    Nothing is downloaded or contacted.
+    """
+    info = model_info(name)
+    if info.local_dir:
+        return Path(info.source).is_dir()
+    from huggingface_hub import try_to_load_from_cache
+
+    def here(filename):
+        return isinstance(try_to_load_from_cache(info.name, filename), str)
+
+    return here("config.json") and any(here(f) for f in _WEIGHT_FILES)
 
 
 _CACHE: dict[tuple, LoadedModel] = {}

@@ -8,9 +8,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .images import find_image_files
-from .models import DATA_DIR, model_info
+from .models import DATA_DIR, is_cached, model_info
 
-__all__ = ["Profile", "get_profile", "PROFILE_ENV", "PROFILE_MODELS"]
+__all__ = ["Profile", "get_profile", "PROFILE_ENV", "PROFILE_MODELS", "hub_reachable",
+           "clipart_note"]
 
 PROFILE_ENV = "IMGSEARCH_PROFILE"
 
@@ -62,15 +63,8 @@ def _make(name: str, reason: str) -> Profile:
     return Profile(name, gallery=DATA_DIR / _GALLERY[name], reason=reason, **PROFILE_MODELS[name])
 
 
-def _cached(repo_id: str) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return False
-    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
-
-
-def _hub_reachable(timeout: float = 2.0) -> bool:
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether the Hugging Face Hub answers now (never, when ``HF_HUB_OFFLINE`` is set)."""
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
         return False
     host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
@@ -103,9 +97,28 @@ def get_profile(name: str | None = None) -> Profile:
         return _make(name, f"chosen by {PROFILE_ENV}={name}" if os.environ.get(PROFILE_ENV)
                      else "chosen explicitly")
     real = [m for m in PROFILE_MODELS["online"].values()]
-    if all(_cached(model_info(m).name) for m in real):
+    if all(is_cached(m) for m in real):
         return _make("online", "the real models are in the local Hugging Face cache")
-    if _hub_reachable():
+    if hub_reachable():
         return _make("online", "the Hugging Face Hub is reachable; models download on first use")
     return _make("offline", "the real models are not cached and the Hugging Face Hub is not "
                             "reachable")
+
+
+def clipart_note(model_name: str, folder) -> str | None:
+    """A warning when one of the course's clip-art models is used on other pictures.
+
+    Returns None for a real model, or for the course's own gallery (or a folder
+    inside it); else one line that says why the ranking means little and what to do.
+    """
+    try:
+        shipped = model_info(str(model_name)).local_dir is not None
+    except ValueError:          # a local folder or an unknown name: not ours
+        return None
+    gallery = (DATA_DIR / _GALLERY["offline"]).resolve()
+    where = Path(folder).resolve()
+    if not shipped or where == gallery or gallery in where.parents:
+        return None
+    return (f"{model_name} was trained by this course on clip-art scenes only; on other "
+            "pictures its ranking means little. For photos, get a real model while online "
+            f"(`imgsearch prefetch` or `make prefetch`) and use it, e.g. {PROFILE_MODELS['online']['siglip']}.")

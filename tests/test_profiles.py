@@ -40,12 +40,12 @@ def test_env_variable_chooses(monkeypatch):
 
 
 def test_auto_choice(monkeypatch):
-    monkeypatch.setattr(profiles, "_cached", lambda repo: True)
+    monkeypatch.setattr(profiles, "is_cached", lambda name: True)
     assert get_profile().name == "online"
-    monkeypatch.setattr(profiles, "_cached", lambda repo: False)
-    monkeypatch.setattr(profiles, "_hub_reachable", lambda: True)
+    monkeypatch.setattr(profiles, "is_cached", lambda name: False)
+    monkeypatch.setattr(profiles, "hub_reachable", lambda: True)
     assert get_profile().name == "online"
-    monkeypatch.setattr(profiles, "_hub_reachable", lambda: False)
+    monkeypatch.setattr(profiles, "hub_reachable", lambda: False)
     p = get_profile()
     assert p.name == "offline" and "not reachable" in p.reason
     assert "OFFLINE" in p._repr_html_()
@@ -53,4 +53,14 @@ def test_auto_choice(monkeypatch):
 
 def test_hub_offline_env_means_unreachable(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert profiles._hub_reachable() is False
+    assert profiles.hub_reachable() is False
+
+
+def test_clipart_note_only_for_course_models_outside_the_gallery(tmp_path):
+    gallery = get_profile("offline").gallery
+    assert profiles.clipart_note("imgsearch/clipart-clip", gallery) is None
+    assert profiles.clipart_note("imgsearch/clipart-clip", gallery / "sub") is None
+    assert profiles.clipart_note("google/siglip2-base-patch16-naflex", tmp_path) is None
+    assert profiles.clipart_note(str(tmp_path), tmp_path) is None      # a local model folder
+    note = profiles.clipart_note("imgsearch/clipart-siglip", tmp_path)
+    assert "clip-art" in note and "prefetch" in note and "\n" not in note
