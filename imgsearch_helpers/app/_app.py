@@ -16,6 +16,7 @@ from ._view import THUMB_PX, AppView, thumb_html
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_image_files, embed_images, embed_texts
 from ..images import SCAN_EXTENSIONS, ImageLoadError, find_image_files
+from ..index import ImageIndex
 from ..models import LoadedModel, ModelNotAvailableError, load_model
 from ..search import SearchResult, search
 
@@ -83,9 +84,12 @@ class SearchApp:
 
     Parameters
     ----------
-    images : folder or sequence of paths
+    images : folder, sequence of paths, or ImageIndex
         The gallery. A folder is searched recursively; its ``captions.json``
-        (file name -> caption), if any, is used when ``captions`` is None.
+        (file name -> caption), if any, is used when ``captions`` is None. An
+        :class:`~imgsearch_helpers.index.ImageIndex` gives its pictures and their
+        embeddings, so nothing is embedded again (its model must be the first of
+        ``models``; the folder's ``captions.json`` is read as for a folder).
     models : sequence of str or path
         Names or folders :func:`load_model` accepts; the first is active.
     captions : dict, optional
@@ -129,7 +133,11 @@ class SearchApp:
         self.ui = AppView(options, min(k, max_k), max(max_k, k), self._on_more)
         self._wire()
         with self._guard("Opening the gallery"):
-            if isinstance(images, (str, os.PathLike)):
+            if isinstance(images, ImageIndex):
+                paths = self._use_index(images)
+                if captions is None:
+                    self.captions = _read_captions(images.folder)
+            elif isinstance(images, (str, os.PathLike)):
                 folder = Path(images).expanduser()
                 self._check_folder(folder)
                 paths = list_images(folder)
@@ -422,6 +430,16 @@ class SearchApp:
             self.ui.show_message(
                 f"Skipped {len(embedded.skipped)} file(s) that could not be read:\n"
                 + "\n".join(lines) + (f"\n… and {more} more" if more > 0 else ""), "warning")
+
+    def _use_index(self, index: ImageIndex) -> list[Path]:
+        """Take an index's embeddings as the gallery of its model; returns the gallery."""
+        if index.model_name != self.models[0]:
+            raise ValueError(f"the index was built with {index.model_name}: make it the first "
+                             f"of the app's models (they are {self.models})")
+        paths = list(index.paths)
+        self._cache[index.model_name] = _Embedded(np.asarray(index.embeddings, np.float32),
+                                                  paths, list(index.skipped))
+        return paths
 
     @staticmethod
     def _check_folder(folder: Path) -> None:
