@@ -226,7 +226,7 @@ class _Lines:
         self.total, self.desc, self.stream, self.every = total, desc, stream, every_seconds
         self.n, self.start = 0, time.monotonic()
         self.last_time, self.last_tenth = self.start, 0
-        self._say(f"{total} images to embed")
+        self._say(f"{total} {'image' if total == 1 else 'images'} to embed")
 
     def update(self, n: int) -> None:
         self.n += n

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
         if not hasattr(args, "run"):
-            parser.print_help()
+            parser.print_help(sys.stderr)
             return 2
     try:
         return args.run(args)

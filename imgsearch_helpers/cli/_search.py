@@ -172,7 +172,8 @@ def _searchable(folder, index, loaded) -> None:
              + (f"; {len(index.skipped)} files skipped (`imgsearch index` lists them)"
                 if index.skipped else ""))
     if len(index) == 0:
-        why = f" ({len(index.skipped)} files could not be read)" if index.skipped else ""
+        n = len(index.skipped)
+        why = f" ({n} {'file' if n == 1 else 'files'} could not be read)" if n else ""
         raise CliError(f"no pictures to search in {shown(folder)}{why}")
     warn_clipart(loaded.name, folder)
 
