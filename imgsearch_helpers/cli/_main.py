@@ -5,8 +5,10 @@ import argparse
 import os
 import sys
 
-from . import _app, _search, _setup
+from ._app import register as add_app_command
 from ._common import MODEL_ENV, CliError, Interrupted, note
+from ._search import register as add_search_commands
+from ._setup import register as add_setup_commands
 from ..images import ImageLoadError
 from ..index import ImageIndexError
 from ..models import ModelNotAvailableError
@@ -45,14 +47,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for module in (_search, _setup, _app):
-        module.register(sub)
+    for add in (add_search_commands, add_setup_commands, add_app_command):
+        add(sub)
     return parser, dict(sub.choices)
 
 
 def _version() -> str:
-    from .. import __version__
-    return __version__
+    import imgsearch_helpers
+    return imgsearch_helpers.__version__
 
 
 def main(argv: list[str] | None = None) -> int:
