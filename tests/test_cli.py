@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import tomllib
 from pathlib import Path
 
@@ -313,6 +312,36 @@ def test_a_read_only_folder_is_indexed_in_the_user_cache(tmp_path):
     finally:
         folder.chmod(0o755)
         shutil.rmtree(base)
+
+
+def test_a_terminal_gets_a_progress_bar(tmp_path):
+    pty, termios, fcntl = (pytest.importorskip(m) for m in ("pty", "termios", "fcntl"))
+    import struct
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for k in range(40):
+        make_picture(k).save(folder / f"p{k}.png")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "imgsearch_helpers.cli", "index", str(folder),
+                             "--model", MODEL], cwd=tmp_path, env=_env(tmp_path), stdin=slave,
+                            stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:          # the other end closed: the command has finished
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = out.decode()
+    assert "indexing: 100%|" in text and "40/40" in text, text        # tqdm's bar
+    assert "images to embed" not in text                              # not the plain lines
 
 
 # -- Ctrl-C --------------------------------------------------------------------------

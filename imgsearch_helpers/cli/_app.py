@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shutil
 import signal

@@ -226,7 +226,8 @@ def embed_query(loaded, terms: list[Term]) -> np.ndarray:
             try:
                 vectors.append(embed_images(loaded, [term.value])[0])
             except ImageLoadError as err:
-                raise CliError(f"cannot read the query picture {term.value}: {err.reason}") from None
+                raise CliError(f"cannot read the query picture {term.value}: "
+                               f"{err.reason}") from None
         else:
             vectors.append(embed_texts(loaded, term.value)[0])
     if len(terms) == 1:

@@ -35,7 +35,8 @@ example:
 
 _PREFETCH_HELP = f"""\
 While online, download models into the Hugging Face cache so that they work
-offline later. Default: the online profile's models ({", ".join(PROFILE_MODELS["online"].values())}).
+offline later. Default: the online profile's models
+({", ".join(PROFILE_MODELS["online"].values())}).
 The course's clip-art models are shipped with it and need no download.
 
 examples:
@@ -288,7 +289,7 @@ def _check_model(report: _Report, profile: str, role: str, name: str, device, im
 
 
 def _run_once(loaded, profile: str, images):
-    """Run a classifier on one picture (returns None), or search the gallery (returns the top file)."""
+    """Run a classifier on one picture (None), or search the gallery (the top file)."""
     import numpy as np
     import torch
 
