@@ -141,6 +141,23 @@ def test_combined_queries_add_and_subtract(workdir):
     assert like_lake["results"][0]["score"] != not_boat["results"][0]["score"]
 
 
+def test_words_are_grouped_into_queries_with_weights(tmp_path, monkeypatch):
+    from imgsearch_helpers.cli._search import Term, duplicate_groups, parse_queries
+
+    monkeypatch.chdir(tmp_path)
+    make_picture(0).save(tmp_path / "a.png")
+    (tmp_path / "cat").write_text("a file named like a word")
+    queries = parse_queries(["a lake", "+2 snow", "- boat", "a.png", "-0.7 a lake", "cat"])
+    assert queries == [
+        ("a lake +2 snow - boat", [Term("a lake", False), Term("snow", False, 1, 2.0),
+                                    Term("boat", False, -1, None)]),
+        ("a.png -0.7 a lake", [Term("a.png", True), Term("a lake", False, -1, 0.7)]),
+        ("cat", [Term("cat", False)]),                 # a word, though a file "cat" exists
+    ]
+    assert duplicate_groups([(0, 1, 0.99), (5, 6, 0.98), (1, 2, 0.97)]) == [
+        ([0, 1, 2], 0.97, 0.99), ([5, 6], 0.98, 0.98)]
+
+
 def test_similar_leaves_the_query_picture_out(workdir):
     proc = imgsearch("similar", "gallery/cat_002.png", "gallery", "-k", 3, "--json", "--model",
                      MODEL, cwd=workdir)
@@ -228,6 +245,22 @@ def test_more_errors_in_process(tmp_path, monkeypatch, capsys, args, status, wor
     assert err[-1].startswith("imgsearch: error: ")
     for word in words:
         assert word in err[-1], err[-1]
+
+
+def test_a_damaged_index_is_reported_and_left_alone(tmp_path, monkeypatch, capsys):
+    from imgsearch_helpers.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(GALLERY / "lake_030.png", tmp_path / "lake.png")
+    assert main(["index", "--model", MODEL]) == 0
+    manifest, = tmp_path.glob(".imgsearch/*/manifest.json")
+    manifest.write_text('{"format": "imgsearch-index", "trunc')
+    capsys.readouterr()
+    assert main(["search", "a lake", "--model", MODEL]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"imgsearch: error: {manifest} is not valid JSON")
+    assert "move or delete its folder" in err[0]
+    assert manifest.read_text() == '{"format": "imgsearch-index", "trunc'
 
 
 @pytest.mark.parametrize("args, words", [

@@ -13,7 +13,7 @@ import numpy as np
 from ._common import (CliError, UsageError, check_model, choose_model, folder_arg, load,
                       model_options, note, open_index, shown, warn_clipart)
 from ..embeddings import embed_images, embed_texts
-from ..images import ImageLoadError
+from ..images import SCAN_EXTENSIONS, ImageLoadError
 from ..similarity import NEGATIVE_WEIGHT, combine_queries, near_duplicates
 
 _RAW = argparse.RawDescriptionHelpFormatter
@@ -35,7 +35,7 @@ Search a folder's pictures with words (in any language the model knows), best
 first: rank, score (cosine similarity) and path. The index is brought up to date
 first, which is fast when nothing changed.
 
-Each QUERY is a text, or the path of a picture ("more like this"). A word that
+Each QUERY is words, or the path of a picture file ("more like this"). A QUERY that
 starts with "+ " or "- " (plus or minus, then a space) changes the query before it:
 "+ snow" moves it towards snow, "- boat" away from boats. "+2 snow" gives the
 words twice the weight (pictures outweigh words; notebook 04 shows why); a minus
@@ -204,7 +204,7 @@ def parse_queries(words: list[str]) -> list[tuple[str, list[Term]]]:
         value = match.group(3).strip() if match else word.strip()
         if not value:
             raise UsageError("an empty query: give words to search for")
-        term = Term(value, Path(value).expanduser().is_file(),
+        term = Term(value, _is_picture_file(value),
                     -1 if match and match.group(1) == "-" else 1,
                     float(match.group(2)) if match and match.group(2) else None)
         if match:
@@ -216,6 +216,12 @@ def parse_queries(words: list[str]) -> list[tuple[str, list[Term]]]:
         else:
             queries.append((word, [term]))
     return queries
+
+
+def _is_picture_file(value: str) -> bool:
+    # A file with a picture's extension; "cat" stays a word even if a file "cat" is here.
+    path = Path(value).expanduser()
+    return path.suffix.lower() in SCAN_EXTENSIONS and path.is_file()
 
 
 def embed_query(loaded, terms: list[Term]) -> np.ndarray:
