@@ -261,7 +261,8 @@ def _check_model(report: _Report, profile: str, role: str, name: str, device, im
     if not is_cached(name):
         if model_info(name).local_dir:
             report.fail(f"{label}: its files are missing",
-                        f"{name} is missing; rebuild it with `make models`")
+                        f"{name} is missing; rebuild it with "
+                        "`python -m imgsearch_helpers.training --out data/models`")
         else:
             report.fail(f"{label}: not on this computer", "")
             report.missing.append(name)
