@@ -29,10 +29,12 @@ test: $(STAMP)  ## unit tests, notebook tests (offline profile), browser test
 	IMGSEARCH_PROFILE=offline HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 prefetch: $(STAMP)  ## while online: download the real models for offline use
-	$(PY) -m imgsearch_helpers.prefetch $(MODELS)
+	$(VENV)/bin/imgsearch prefetch $(MODELS)
 
-check: $(STAMP)  ## workshop laptop check: load and run every model of both profiles
-	$(PY) -m imgsearch_helpers.prefetch --check
+# The profile the workshop uses: IMGSEARCH_PROFILE=online|offline, else online when the real
+# models are here or the Hub answers, else offline. Exit status 0 only when it is ready.
+check: $(STAMP)  ## workshop laptop check: the profile's models load, run and find the right picture
+	$(VENV)/bin/imgsearch doctor
 
 models: $(STAMP)  ## retrain the three offline models from scratch (~30 min on 2 cores)
 	$(PY) -m imgsearch_helpers.training --out data/models

@@ -365,7 +365,15 @@ def _require_image_tower(loaded: LoadedModel) -> None:
 
 
 def progress_bar(total: int, show, desc: str):
-    """A tqdm bar, ``None`` for no bar, or ``show`` itself when it already has ``update(n)``."""
+    """A progress object with ``update(n)`` (and ``close()``), or ``None`` for none.
+
+    ``show`` is True / False / None (a tqdm bar for 64 items or more), an object
+    that already has ``update(n)`` (returned as it is), or a callable
+    ``show(total, desc)`` that makes one (the ``imgsearch`` command's bars, which
+    need the total that only the caller of this function knows).
+    """
+    if isinstance(show, type) or (callable(show) and not hasattr(show, "update")):
+        return show(total, desc)          # a class has "update" too: it is a factory
     if hasattr(show, "update"):
         return show
     if show is False or (show is None and total < 64):

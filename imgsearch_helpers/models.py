@@ -88,7 +88,7 @@ class ClipartModelWarning(UserWarning):
     """A clip-art model is used on pictures that are not the course's clip-art."""
 
 
-def clipart_note(loaded: "LoadedModel", pictures) -> str:
+def clipart_note(model, pictures) -> str:
     """A warning text when a clip-art model meets pictures outside the course's gallery, else "".
 
     The offline models were trained only on the course's drawn scenes; on photos
@@ -96,10 +96,13 @@ def clipart_note(loaded: "LoadedModel", pictures) -> str:
 
     Parameters
     ----------
-    loaded : LoadedModel
+    model : LoadedModel or str
+        A loaded model or a model name.
     pictures : iterable of paths (or a folder); other items (PIL images, bytes) are not judged
     """
-    if not loaded.is_clipart:
+    name = model.name if isinstance(model, LoadedModel) else str(model)
+    info = MODELS.get(name)
+    if info is None or info.local_dir is None:
         return ""
     if isinstance(pictures, (str, os.PathLike)):
         pictures = [pictures]
@@ -108,11 +111,11 @@ def clipart_note(loaded: "LoadedModel", pictures) -> str:
         if isinstance(item, (str, os.PathLike)):
             real = os.path.realpath(item)
             if real != gallery and not real.startswith(gallery + os.sep):
-                return (f"{loaded.name} is one of the course's clip-art models: it knows only the "
+                return (f"{name} is one of the course's clip-art models: it knows only the "
                         "drawn scenes it was trained on, so its rankings of other pictures (such as "
                         "photos) mean nothing. For real photos use a real model, e.g. "
                         "google/siglip2-base-patch16-naflex (fetch it while online with "
-                        "`make prefetch`).")
+                        "`imgsearch prefetch`).")
     return ""
 
 
@@ -218,14 +221,26 @@ def hub_reachable(timeout: float = 1.5) -> bool:
         return False
 
 
+# One of these next to config.json means the weights were downloaded too.
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
 def is_cached(name: str, revision: str | None = None) -> bool:
-    """True when a Hub model's files are in the local Hugging Face cache (shipped ones: on disk)."""
-    info = MODELS.get(name)
-    if info is not None and info.local_dir:
+    """True when a model loads without the network.
+
+    A course model needs its folder under ``data/models``; a Hub model its config
+    and weights in the local Hugging Face cache (what ``imgsearch prefetch`` fills).
+    Nothing is downloaded or contacted.
+    """
+    info = model_info(name)
+    if info.local_dir:
         return Path(info.source).is_dir()
     from huggingface_hub import try_to_load_from_cache
 
-    return isinstance(try_to_load_from_cache(name, "config.json", revision=revision), str)
+    def here(filename):
+        return isinstance(try_to_load_from_cache(name, filename, revision=revision), str)
+
+    return here("config.json") and any(here(f) for f in _WEIGHT_FILES)
 
 
 _CACHE: dict[tuple, LoadedModel] = {}
@@ -369,9 +384,8 @@ def _not_available_message(name: str, cause: str | None = None) -> str:
     lines = [f"{name} is not in the local Hugging Face cache, and {where}."]
     if cause:
         lines[0] = f"{name} could not be loaded ({cause})."
-    lines.append(f"To get it: on a machine that is online, run `make prefetch MODELS={name}` "
-                 f"(or `python -m imgsearch_helpers.prefetch {name}`); it is then cached for "
-                 "offline use.")
+    lines.append(f"To get it: on a machine that is online, run `imgsearch prefetch {name}` "
+                 f"(or `make prefetch MODELS={name}`); it is then cached for offline use.")
     offline = [m.name for m in _REGISTRY if m.local_dir and m.task == (
         MODELS[name].task if name in MODELS else "zero-shot")]
     if os.environ.get("IMGSEARCH_PROFILE", "").strip().lower() == "offline":

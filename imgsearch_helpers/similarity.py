@@ -7,11 +7,18 @@ import numpy as np
 
 from .embeddings import normalize
 
-__all__ = ["combine_queries", "near_duplicates"]
+__all__ = ["combine_queries", "near_duplicates", "NEGATIVE_WEIGHT"]
+
+# How strongly a negative ("not like this") is subtracted, unless told otherwise.
+NEGATIVE_WEIGHT = 0.5
+# Rows of the similarity matrix computed at once by near_duplicates (about 256 MB of
+# float32 scores): a folder of 100,000 pictures never needs its 40 GB n x n matrix.
+_SCORE_BYTES = 256 << 20
 
 
 def combine_queries(positives: Sequence[np.ndarray], negatives: Sequence[np.ndarray] = (),
-                    weights: Sequence[float] | None = None, negative_weight: float = 0.5) -> np.ndarray:
+                    weights: Sequence[float] | None = None,
+                    negative_weight: float = NEGATIVE_WEIGHT) -> np.ndarray:
     """Mix embeddings into one query: "like these, but not like those".
 
     Text and image embeddings of a dual encoder live in one space, so a text
@@ -47,6 +54,9 @@ def combine_queries(positives: Sequence[np.ndarray], negatives: Sequence[np.ndar
 def near_duplicates(embeddings: np.ndarray, threshold: float = 0.95) -> list[tuple[int, int, float]]:
     """Pairs of rows whose cosine similarity is at least ``threshold``.
 
+    The scores are computed a block of rows at a time, so memory stays bounded
+    for large folders (the time still grows with the square of their size).
+
     Parameters
     ----------
     embeddings : np.ndarray, (n, d), unit rows
@@ -57,7 +67,14 @@ def near_duplicates(embeddings: np.ndarray, threshold: float = 0.95) -> list[tup
     list of (i, j, score) with i < j, most similar first.
     """
     emb = np.asarray(embeddings, np.float32)
-    sims = emb @ emb.T
-    i, j = np.nonzero(np.triu(sims >= threshold, k=1))
-    pairs = [(int(a), int(b), float(sims[a, b])) for a, b in zip(i, j)]
+    n = len(emb)
+    rows = max(1, _SCORE_BYTES // (4 * max(n, 1)))
+    pairs = []
+    for start in range(0, n, rows):
+        # Only columns from ``start`` on: each pair is scored once, in the block of its i.
+        sims = emb[start:start + rows] @ emb[start:].T
+        i, j = np.nonzero(sims >= threshold)
+        upper = j > i
+        i, j = i[upper], j[upper]
+        pairs += [(int(a) + start, int(b) + start, float(sims[a, b])) for a, b in zip(i, j)]
     return sorted(pairs, key=lambda p: (-p[2], p[0], p[1]))

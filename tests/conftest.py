@@ -97,6 +97,22 @@ def tiny_siglip2(tmp_path_factory):
     return _save(tmp_path_factory, "tiny-siglip2", model, processor)
 
 
+def install_in_hf_cache(cache_dir, repo_id: str, folder) -> None:
+    """Copy a saved model into a Hugging Face cache layout under ``repo_id``.
+
+    With ``HF_HUB_CACHE=cache_dir`` and ``HF_HUB_OFFLINE=1`` the tiny model then
+    loads under the real name, through the same code path as a downloaded one.
+    """
+    import shutil
+    from pathlib import Path
+
+    repo = Path(cache_dir) / ("models--" + repo_id.replace("/", "--"))
+    commit = "0" * 40
+    shutil.copytree(folder, repo / "snapshots" / commit, dirs_exist_ok=True)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+
+
 def make_picture(kind: int, size=(48, 40)) -> Image.Image:
     """A simple coloured picture; different ``kind`` values give different pictures."""
     rng = np.random.default_rng(kind)

@@ -1,4 +1,5 @@
-"""End to end in a real browser: JupyterLab, notebook 05, the search app, headless Chromium.
+"""End to end in a real browser: JupyterLab, notebook 05, the search app, headless Chromium;
+and the same app served as a web page by ``imgsearch app`` (Voila).
 
 The test starts JupyterLab on a free loopback port with a known token and a
 throw-away root folder holding a copy of notebook 05, drives Debian's Chromium
@@ -8,6 +9,11 @@ the time from the key press to the results being on screen, measured inside
 the page (also written to ``build/app-timing.txt``), and saves a screenshot of
 the app to ``build/app-screenshot.png``. It then indexes a folder with a hostile
 file name through the folder box and checks that no markup from it runs.
+
+The second test starts ``imgsearch app`` on a copy of the offline gallery, opens
+the URL it prints, searches, checks the top result, saves
+``build/cli-app-screenshot.png``, and stops the command with Ctrl-C (SIGINT),
+which must end Voila and its kernel too.
 
 In CI (``CI`` set) every problem fails the test; on a laptop without
 ``/usr/bin/chromium`` it is skipped with the reason.
@@ -150,7 +156,7 @@ def _shut_down(proc, base: str, token: str) -> None:
 
 
 @pytest.fixture
-def page(chromium, lab):
+def page(chromium):
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -312,3 +318,71 @@ def _index_hostile_folder(page, tmp_path) -> None:
         .some(n => n.textContent === name)""", arg=HOSTILE, timeout=30_000)
     assert page.locator('.imgsearch-app img[src="x"]').count() == 0
     assert page.dialogs == [], f"a file name ran script: {page.dialogs}"
+
+
+@pytest.fixture
+def imgsearch_app(tmp_path):
+    """``imgsearch app`` on a copy of the offline gallery; yields the URL it prints."""
+    import psutil
+
+    gallery = tmp_path / "gallery"
+    shutil.copytree(ROOT / "data" / "gallery", gallery)
+    env = dict(os.environ, IMGSEARCH_PROFILE="offline", HF_HUB_OFFLINE="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    err_log = (tmp_path / "app.err").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "imgsearch_helpers.cli", "app", str(gallery),
+                             "--model", "imgsearch/clipart-clip", "--port", "0"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=err_log,
+                            text=True)
+    try:
+        url = proc.stdout.readline().strip()     # printed once Voila listens
+        if not url.startswith("http://127.0.0.1:"):
+            proc.wait(timeout=30)
+            pytest.fail(f"imgsearch app printed {url!r}, exit status {proc.returncode}:\n"
+                        f"{(tmp_path / 'app.err').read_text()}")
+        voila = psutil.Process(proc.pid).children(recursive=True)
+        yield url
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, (tmp_path / "app.err").read_text()
+        kernels = [c for v in voila for c in _children(v)]
+        _, alive = psutil.wait_procs(voila + kernels, timeout=20)
+        assert not alive, f"still running after Ctrl-C: {[p.pid for p in alive]}"
+        assert "serving the search app" in (tmp_path / "app.err").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        err_log.close()
+
+
+def _children(proc):
+    import psutil
+    try:
+        return proc.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def test_imgsearch_app_serves_the_search_app(page, imgsearch_app):
+    BUILD.mkdir(exist_ok=True)
+    try:
+        page.goto(imgsearch_app)
+        box = page.locator(".imgsearch-app .imgsearch-query input")
+        # Voila starts a kernel, which loads the model and opens the index, then the widgets show.
+        box.wait_for(timeout=120_000)
+        assert "import" not in page.locator("body").inner_text(), "the page shows code"
+        box.fill(QUERY)
+        box.press("Enter")
+        page.wait_for_function("""(query) => {
+            const status = document.querySelector('.imgsearch-app .imgsearch-status');
+            return status && status.textContent.includes(query)
+                && document.querySelectorAll('.imgsearch-app .imgsearch-result img').length > 0;
+        }""", arg=QUERY, timeout=60_000)
+        results = _visible_results(page)
+        page.locator(".imgsearch-app").screenshot(path=str(BUILD / "cli-app-screenshot.png"))
+        assert results and results[0]["name"].startswith("lake_"), results
+        assert results[0]["caption"], "the gallery's captions.json is read through the index"
+        assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    except BaseException:
+        page.screenshot(path=str(BUILD / "cli-app-failure.png"), full_page=True)
+        raise

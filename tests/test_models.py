@@ -96,6 +96,24 @@ def test_no_model_runs_remote_code():
     assert "remote_code" not in {f.name for f in dataclasses.fields(MODELS["qihoo360/fg-clip2-base"])}
 
 
+def test_is_cached_looks_for_config_and_weights_without_the_network(monkeypatch, tmp_path,
+                                                                     tiny_siglip2):
+    from conftest import install_in_hf_cache
+    from imgsearch_helpers.models import is_cached
+
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    assert is_cached("imgsearch/clipart-clip")               # shipped in data/models
+    name = "google/siglip2-base-patch16-naflex"
+    assert not is_cached(name)
+    install_in_hf_cache(tmp_path, name, tiny_siglip2)
+    assert is_cached(name)
+    weights, = (tmp_path / ("models--" + name.replace("/", "--"))).rglob("model.safetensors")
+    weights.unlink()                                         # a download cut short
+    assert not is_cached(name)
+    with pytest.raises(ValueError, match="unknown model"):
+        is_cached("no/such-model")
+
+
 def test_unsupported_architecture_is_refused(tmp_path):
     from transformers import BertConfig, BertModel
     BertModel(BertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,

@@ -56,3 +56,15 @@ def test_hub_offline_env_means_unreachable(monkeypatch):
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert hub_reachable() is False
+
+
+def test_clipart_note_only_for_course_models_outside_the_gallery(tmp_path):
+    from imgsearch_helpers.models import clipart_note
+
+    gallery = get_profile("offline").gallery
+    assert clipart_note("imgsearch/clipart-clip", gallery) == ""
+    assert clipart_note("imgsearch/clipart-clip", gallery / "sub") == ""
+    assert clipart_note("google/siglip2-base-patch16-naflex", tmp_path) == ""
+    assert clipart_note(str(tmp_path), tmp_path) == ""      # a local model folder
+    note = clipart_note("imgsearch/clipart-siglip", tmp_path)
+    assert "clip-art" in note and "prefetch" in note and "\n" not in note

@@ -328,3 +328,33 @@ def test_a_clipart_model_on_photos_says_its_results_mean_nothing(tmp_path):
                             ["imgsearch/clipart-clip"], k=2, device="cpu")
     gallery_app.search_text("a cat")
     assert gallery_app.ui.message.value == ""      # on its own clip-art: no warning
+
+
+def test_an_index_is_the_gallery_and_nothing_is_embedded_again(tmp_path, gallery, tiny_clip,
+                                                               tiny_siglip, monkeypatch):
+    """`imgsearch app` hands the app a folder's index: its embeddings are used as they are."""
+    from imgsearch_helpers.index import ImageIndex
+
+    folder = gallery[0].parent
+    (folder / "captions.json").write_text(json.dumps({"pic_1.png": "the second picture"}))
+    loaded = load_model(tiny_clip, device="cpu")
+    index = ImageIndex.build(folder, loaded)
+    models = [index.model_name, str(tiny_siglip)]
+
+    def no_embedding(*args, **kwargs):
+        raise AssertionError("the gallery was embedded again")
+    from imgsearch_helpers.app import _gallery
+
+    monkeypatch.setattr(_gallery, "embed_image_files", no_embedding)
+    monkeypatch.setattr(_gallery.ImageIndex, "build", no_embedding)
+    app = SearchApp(index, models, k=5, device="cpu")
+    assert app.last_error is None and app.gallery == index.paths
+    results = app.search_image(index.paths[1])
+    assert results[0].item == index.paths[1] and results[0].score == pytest.approx(1.0, abs=1e-5)
+    assert _grid(app)[0][2] == "the second picture"            # captions.json of the folder
+    expected = search(embed_texts(loaded, "a red circle")[0], np.asarray(index.embeddings),
+                      index.paths, k=5)
+    assert [r.item for r in app.search_text("a red circle")] == [r.item for r in expected]
+    # The index's model must come first: the app says so instead of mixing two models.
+    wrong = SearchApp(index, [str(tiny_siglip), index.model_name], device="cpu")
+    assert "the index was built with" in wrong.last_error

@@ -14,6 +14,7 @@ from ._view import THUMB_PX, AppView, thumb_html
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_images, embed_texts
 from ..images import ImageLoadError
+from ..index import ImageIndex
 from ..models import LoadedModel, ModelNotAvailableError, load_model
 from ..search import SearchResult, search
 
@@ -43,10 +44,13 @@ class SearchApp:
 
     Parameters
     ----------
-    images : folder or sequence of paths
+    images : folder, sequence of paths, or ImageIndex
         The gallery. A folder is searched recursively, its ``captions.json``
         (file name -> caption), if any, is used when ``captions`` is None, and its
         embeddings are kept in a persistent index per model (see :class:`Gallery`).
+        An :class:`~imgsearch_helpers.index.ImageIndex` gives its pictures and their
+        embeddings, so nothing is embedded again (its model must be the first of
+        ``models``; the folder's ``captions.json`` is read as for a folder).
     models : sequence of str or path
         Names or folders :func:`load_model` accepts; the first is active.
     captions : dict, optional
@@ -88,7 +92,12 @@ class SearchApp:
         self.ui = AppView(options, min(k, max_k), max(max_k, k), self._on_more)
         self._wire()
         with self._guard("Opening the gallery"):
-            if isinstance(images, (str, os.PathLike)):
+            if isinstance(images, ImageIndex):
+                if images.model_name != self.models[0]:
+                    raise ValueError(f"the index was built with {images.model_name}: make it "
+                                     f"the first of the app's models (they are {self.models})")
+                gallery = Gallery.from_index(images)
+            elif isinstance(images, (str, os.PathLike)):
                 gallery = Gallery.from_folder(images)
             else:
                 gallery = Gallery(images)

@@ -75,6 +75,16 @@ class Gallery:
             raise ValueError(f"no images in {folder} (looked for {', '.join(sorted(SCAN_EXTENSIONS))})")
         return cls(paths, read_captions(folder), folder)
 
+    @classmethod
+    def from_index(cls, index: ImageIndex) -> "Gallery":
+        """An index's pictures, with its embeddings already in place for its model."""
+        paths = list(index.paths)
+        gallery = cls(paths, read_captions(index.folder), index.folder)
+        gallery._by_model[index.model_name] = Embedded(
+            np.asarray(index.embeddings, np.float32), paths, list(index.skipped),
+            f"index {index.index_dir}", clipart_note(index.model_name, index.folder))
+        return gallery
+
     def cached(self, model_name: str) -> Embedded | None:
         """The embeddings for ``model_name`` if they are already computed."""
         return self._by_model.get(model_name)

@@ -149,11 +149,14 @@ class ImageIndex:
             Include sub-folders (hidden ones never).
         dtype : {"float32", "float16"}
             float16 halves the disk and memory; rankings may swap near-ties.
-        progress : bool or tqdm-like, optional
-            Progress bar; default only when 64 or more files need embedding.
+        progress : bool, tqdm-like or callable, optional
+            Progress bar; default only when 64 or more files need embedding. A
+            callable is called as ``progress(total, description)`` and returns the
+            object to update (see :func:`~imgsearch_helpers.embeddings.progress_bar`).
         checkpoint_every, checkpoint_seconds
             Save progress after this many new embeddings or this many seconds,
-            whichever comes first; a rerun after a crash starts from there.
+            whichever comes first; a rerun after a crash starts from there. Ctrl-C
+            (KeyboardInterrupt) saves every row embedded so far before it propagates.
         wait : float
             Seconds to wait while another process updates the same index (then
             only what it left undone is embedded); 0, the default, raises

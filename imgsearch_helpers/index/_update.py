@@ -168,15 +168,25 @@ class Update:
                 self.skipped.extend((waiting[j], reason) for j, reason in batch.skipped)
                 if pending and (len(pending) >= checkpoint_every
                                 or time.monotonic() - last >= checkpoint_seconds):
-                    writer = writer or CheckpointWriter(self.dir, self.old.generation,
-                                                        self.old.model, self.old.dtype)
-                    writer.write(pending, [self.files[p] for p in pending],
-                                 [p in self.new_racy for p in pending],
-                                 np.stack([self.source[p] for p in pending]))
+                    writer = self._checkpoint(writer, pending)
                     pending, last = [], time.monotonic()
+        except KeyboardInterrupt:
+            # Ctrl-C is a person's "stop now", not a crash: keep every row embedded so
+            # far, so that the next update resumes exactly where this one stopped.
+            if pending:
+                self._checkpoint(writer, pending)
+            raise
         finally:
             if bar is not None and bar is not progress:
                 bar.close()
+
+    def _checkpoint(self, writer, pending: list[str]) -> CheckpointWriter:
+        writer = writer or CheckpointWriter(self.dir, self.old.generation, self.old.model,
+                                            self.old.dtype)
+        writer.write(pending, [self.files[p] for p in pending],
+                     [p in self.new_racy for p in pending],
+                     np.stack([self.source[p] for p in pending]))
+        return writer
 
     def _commit(self, new: Manifest, final: list[str]) -> np.ndarray:
         source, old_emb = self.source, self.old_emb

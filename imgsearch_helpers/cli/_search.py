@@ -1,0 +1,351 @@
+"""index, search, similar, duplicates: a folder's pictures, searched through its index."""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._common import (CliError, UsageError, check_model, choose_model, folder_arg, load,
+                      model_options, note, open_index, shown, warn_clipart)
+from ..embeddings import embed_images, embed_texts
+from ..images import SCAN_EXTENSIONS, ImageLoadError
+from ..similarity import NEGATIVE_WEIGHT, combine_queries, near_duplicates
+
+_RAW = argparse.RawDescriptionHelpFormatter
+
+_INDEX_HELP = """\
+Build the index of a folder's pictures, or bring it up to date: only new and
+changed files are embedded; deleted ones are dropped, moved ones kept. The index
+lives in FOLDER/.imgsearch (in your cache folder when FOLDER is read-only), one
+per model. Ctrl-C stops; what was embedded is kept, and the same command goes on.
+
+examples:
+  imgsearch index                        # the current folder
+  imgsearch index ~/Pictures
+  imgsearch index data/gallery --model imgsearch/clipart-clip
+"""
+
+_SEARCH_HELP = """\
+Search a folder's pictures with words (in any language the model knows), best
+first: rank, score (cosine similarity) and path. The index is brought up to date
+first, which is fast when nothing changed.
+
+Each QUERY is words, or the path of a picture file ("more like this"). A QUERY that
+starts with "+ " or "- " (plus or minus, then a space) changes the query before it:
+"+ snow" moves it towards snow, "- boat" away from boats. "+2 snow" gives the
+words twice the weight (pictures outweigh words; notebook 04 shows why); a minus
+has weight %s unless given. The last QUERY is the FOLDER when it is a folder;
+the default is the current folder.
+
+examples:
+  imgsearch search "a cat on a sofa"
+  imgsearch search "a beautiful lake with mountains" data/gallery -k 3
+  imgsearch search "a lake" "- boat" "a red car" ~/Pictures       # two queries
+  imgsearch search data/gallery/tree_001.png "+2 snow" data/gallery
+  imgsearch search "sunset" --paths | xargs -d '\\n' cp -t ~/best/
+  imgsearch search "sunset" --json > results.json
+""" % NEGATIVE_WEIGHT
+
+_SIMILAR_HELP = """\
+Pictures of FOLDER that look most like IMAGE (IMAGE itself is left out).
+
+examples:
+  imgsearch similar holiday/IMG_0042.jpg
+  imgsearch similar data/gallery/cat_002.png data/gallery -k 5
+"""
+
+_DUPLICATES_HELP = """\
+Groups of near-duplicate pictures: copies, resized or re-saved versions, burst
+shots. Two pictures are in a group when the cosine similarity of their
+embeddings is at least --threshold. Notebook 04 shows how to choose it by
+measuring; lower it to find more, raise it for fewer look-alikes.
+
+examples:
+  imgsearch duplicates ~/Pictures
+  imgsearch duplicates ~/Pictures --threshold 0.9 --json
+"""
+
+
+def register(sub) -> None:
+    """Add the four subcommands to the ``imgsearch`` parser."""
+    common = model_options()
+    p = sub.add_parser("index", parents=[common], formatter_class=_RAW, description=_INDEX_HELP,
+                       help="build or update the index of a folder")
+    p.add_argument("folder", nargs="?", help="default: the current folder")
+    p.set_defaults(run=run_index)
+
+    p = sub.add_parser("search", parents=[common], formatter_class=_RAW,
+                       description=_SEARCH_HELP, help="search pictures with words")
+    p.add_argument("words", nargs="+", metavar="QUERY",
+                   help='words, a picture file, "+ WORDS" or "- WORDS"; the last may be the FOLDER')
+    _output_options(p)
+    p.set_defaults(run=run_search)
+
+    p = sub.add_parser("similar", parents=[common], formatter_class=_RAW,
+                       description=_SIMILAR_HELP, help="pictures that look like a picture")
+    p.add_argument("image")
+    p.add_argument("folder", nargs="?", help="default: the current folder")
+    _output_options(p)
+    p.set_defaults(run=run_similar)
+
+    p = sub.add_parser("duplicates", parents=[common], formatter_class=_RAW,
+                       description=_DUPLICATES_HELP, help="groups of near-duplicate pictures")
+    p.add_argument("folder", nargs="?", help="default: the current folder")
+    p.add_argument("-t", "--threshold", type=_cosine, default=0.95,
+                   help="smallest cosine similarity of two duplicates (default 0.95)")
+    p.add_argument("--json", action="store_true", help="print the groups as JSON")
+    p.set_defaults(run=run_duplicates)
+
+
+def _output_options(p) -> None:
+    p.add_argument("-k", type=_positive, default=10, help="how many results (default 10)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the results as JSON")
+    out.add_argument("--paths", action="store_true",
+                     help="print only the paths, one a line (for xargs and friends)")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _cosine(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not -1.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError("a cosine similarity is above -1 and at most 1")
+    return value
+
+
+# -- index -----------------------------------------------------------------------------
+
+def _prepare(args, folder_value):
+    """Folder, then model (the cheap checks first), then the up-to-date index."""
+    folder = folder_arg(folder_value)
+    name, is_default = choose_model(args.model)
+    name = check_model(name, is_default)
+    loaded = load(name, args.device)
+    resume = f"imgsearch index {shlex.quote(shown(folder))}"
+    if not is_default:
+        resume += f" --model {shlex.quote(loaded.name)}"
+    index = open_index(folder, loaded, resume)
+    return folder, loaded, index
+
+
+def run_index(args) -> int:
+    folder, loaded, index = _prepare(args, args.folder)
+    s = index.summary
+    print(f"indexed {shown(folder)} with {index.model_name}: {len(index)} pictures")
+    print("  " + ", ".join(f"{key} {s.get(key, 0)}" for key in
+                           ("embedded", "reused", "resumed", "moved", "removed", "skipped")))
+    _print_skipped(index.skipped)
+    print(f"index: {index.index_dir}")
+    warn_clipart(loaded.name, folder)
+    return 0
+
+
+def _print_skipped(skipped, limit: int = 20) -> None:
+    for path, reason in skipped[:limit]:
+        print(f"  skipped {shown(path)}: {reason}")
+    if len(skipped) > limit:
+        print(f"  ... and {len(skipped) - limit} more skipped")
+
+
+def _searchable(folder, index, loaded) -> None:
+    s = index.summary
+    changed = {k: s.get(k, 0) for k in ("embedded", "resumed", "moved", "removed") if s.get(k)}
+    if changed:
+        note("index updated: " + ", ".join(f"{k} {v}" for k, v in changed.items())
+             + (f"; {len(index.skipped)} files skipped (`imgsearch index` lists them)"
+                if index.skipped else ""))
+    if len(index) == 0:
+        n = len(index.skipped)
+        why = f" ({n} {'file' if n == 1 else 'files'} could not be read)" if n else ""
+        raise CliError(f"no pictures to search in {shown(folder)}{why}")
+    warn_clipart(loaded.name, folder)
+
+
+# -- search ----------------------------------------------------------------------------
+
+_MODIFIER = re.compile(r"([+-])(\d+(?:\.\d*)?|\.\d+)?\s+(\S.*)", re.S)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One part of a query: a text or a picture, added (+) or subtracted (-) with a weight."""
+
+    value: str
+    is_image: bool
+    sign: int = 1
+    weight: float | None = None
+
+
+def parse_queries(words: list[str]) -> list[tuple[str, list[Term]]]:
+    """Group the words into queries: each plain word starts one, "+ x" / "- x" extend it.
+
+    Returns ``(label, terms)`` per query.
+    """
+    queries: list[tuple[str, list[Term]]] = []
+    for word in words:
+        match = _MODIFIER.fullmatch(word)
+        value = match.group(3).strip() if match else word.strip()
+        if not value:
+            raise UsageError("an empty query: give words to search for")
+        term = Term(value, _is_picture_file(value),
+                    -1 if match and match.group(1) == "-" else 1,
+                    float(match.group(2)) if match and match.group(2) else None)
+        if match:
+            if not queries:
+                raise UsageError(f"{word!r} changes the query before it, but it comes first: "
+                                 f"e.g. imgsearch search \"a lake\" {shlex.quote(word)}")
+            label, terms = queries[-1]
+            queries[-1] = (f"{label} {word}", terms + [term])
+        else:
+            queries.append((word, [term]))
+    return queries
+
+
+def _is_picture_file(value: str) -> bool:
+    # A file with a picture's extension; "cat" stays a word even if a file "cat" is here.
+    path = Path(value).expanduser()
+    return path.suffix.lower() in SCAN_EXTENSIONS and path.is_file()
+
+
+def embed_query(loaded, terms: list[Term]) -> np.ndarray:
+    """One unit vector for a query (notebook 04's combine_queries for several terms)."""
+    vectors = []
+    for term in terms:
+        if term.is_image:
+            try:
+                vectors.append(embed_images(loaded, [term.value])[0])
+            except ImageLoadError as err:
+                raise CliError(f"cannot read the query picture {term.value}: "
+                               f"{err.reason}") from None
+        else:
+            vectors.append(embed_texts(loaded, term.value)[0])
+    if len(terms) == 1:
+        return vectors[0]
+    positives = [(v, t.weight or 1.0) for v, t in zip(vectors, terms) if t.sign > 0]
+    if not positives:
+        raise UsageError("a query needs something to look for, not only things to avoid")
+    negatives = [v * (NEGATIVE_WEIGHT if t.weight is None else t.weight)
+                 for v, t in zip(vectors, terms) if t.sign < 0]
+    return combine_queries([v for v, _ in positives], negatives,
+                           weights=[w for _, w in positives], negative_weight=1.0)
+
+
+def _split_folder(words: list[str]) -> tuple[list[str], str | None]:
+    if len(words) > 1 and Path(words[-1]).expanduser().is_dir():
+        return words[:-1], words[-1]
+    return words, None
+
+
+def run_search(args) -> int:
+    words, folder_value = _split_folder(args.words)
+    queries = parse_queries(words)
+    folder, loaded, index = _prepare(args, folder_value)
+    _searchable(folder, index, loaded)
+    answers = [(label, index.search_embedding(embed_query(loaded, terms), args.k))
+               for label, terms in queries]
+    _print_results(args, folder, index, answers)
+    return 0
+
+
+def run_similar(args) -> int:
+    query = Path(args.image).expanduser()
+    if not query.is_file():
+        raise UsageError(f"picture not found: {args.image}")
+    folder, loaded, index = _prepare(args, args.folder)
+    _searchable(folder, index, loaded)
+    hits = index.search_embedding(embed_query(loaded, [Term(str(query), True)]), args.k + 1)
+    itself = query.resolve()
+    hits = [h for h in hits if Path(h.item).resolve() != itself][:args.k]
+    _print_results(args, folder, index, [(f"more like {shown(query)}", hits)])
+    return 0
+
+
+def _print_results(args, folder, index, answers) -> None:
+    if args.json:
+        print(json.dumps({
+            "model": index.model_name, "folder": str(folder), "index": str(index.index_dir),
+            "queries": [{"query": label, "results": [
+                {"rank": rank, "score": round(r.score, 6), "path": str(Path(r.item).absolute())}
+                for rank, r in enumerate(hits, 1)]} for label, hits in answers]},
+            indent=2, ensure_ascii=False))
+        return
+    for number, (label, hits) in enumerate(answers):
+        if args.paths:
+            for r in hits:
+                print(shown(r.item))
+            continue
+        if len(answers) > 1:
+            print(("\n" if number else "") + f"{label}:")
+        for rank, r in enumerate(hits, 1):
+            print(f"{rank:3d}  {r.score:6.3f}  {shown(r.item)}")
+
+
+# -- duplicates ------------------------------------------------------------------------
+
+def duplicate_groups(pairs: list[tuple[int, int, float]]) -> list[tuple[list[int], float, float]]:
+    """Connected groups of near-duplicate pairs: (rows, lowest score, highest score).
+
+    Best group first (by its highest score).
+    """
+    parent: dict[int, int] = {}
+
+    def root(i: int) -> int:
+        while parent.setdefault(i, i) != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j, _ in pairs:
+        parent[root(i)] = root(j)
+    groups: dict[int, list] = {}
+    for i, j, score in pairs:
+        members, scores = groups.setdefault(root(i), [set(), []])
+        members.update((i, j))
+        scores.append(score)
+    out = [(sorted(m), min(s), max(s)) for m, s in groups.values()]
+    return sorted(out, key=lambda g: (-g[2], g[0]))
+
+
+def run_duplicates(args) -> int:
+    folder, loaded, index = _prepare(args, args.folder)
+    _searchable(folder, index, loaded)
+    groups = duplicate_groups(near_duplicates(index.embeddings, args.threshold))
+    paths = index.paths
+    if args.json:
+        print(json.dumps({
+            "model": index.model_name, "folder": str(folder), "threshold": args.threshold,
+            "pictures": len(index),
+            "groups": [{"paths": [str(paths[i]) for i in rows], "min_score": round(lo, 6),
+                        "max_score": round(hi, 6)} for rows, lo, hi in groups]},
+            indent=2, ensure_ascii=False))
+        return 0
+    if not groups:
+        print(f"no near-duplicates among {len(index)} pictures at cosine >= {args.threshold} "
+              "(a lower --threshold finds more)")
+        return 0
+    in_groups = sum(len(rows) for rows, _, _ in groups)
+    print(f"{len(groups)} groups of near-duplicates ({in_groups} of {len(index)} pictures, "
+          f"cosine >= {args.threshold}):")
+    for number, (rows, lo, hi) in enumerate(groups, 1):
+        scores = f"{hi:.3f}" if lo == hi else f"{lo:.3f} to {hi:.3f}"
+        print(f"\ngroup {number}: {len(rows)} pictures, cosine {scores}")
+        for i in rows:
+            print(f"  {shown(paths[i])}")
+    return 0

@@ -1,0 +1,502 @@
+"""The ``imgsearch`` command, run as a separate process the way a person runs it.
+
+The command runs as ``python -m imgsearch_helpers.cli`` from this checkout (the
+``imgsearch`` script that ``pip install`` makes calls the same ``main``; a test
+checks that entry point). The offline gallery and the course's clip-art models
+play the photos and the model; a tiny SigLIP 2 in a temporary Hugging Face cache
+plays the default model. The Ctrl-C test sends a real SIGINT.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from badfiles import age, write_bad_files
+from conftest import install_in_hf_cache, make_picture
+
+ROOT = Path(__file__).resolve().parents[1]
+GALLERY = ROOT / "data" / "gallery"
+MODEL = "imgsearch/clipart-clip"
+# The held-out queries of data/models/EVAL.md and the kind of scene each must find first.
+SEED_QUERIES = {"a beautiful lake with mountains": "lake_", "luxury car": "car_",
+                "tree in nature": "tree_", "water and nature": "lake_"}
+
+
+def _env(tmp: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMGSEARCH_")}
+    env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+               IMGSEARCH_PROFILE="offline", HF_HUB_OFFLINE="1",
+               XDG_CACHE_HOME=str(tmp / "user-cache"), HF_HUB_CACHE=str(tmp / "hf-cache"))
+    env.update(extra)
+    return env
+
+
+def imgsearch(*args, cwd: Path, env: dict | None = None, timeout: float = 180,
+              **kwargs) -> subprocess.CompletedProcess:
+    """Run the command; returns the finished process (text stdout / stderr)."""
+    return subprocess.run([sys.executable, "-m", "imgsearch_helpers.cli", *map(str, args)],
+                          cwd=cwd, env=env or _env(cwd), capture_output=True, text=True,
+                          timeout=timeout, **kwargs)
+
+
+def assert_one_line_error(proc, status: int, *words: str) -> str:
+    """The exit status, and one line on stderr (no traceback) that says ``words``."""
+    assert proc.returncode == status, (proc.returncode, proc.stdout, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr
+    message = lines[-1]
+    assert len([l for l in lines if "error" in l]) == 1, proc.stderr
+    for word in words:
+        assert word in message, message
+    return message
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A copy of the offline gallery (the command writes its index next to it)."""
+    root = tmp_path_factory.mktemp("cli")
+    shutil.copytree(GALLERY, root / "gallery")
+    return root
+
+
+# -- search ----------------------------------------------------------------------------
+
+def test_seed_queries_find_the_right_scene_and_json_is_complete(workdir):
+    proc = imgsearch("search", *SEED_QUERIES, "gallery", "-k", 3, "--model", MODEL, "--json",
+                     cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["model"] == MODEL and data["folder"] == str(workdir / "gallery")
+    assert Path(data["index"]).parent == workdir / "gallery" / ".imgsearch"
+    assert [q["query"] for q in data["queries"]] == list(SEED_QUERIES)
+    for query, answer in zip(SEED_QUERIES.values(), data["queries"]):
+        results = answer["results"]
+        assert [r["rank"] for r in results] == [1, 2, 3]
+        assert Path(results[0]["path"]).name.startswith(query), answer
+        assert all(Path(r["path"]).is_absolute() and Path(r["path"]).is_file() for r in results)
+        scores = [r["score"] for r in results]
+        assert scores == sorted(scores, reverse=True) and all(-1 <= s <= 1 for s in scores)
+
+
+def test_text_output_reuses_the_index_and_prints_openable_paths(workdir):
+    imgsearch("index", "gallery", "--model", MODEL, cwd=workdir)      # built (or already)
+    proc = imgsearch("search", "a beautiful lake with mountains", "gallery", "-k", 2,
+                     "--model", MODEL, cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert "index updated" not in proc.stderr and "indexing" not in proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 2
+    rank, score, path = lines[0].split()
+    assert rank == "1" and -1 <= float(score) <= 1
+    assert path.startswith("gallery/lake_") and (workdir / path).is_file()   # relative to cwd
+    # From elsewhere, the same pictures come back as absolute paths.
+    elsewhere = imgsearch("search", "a beautiful lake with mountains", workdir / "gallery",
+                          "-k", 2, "--model", MODEL, cwd=workdir / "gallery" / ".imgsearch")
+    assert elsewhere.stdout.split()[2] == str(workdir / path)
+
+
+def test_paths_are_piped_into_another_command(workdir):
+    search = subprocess.Popen(
+        [sys.executable, "-m", "imgsearch_helpers.cli", "search", "a red car", "gallery",
+         "--paths", "-k", "4", "--model", MODEL],
+        cwd=workdir, env=_env(workdir), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listed = subprocess.run(["xargs", "-d", "\n", "ls", "-1"], stdin=search.stdout, cwd=workdir,
+                            capture_output=True, text=True, timeout=180)
+    search.stdout.close()
+    assert search.wait(timeout=180) == 0, search.stderr.read()
+    names = listed.stdout.split()
+    assert listed.returncode == 0 and len(names) == 4 and names[0].startswith("gallery/car_")
+    # A reader that stops early (head -1) is no error.
+    proc = subprocess.run(f"{sys.executable} -m imgsearch_helpers.cli search 'a red car' gallery "
+                          f"--paths -k 50 --model {MODEL} | head -1", shell=True, cwd=workdir,
+                          env=_env(workdir), capture_output=True, text=True, timeout=180)
+    assert proc.stdout.startswith("gallery/car_") and "Error" not in proc.stderr, proc.stderr
+
+
+def test_combined_queries_add_and_subtract(workdir):
+    """Notebook 04 from a terminal: a picture plus words, and "not like that"."""
+    tree, lake = "gallery/tree_001.png", "gallery/lake_000.png"
+    proc = imgsearch("search", tree, tree, "+2 snow", lake, lake, "- boat", "gallery", "-k", 10,
+                     "--json", "--model", MODEL, cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    plain, snowy, like_lake, not_boat = json.loads(proc.stdout)["queries"]
+    assert snowy["query"] == f"{tree} +2 snow" and not_boat["query"] == f"{lake} - boat"
+
+    def count(answer, kind):
+        return sum(Path(r["path"]).name.startswith(kind) for r in answer["results"][:6])
+
+    assert count(snowy, "snow_") > count(plain, "snow_")
+    assert plain["results"][0]["path"].endswith(tree)        # a picture finds itself first
+    # "- boat" changes the query, so the scores of the same picture change.
+    assert like_lake["results"][0]["score"] != not_boat["results"][0]["score"]
+
+
+def test_words_are_grouped_into_queries_with_weights(tmp_path, monkeypatch):
+    from imgsearch_helpers.cli._search import Term, duplicate_groups, parse_queries
+
+    monkeypatch.chdir(tmp_path)
+    make_picture(0).save(tmp_path / "a.png")
+    (tmp_path / "cat").write_text("a file named like a word")
+    queries = parse_queries(["a lake", "+2 snow", "- boat", "a.png", "-0.7 a lake", "cat"])
+    assert queries == [
+        ("a lake +2 snow - boat", [Term("a lake", False), Term("snow", False, 1, 2.0),
+                                    Term("boat", False, -1, None)]),
+        ("a.png -0.7 a lake", [Term("a.png", True), Term("a lake", False, -1, 0.7)]),
+        ("cat", [Term("cat", False)]),                 # a word, though a file "cat" exists
+    ]
+    assert duplicate_groups([(0, 1, 0.99), (5, 6, 0.98), (1, 2, 0.97)]) == [
+        ([0, 1, 2], 0.97, 0.99), ([5, 6], 0.98, 0.98)]
+
+
+def test_similar_leaves_the_query_picture_out(workdir):
+    proc = imgsearch("similar", "gallery/cat_002.png", "gallery", "-k", 3, "--json", "--model",
+                     MODEL, cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    answer, = json.loads(proc.stdout)["queries"]
+    paths = [Path(r["path"]).name for r in answer["results"]]
+    assert len(paths) == 3 and "cat_002.png" not in paths
+
+
+def test_duplicates_finds_the_copies(workdir, tmp_path):
+    folder = tmp_path / "dups"
+    shutil.copytree(GALLERY, folder, ignore=shutil.ignore_patterns("*.json"))
+    from PIL import Image
+    for name in ("boat_005.png", "flower_008.png"):
+        with Image.open(folder / name) as im:
+            im.convert("RGB").resize((im.width * 3 // 4, im.height * 3 // 4)).save(
+                folder / f"copy_of_{Path(name).stem}.jpg", quality=85)
+    proc = imgsearch("duplicates", folder, "--threshold", "0.98", "--json", "--model", MODEL,
+                     cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    groups = [{Path(p).name for p in g["paths"]} for g in json.loads(proc.stdout)["groups"]]
+    for name in ("boat_005.png", "flower_008.png"):
+        assert any({name, f"copy_of_{Path(name).stem}.jpg"} <= g for g in groups), groups
+
+
+# -- bad input and errors --------------------------------------------------------------
+
+def test_a_folder_with_bad_files_is_indexed_with_reasons(tmp_path):
+    folder = tmp_path / "mixed"
+    expected = write_bad_files(folder)
+    for name in ("lake_030.png", "car_043.png"):
+        shutil.copy(GALLERY / name, folder / name)
+    age(folder)
+    proc = imgsearch("index", folder, "--model", MODEL, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == f"indexed mixed with {MODEL}: 2 pictures"
+    assert f"embedded 2, reused 0, resumed 0, moved 0, removed 0, skipped {len(expected)}" \
+        in proc.stdout
+    if importlib.util.find_spec("pillow_heif"):
+        expected["phone.heic"] = "pillow-heif cannot read"   # with it, a fake HEIC is bad data
+    for name, word in expected.items():
+        line, = [l for l in proc.stdout.splitlines() if l.startswith(f"  skipped mixed/{name}:")]
+        assert word in line, line
+    assert f"index: {folder / '.imgsearch'}" in proc.stdout
+    # These are not the course's clip-art: the result says what that means.
+    assert "knows only the drawn scenes it was trained on" in proc.stderr
+    assert "Warning" not in proc.stderr            # one note, not a Python warning as well
+    found = imgsearch("search", "a lake", folder, "--paths", "-k", 5, "--model", MODEL,
+                      cwd=tmp_path)
+    assert sorted(found.stdout.split()) == ["mixed/car_043.png", "mixed/lake_030.png"]
+
+
+@pytest.mark.parametrize("args, status, words", [
+    (["index", "no-such-folder", "--model", MODEL], 2, ["folder not found: no-such-folder"]),
+    (["search", "a cat"], 1, ["google/siglip2-base-patch16-naflex", "is not on this computer",
+                              "HF_HUB_OFFLINE is set", "`imgsearch prefetch`", "clip-art"]),
+])
+def test_expected_errors_are_one_line_with_an_exit_status(tmp_path, args, status, words):
+    message = assert_one_line_error(imgsearch(*args, cwd=tmp_path), status, *words)
+    assert message.startswith("imgsearch: error: ")
+
+
+@pytest.mark.parametrize("args, status, words", [
+    (["search", "a cat", "--model", "openai/clip-vit-huge"], 2,
+     ["unknown model 'openai/clip-vit-huge'", "imgsearch models"]),
+    (["search", "a cat", "--model", "imgsearch/clipart-vit"], 2, ["no text encoder"]),
+    (["search", "a cat", "--model", "qihoo360/fg-clip2-base"], 1,
+     ["not on this computer", "imgsearch prefetch qihoo360/fg-clip2-base"]),
+    (["search", "a cat", "--model", "."], 2, ["not a saved model (no config.json)"]),
+    (["search", "+ snow", "a lake", "--model", MODEL], 2, ["comes first"]),
+    (["search", "a cat", "--model", MODEL, "--device", "gpu"], 2, ["--device 'gpu'"]),
+    (["similar", "missing.png", "--model", MODEL], 2, ["picture not found: missing.png"]),
+    (["search", "bad.jpg", "--model", MODEL], 1, ["cannot read the query picture bad.jpg"]),
+    (["search", "a cat", "empty", "--model", MODEL], 1, ["no pictures to search in empty"]),
+])
+def test_more_errors_in_process(tmp_path, monkeypatch, capsys, args, status, words):
+    """The same handling, without a process per case: main() returns the status."""
+    from imgsearch_helpers.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("IMGSEARCH_MODEL", raising=False)
+    (tmp_path / "bad.jpg").write_bytes(b"not a picture")
+    shutil.copy(GALLERY / "lake_030.png", tmp_path / "lake.png")
+    (tmp_path / "empty").mkdir()
+    assert main(args) == status
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("imgsearch: error: ")
+    for word in words:
+        assert word in err[-1], err[-1]
+
+
+def test_a_damaged_index_is_reported_and_left_alone(tmp_path, monkeypatch, capsys):
+    from imgsearch_helpers.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(GALLERY / "lake_030.png", tmp_path / "lake.png")
+    assert main(["index", "--model", MODEL]) == 0
+    manifest, = tmp_path.glob(".imgsearch/*/manifest.json")
+    manifest.write_text('{"format": "imgsearch-index", "trunc')
+    capsys.readouterr()
+    assert main(["search", "a lake", "--model", MODEL]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"imgsearch: error: {manifest} is not valid JSON")
+    assert "move or delete its folder" in err[0]
+    assert manifest.read_text() == '{"format": "imgsearch-index", "trunc'
+
+
+@pytest.mark.parametrize("args, words", [
+    (["search", "a cat", "--model", MODEL, "-C"], "unrecognized arguments: -C"),
+    (["search", "a cat", "-k", "0", "--model", MODEL], "must be at least 1"),
+    (["duplicates", "--threshold", "2"], "at most 1"),
+])
+def test_usage_errors_exit_with_status_2(tmp_path, args, words):
+    proc = imgsearch(*args, cwd=tmp_path)
+    assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[0].startswith("usage: imgsearch ")
+
+
+def test_no_command_prints_the_help_and_exit_status_2(tmp_path):
+    proc = imgsearch(cwd=tmp_path)
+    assert proc.returncode == 2 and "imgsearch search" in proc.stderr and proc.stdout == ""
+
+
+def test_every_subcommand_help_shows_an_example(tmp_path):
+    from imgsearch_helpers.cli._main import build_parser
+
+    parser, commands = build_parser()
+    assert set(commands) == {"index", "search", "similar", "duplicates", "models", "prefetch",
+                             "doctor", "app"}
+    for name, sub in commands.items():
+        text = sub.format_help()
+        assert f"imgsearch {name}" in text.split("example", 1)[1], name
+
+
+def test_the_default_model_is_used_when_it_is_cached(tmp_path, tiny_siglip2):
+    """No --model: the online profile's SigLIP 2, here a tiny one under its real name."""
+    env = _env(tmp_path)
+    install_in_hf_cache(env["HF_HUB_CACHE"], "google/siglip2-base-patch16-naflex", tiny_siglip2)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for k in range(3):
+        make_picture(k).save(folder / f"p{k}.png")
+    proc = imgsearch("search", "a red circle", folder, "--json", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["model"] == "google/siglip2-base-patch16-naflex"
+    assert len(data["queries"][0]["results"]) == 3
+    assert "clip-art" not in proc.stderr
+    # IMGSEARCH_MODEL names another default; the command never swaps it for another.
+    env["IMGSEARCH_MODEL"] = "openai/clip-vit-base-patch32"
+    proc = imgsearch("search", "a red circle", folder, cwd=tmp_path, env=env)
+    assert_one_line_error(proc, 1, "openai/clip-vit-base-patch32 is not on this computer",
+                          "imgsearch prefetch openai/clip-vit-base-patch32")
+
+
+def test_a_read_only_folder_is_indexed_in_the_user_cache(tmp_path):
+    """Run as another user when we are root (root may write anywhere)."""
+    base = Path(tempfile.mkdtemp(prefix="imgsearch-ro-"))     # outside pytest's 0700 tmp
+    try:
+        folder, cache = base / "photos", base / "cache"
+        folder.mkdir()
+        cache.mkdir()
+        for name in ("lake_030.png", "car_043.png"):
+            shutil.copy(GALLERY / name, folder / name)
+        for path in (base, folder, *folder.iterdir()):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        folder.chmod(0o555)
+        cache.chmod(0o777)
+        command = [sys.executable, "-m", "imgsearch_helpers.cli", "search", "a lake", str(folder),
+                   "--model", MODEL, "--paths"]
+        if os.geteuid() == 0:
+            if not shutil.which("setpriv"):
+                pytest.skip("running as root and setpriv is missing: cannot test a folder "
+                            "that the user may not write")
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + command
+        env = _env(tmp_path, XDG_CACHE_HOME=str(cache), HOME=str(cache),
+                   HF_HUB_CACHE=str(cache / "hf"))
+        proc = subprocess.run(command, cwd=base, env=env, capture_output=True, text=True,
+                              timeout=180)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split()[0] == "photos/lake_030.png"
+        assert not (folder / ".imgsearch").exists()
+        manifests = list((cache / "imgsearch" / "indexes").glob("photos-*/*/manifest.json"))
+        assert len(manifests) == 1
+        assert f"{folder} is read-only for you: its index is kept in {manifests[0].parent}" \
+            in proc.stderr
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(base)
+
+
+def test_a_terminal_gets_a_progress_bar(tmp_path):
+    pty, termios, fcntl = (pytest.importorskip(m) for m in ("pty", "termios", "fcntl"))
+    import struct
+
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    for k in range(40):
+        make_picture(k).save(folder / f"p{k}.png")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "imgsearch_helpers.cli", "index", str(folder),
+                             "--model", MODEL], cwd=tmp_path, env=_env(tmp_path), stdin=slave,
+                            stdout=slave, stderr=slave)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:          # the other end closed: the command has finished
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    text = out.decode()
+    assert "indexing: 100%|" in text and "40/40" in text, text        # tqdm's bar
+    assert "images to embed" not in text                              # not the plain lines
+
+
+# -- Ctrl-C --------------------------------------------------------------------------
+
+def test_ctrl_c_during_index_keeps_the_work_and_the_next_run_embeds_only_the_rest(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    total = 400
+    for k in range(total):
+        make_picture(k, size=(40, 32)).save(folder / f"p{k:03d}.png")
+    age(folder)
+    proc = subprocess.Popen([sys.executable, "-m", "imgsearch_helpers.cli", "index", str(folder),
+                             "--model", MODEL], cwd=tmp_path, env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    for line in proc.stderr:              # plain progress lines: stderr is not a terminal
+        seen.append(line)
+        if line.startswith("indexing: ") and "/" in line and not line.startswith("indexing: 0/"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    err = "".join(seen) + err
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("imgsearch: stopped: about ") and f"of {total} images" in last, last
+    assert f"`imgsearch index many --model {MODEL}` goes on from there" in last
+    done = int(last.split("about ")[1].split()[0])
+    assert 0 < done < total, "the run ended before Ctrl-C: use more pictures"
+
+    again = imgsearch("index", folder, "--model", MODEL, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    counts = dict(part.split() for part in again.stdout.splitlines()[1].strip().split(", "))
+    resumed, embedded = int(counts["resumed"]), int(counts["embedded"])
+    assert resumed + embedded == total and embedded < total
+    # Every row the model had finished was kept (the last batch may not have been handed over).
+    assert done - 32 <= resumed <= done
+    assert f"{folder.name} with {MODEL}: {total} pictures" in again.stdout
+
+
+# -- models, prefetch, doctor -----------------------------------------------------------
+
+def test_models_table_says_what_is_here(tmp_path):
+    proc = imgsearch("models", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = {line[2:].split()[0]: line for line in proc.stdout.splitlines()[1:]}
+    assert "shipped" in rows["imgsearch/clipart-clip"]
+    assert "not cached" in rows["openai/clip-vit-base-patch32"]      # an empty HF cache
+    assert rows["google/siglip2-base-patch16-naflex"].startswith("* ")   # the default
+
+
+def test_prefetch_offline_says_why_and_what_is_already_here(tmp_path):
+    proc = imgsearch("prefetch", "imgsearch/clipart-clip", cwd=tmp_path)
+    assert proc.returncode == 0 and "shipped with the course" in proc.stdout
+    proc = imgsearch("prefetch", cwd=tmp_path)
+    assert_one_line_error(proc, 1, "cannot download", "google/siglip2-base-patch16-naflex",
+                          "HF_HUB_OFFLINE is set")
+
+
+def test_prefetch_downloads_what_pytorch_reads(monkeypatch, capsys):
+    """In-process, with the Hub replaced: the right files are asked for."""
+    import huggingface_hub
+
+    from imgsearch_helpers.cli import _common, main
+
+    calls = []
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.delenv("IMGSEARCH_PROFILE", raising=False)
+    monkeypatch.setattr(_common, "hub_reachable", lambda: True)
+    monkeypatch.setattr(huggingface_hub, "list_repo_files",
+                        lambda name: ["config.json", "model.safetensors", "pytorch_model.bin"])
+    monkeypatch.setattr(huggingface_hub, "snapshot_download",
+                        lambda name, ignore_patterns: calls.append((name, ignore_patterns))
+                        or f"/cache/{name}")
+    assert main(["prefetch", "openai/clip-vit-base-patch32", "imgsearch/clipart-vit"]) == 0
+    (name, ignored), = calls
+    assert name == "openai/clip-vit-base-patch32"
+    assert "*.bin" in ignored and "*.h5" in ignored and "*.safetensors" not in ignored
+    assert "[ ok ] openai/clip-vit-base-patch32" in capsys.readouterr().out
+
+
+def test_doctor_checks_the_offline_profile_and_says_ready(tmp_path):
+    proc = imgsearch("doctor", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    for label in ("Python", "torch", "device", "HF cache", "Hub", "profile"):
+        assert any(line.startswith(label) for line in lines), label
+    assert "profile    offline (chosen by IMGSEARCH_PROFILE=offline)" in lines
+    checks = [line for line in lines if line.startswith("[ ok ]")]
+    assert len(checks) == 4        # the gallery and three models
+    assert any('"a beautiful lake with mountains" finds lake_' in line for line in checks)
+    assert lines[-1] == ("ready: the offline profile's 3 models load, run and find the right "
+                         "picture on cpu")
+
+
+def test_doctor_online_without_the_models_is_not_ready_and_says_what_to_do(tmp_path):
+    proc = imgsearch("doctor", "--profile", "online", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.count("[FAIL]") == 3 and "Traceback" not in proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith("not ready for the online profile: 3 models are not on this computer")
+    assert "`imgsearch prefetch` while online" in last and "--profile offline" in last
+
+
+def test_the_imgsearch_script_runs_cli_main():
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"imgsearch": "imgsearch_helpers.cli:main"}
+    module, func = scripts["imgsearch"].split(":")
+    from imgsearch_helpers.cli import main
+    assert getattr(importlib.import_module(module), func) is main
+
+
+def test_app_refuses_a_port_in_use(tmp_path, monkeypatch, capsys):
+    import socket
+
+    from imgsearch_helpers.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["app", str(tmp_path), "--model", MODEL, "--port", str(port)]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
