@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import types
+import warnings
 from functools import partial
 from pathlib import Path
 
@@ -300,6 +301,21 @@ def test_a_decoded_image_of_the_wrong_size_is_decoded_again_on_the_cpu(tiny_clip
     np.testing.assert_array_equal(gpu[0], cpu[0])
 
 
+def test_running_out_of_gpu_memory_while_preprocessing_falls_back_to_the_cpu(
+        tiny_clip, tmp_path, stand_in, monkeypatch):
+    files = _folder(tmp_path)
+
+    def out_of_memory(self, image):
+        raise torch.OutOfMemoryError("CUDA out of memory (stand-in)")
+
+    monkeypatch.setattr(TensorPreprocessor, "__call__", out_of_memory)
+    loaded = load_model(tiny_clip, device="cpu")
+    gpu = embed_image_files(loaded, [files["baseline.jpg"], files["grey.jpg"]], decoder="nvjpeg")
+    cpu = embed_image_files(loaded, [files["baseline.jpg"], files["grey.jpg"]], decoder="threads")
+    assert stand_in.calls == [2] and gpu[1] == [0, 1]
+    np.testing.assert_array_equal(gpu[0], cpu[0])
+
+
 def test_a_bug_in_the_gpu_path_propagates(tiny_clip, tmp_path, monkeypatch):
     files = _folder(tmp_path)
     monkeypatch.setattr(_nvjpeg, "load_decoder", lambda device: (lambda datas: 1 / 0))
@@ -458,3 +474,46 @@ def test_the_stand_in_has_decode_jpegs_signature():
     assert one.shape == (3, 40, 48) and one.dtype == torch.uint8 and len(many) == 2
     np.testing.assert_array_equal(one.permute(1, 2, 0).numpy(),
                                   np.asarray(load_image(data.getvalue())))
+
+
+# -- on a GPU machine only: the real nvJPEG ------------------------------------------------
+
+def _real_nvjpeg() -> bool:
+    return torch.cuda.is_available() and _nvjpeg.load_decoder(torch.device("cuda")) is not None
+
+
+needs_nvjpeg = pytest.mark.skipif("not _real_nvjpeg()",
+                                  reason="needs CUDA and torchvision with nvJPEG")
+
+
+@needs_nvjpeg
+@pytest.mark.filterwarnings("ignore::imgsearch_helpers.models.ClipartModelWarning")
+@pytest.mark.parametrize("model", ["imgsearch/clipart-clip", "imgsearch/clipart-siglip"])
+def test_real_nvjpeg_embeds_photos_as_the_cpu_path(model, photo_folder):
+    loaded = load_model(model, device="cuda")
+    cpu = embed_image_files(loaded, photo_folder, decoder="threads")
+    gpu = embed_image_files(loaded, photo_folder, decoder="nvjpeg")
+    assert gpu[1] == cpu[1] == list(range(len(photo_folder)))
+    cos = _cosines(gpu[0], cpu[0])
+    assert cos.min() >= 0.999, dict(zip([p.name for p in photo_folder], cos.round(5)))
+
+
+@needs_nvjpeg
+def test_real_nvjpeg_skips_the_same_mutants_as_the_cpu_path(tiny_clip, tmp_path):
+    """JPEG mutants (as tests/test_fuzz.py makes them): nvJPEG must not embed what Pillow skips."""
+    from formatseeds import seed_files
+    from test_fuzz import mutate
+
+    rng = np.random.default_rng(15)
+    seed = seed_files()["JPEG"]
+    paths = []
+    for k in range(400):
+        paths.append(tmp_path / f"m{k:03d}.jpg")
+        paths[-1].write_bytes(mutate(seed, rng))
+    loaded = load_model(tiny_clip, device="cuda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cpu = embed_image_files(loaded, paths, decoder="threads", progress=False)
+        gpu = embed_image_files(loaded, paths, decoder="nvjpeg", progress=False)
+    assert gpu[1] == cpu[1]
+    assert gpu[2] == cpu[2]

@@ -262,12 +262,15 @@ class JpegGpuDecoder:
         out = list(done)
         for group in _by_pixels(jpegs):
             for (row, jpeg), image in zip(group, self._decode([j for _, j in group])):
-                pos = done[row][0]
-                if image is None or tuple(image.shape) != (3, jpeg.height, jpeg.width):
-                    out[row] = (pos, _to_device(fallback(jpeg.item), self.device))
-                else:
-                    pixels = self.preprocess(orient(image, jpeg.orientation))
-                    out[row] = (pos, ({"pixel_values": pixels}, None))
+                pixels = None
+                if image is not None and tuple(image.shape) == (3, jpeg.height, jpeg.width):
+                    try:
+                        pixels = self.preprocess(orient(image, jpeg.orientation))
+                    except Exception as err:        # e.g. out of GPU memory for a huge one
+                        if not _is_gpu_failure(err):
+                            raise
+                out[row] = (done[row][0], fallback(jpeg.item) if pixels is None
+                            else ({"pixel_values": pixels}, None))
         return [(pos, _to_device(result, self.device)) for pos, result in out]
 
     def _decode(self, jpegs: list[JpegFile]) -> list:
