@@ -54,7 +54,7 @@ def pictures(folder: Path, large_side: int) -> dict[str, list[Path]]:
         grain.append(folder / f"grain_{path.name}")
         Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(grain[-1], quality=92)
     return {"photos (<= 640 px)": photos, f"enlarged to {large_side} px": large,
-            f"enlarged + grain": grain}
+            "enlarged + grain": grain}
 
 
 def random_model(kind: str):

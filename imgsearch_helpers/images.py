@@ -30,7 +30,7 @@ from PIL import Image, UnidentifiedImageError
 __all__ = ["ImageLoadError", "load_image", "find_image_files", "read_captions", "CAPTIONS_FILE",
            "stat_regular_file", "is_decoding_failure", "IMAGE_EXTENSIONS",
            "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS", "RASTER_FORMATS", "exif_orientation",
-           "DecodeBudget", "use_decode_budget", "ORIENTATION_TRANSPOSE"]
+           "DecodeBudget", "use_decode_budget", "DECODE_BUDGET_BYTES", "ORIENTATION_TRANSPOSE"]
 
 # The formats decoded, as Pillow names them (passed to ``Image.open(formats=...)``):
 # those of IMAGE_EXTENSIONS. MPO is how Pillow names a camera JPEG holding a second
@@ -205,7 +205,9 @@ class DecodeBudget:
                 self._cond.notify_all()
 
 
-_BUDGET = DecodeBudget(1 << 30)
+# Decoded pixels that decoding workers (threads, or processes sharing it) hold at once.
+DECODE_BUDGET_BYTES = 1 << 30
+_BUDGET = DecodeBudget(DECODE_BUDGET_BYTES)
 
 
 def use_decode_budget(budget: DecodeBudget) -> DecodeBudget:

@@ -28,8 +28,7 @@ from badfiles import quadrants, with_orientation
 from conftest import make_picture
 from imgsearch_helpers import embed_image_files, load_model
 from imgsearch_helpers.decoding import (PROCESSES_FROM, PROCESSES_MIN_ITEMS, TensorPreprocessor,
-                                        UnsupportedProcessor, cpu_backend, default_workers,
-                                        image_processor)
+                                        UnsupportedProcessor, cpu_backend, default_workers)
 from imgsearch_helpers.decoding import _nvjpeg, _workers
 from imgsearch_helpers.images import ORIENTATION_TRANSPOSE, DecodeBudget, load_image
 from imgsearch_helpers.index import ImageIndex, ModelEmbedder
@@ -149,11 +148,13 @@ def test_processes_give_exactly_what_threads_give(tiny_clip, tmp_path):
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
     (tmp_path / "empty.png").write_bytes(b"")
     paths[2:2] = [tmp_path / "bad.jpg", tmp_path / "empty.png"]
-    items = paths + [make_picture(9), paths[0].read_bytes()]
+    def items():      # a file object cannot go to another process: it is decoded at home
+        return paths + [make_picture(9), paths[0].read_bytes(), io.BytesIO(paths[1].read_bytes())]
+
     loaded = load_model(tiny_clip, device="cpu")
-    threads = embed_image_files(loaded, items, batch_size=3, decoder="threads")
-    procs = embed_image_files(loaded, items, batch_size=3, num_workers=2, decoder="processes")
-    assert threads[1] == procs[1] == [0, 1, 4, 5, 6, 7, 8]
+    threads = embed_image_files(loaded, items(), batch_size=3, decoder="threads")
+    procs = embed_image_files(loaded, items(), batch_size=3, num_workers=2, decoder="processes")
+    assert threads[1] == procs[1] == [0, 1, 4, 5, 6, 7, 8, 9]
     assert threads[2] == procs[2] and len(procs[2]) == 2
     np.testing.assert_array_equal(threads[0], procs[0])
 

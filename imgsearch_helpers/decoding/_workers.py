@@ -6,14 +6,15 @@ import multiprocessing
 import os
 import sys
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
 import torch
+from PIL import Image
 
-from ..images import DecodeBudget, use_decode_budget
+from ..images import DECODE_BUDGET_BYTES, DecodeBudget, use_decode_budget
 from ._nvjpeg import gpu_decoder_for, probe
 from ._prepare import image_processor, prepare_image
 
@@ -26,7 +27,6 @@ PROCESSES_FROM = 8
 # Starting the fork server costs a few seconds once per session (it imports torch
 # and transformers); only a folder this large repays it.
 PROCESSES_MIN_ITEMS = 256
-_BUDGET_BYTES = 1 << 30          # decoded pixels held at once, all workers together
 _AHEAD = 2                       # batches decoded ahead of the one the model runs on
 
 
@@ -113,11 +113,20 @@ def _pool(backend: str, workers: int, processor, draft_size, gpu):
     into ``(inputs, reason)`` (or a :class:`JpegFile` for the GPU)."""
     if backend == "processes":
         ctx = _process_context(processor)
-        budget = DecodeBudget(_BUDGET_BYTES, ctx)
+        budget = DecodeBudget(DECODE_BUDGET_BYTES, ctx)   # one budget for all the processes
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_worker,
                                    initargs=(processor, draft_size, budget))
+
+        def submit(item) -> Future:
+            if isinstance(item, (str, os.PathLike, bytes, bytearray, Image.Image)):
+                return pool.submit(_prepare_in_worker, item)
+            # A file object cannot travel to another process: prepared here.
+            done: Future = Future()
+            done.set_result(prepare_image(processor, item, draft_size))
+            return done
+
         try:
-            yield (lambda item: pool.submit(_prepare_in_worker, item)), _from_worker
+            yield submit, _from_worker
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
         return
