@@ -427,6 +427,27 @@ def test_processors_the_tensor_path_cannot_reproduce_are_named(tiny_siglip2):
         TensorPreprocessor(CLIPImageProcessor(resample=Image.Resampling.LANCZOS))
 
 
+def test_torchvisions_interpolation_modes_are_understood():
+    """With torchvision, transformers' processors may name their filter as an InterpolationMode."""
+    import enum
+
+    from transformers import CLIPImageProcessor
+
+    class InterpolationMode(enum.Enum):        # as torchvision.transforms defines it
+        BILINEAR = "bilinear"
+        BICUBIC = "bicubic"
+        LANCZOS = "lanczos"
+
+    processor = CLIPImageProcessor()
+    for named, mode in ((InterpolationMode.BICUBIC, "bicubic"),
+                        (InterpolationMode.BILINEAR, "bilinear")):
+        processor.resample = named
+        assert TensorPreprocessor(processor).mode == mode
+    processor.resample = InterpolationMode.LANCZOS
+    with pytest.raises(UnsupportedProcessor, match="resample"):
+        TensorPreprocessor(processor)
+
+
 # -- equivalence of the two paths on photos ----------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -165,11 +165,7 @@ class TensorPreprocessor:
         self.crop = size_dict(get("crop_size", None)) if get("do_center_crop", False) else {}
         if self.crop and set(self.crop) != {"height", "width"}:
             raise UnsupportedProcessor(f"centre crop to {self.crop}")
-        resample = get("resample", None)
-        try:
-            self.mode = _RESAMPLE[Image.Resampling(resample)]
-        except (ValueError, KeyError):
-            raise UnsupportedProcessor(f"resample filter {resample!r}") from None
+        self.mode = _resample_mode(get("resample", None))
         self.scale = float(get("rescale_factor", 1 / 255)) if get("do_rescale", False) else 1.0
         self.mean = self.std = None
         if get("do_normalize", False):
@@ -208,6 +204,18 @@ class TensorPreprocessor:
             new_long = int(new_short * long_ / short)
             return (new_long, new_short) if width <= height else (new_short, new_long)
         return self.size["height"], self.size["width"]
+
+
+def _resample_mode(resample) -> str:
+    """torch's interpolation mode for a processor's filter: Pillow's number, or (with
+    torchvision, transformers' default backend) an ``InterpolationMode`` such as "bicubic"."""
+    value = getattr(resample, "value", resample)
+    if isinstance(value, str) and value.lower() in _RESAMPLE.values():
+        return value.lower()
+    try:
+        return _RESAMPLE[Image.Resampling(value)]
+    except (ValueError, KeyError, TypeError):
+        raise UnsupportedProcessor(f"resample filter {resample!r}") from None
 
 
 def _three(values) -> list[float]:
