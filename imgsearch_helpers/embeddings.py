@@ -5,19 +5,17 @@ these functions are the fast version the course then uses.
 """
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import warnings
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from .images import ImageLoadError, is_decoding_failure, load_image
+from .decoding import image_processor, prepared_batches, processor_inputs, size_dict
+from .images import ImageLoadError
 from .models import ClipartModelWarning, LoadedModel, clipart_note
 
 __all__ = ["embed_texts", "embed_images", "embed_image_files", "ImageBatchResult",
@@ -150,17 +148,6 @@ def embed_texts(loaded: LoadedModel, texts: str | Sequence[str], batch_size: int
     return np.concatenate(parts)[np.argsort(order)]
 
 
-def _image_processor(loaded: LoadedModel):
-    return getattr(loaded.processor, "image_processor", loaded.processor)
-
-
-def _size_dict(size) -> dict:
-    # transformers 5 uses a SizeDict (None for unset keys), 4.x a plain dict.
-    if size is None:
-        return {}
-    return {k: v for k, v in dict(size).items() if v is not None}
-
-
 def model_input_side(loaded: LoadedModel) -> int:
     """The side in pixels the model's processor resizes images to (224 for CLIP B/32).
 
@@ -168,9 +155,9 @@ def model_input_side(loaded: LoadedModel) -> int:
     patch budget, e.g. 16 px x sqrt(256 patches) = 256 (FG-CLIP 2: its largest
     budget, 1,024 patches, so 512).
     """
-    proc = _image_processor(loaded)
+    proc = image_processor(loaded)
     sides = [v for d in (getattr(proc, "size", None), getattr(proc, "crop_size", None))
-             for v in _size_dict(d).values() if isinstance(v, int) and v > 0]
+             for v in size_dict(d).values() if isinstance(v, int) and v > 0]
     patches, patch = getattr(proc, "max_num_patches", None), getattr(proc, "patch_size", None)
     if getattr(proc, "dynamic_max_patches", False):
         from .fgclip2 import PATCH_BUDGETS    # FG-CLIP 2: a budget per image, up to the largest
@@ -181,35 +168,9 @@ def model_input_side(loaded: LoadedModel) -> int:
     return max(sides) if sides else 512
 
 
-def _clamp_aspect(proc, images: list) -> list:
-    # CLIP-style processors scale the *shortest* side to 224 and then keep only the
-    # central 224 x 224: a 1 x 60,000 px strip (a 100-byte PNG) would first become
-    # 224 x 13 million pixels, tens of GB. Cropping the long side to 3x the short one
-    # around the centre first keeps everything the centre crop would see.
-    shortest = _size_dict(getattr(proc, "size", None)).get("shortest_edge")
-    if not shortest or not getattr(proc, "do_center_crop", False):
-        return images
-    out = []
-    for im in images:
-        w, h = im.size
-        short, long_ = min(w, h), max(w, h)
-        keep = 3 * short
-        if long_ > keep:
-            off = (long_ - keep) // 2
-            im = im.crop((off, 0, off + keep, h) if w > h else (0, off, w, off + keep))
-        out.append(im)
-    return out
-
-
 def image_inputs(loaded: LoadedModel, images: list) -> dict:
     """Run the model's image processor on PIL images: a dict of tensors for the model."""
-    processor = _image_processor(loaded)
-    # NaFlex processors cut each image into patches at its own aspect ratio: SigLIP 2
-    # into at most the saved max_num_patches (256), padded to that many; FG-CLIP 2
-    # into a budget chosen from the image's size (128 to 1,024 patches), which for
-    # several images in one call is the largest image's, so the pipeline calls it
-    # once per image, as FG-CLIP 2's README does.
-    return dict(processor(images=_clamp_aspect(processor, images), return_tensors="pt"))
+    return processor_inputs(image_processor(loaded), images)
 
 
 @dataclass
@@ -219,24 +180,6 @@ class ImageBatchResult:
     positions: list[int]              # positions in the input of the embedded images
     embeddings: np.ndarray            # (len(positions), d)
     skipped: list[tuple[int, str]] = field(default_factory=list)   # (position, reason)
-
-
-def _prepare_one(loaded: LoadedModel, item, draft_size: int | None):
-    """Decode and preprocess one image: (inputs, None) or (None, reason).
-
-    A failure caused by the image is its skip; a bug of ours propagates
-    (:func:`~imgsearch_helpers.images.is_decoding_failure` tells which is which).
-    """
-    try:
-        image = load_image(item, draft_size=draft_size)
-    except ImageLoadError as err:
-        return None, err.reason
-    try:
-        return image_inputs(loaded, [image]), None
-    except Exception as err:
-        if not is_decoding_failure(err):
-            raise
-        return None, f"the model's preprocessing failed ({type(err).__name__}: {err})"
 
 
 def _shapes(inputs: dict) -> tuple:
@@ -303,12 +246,12 @@ def _resolve_draft(loaded: LoadedModel, draft_size) -> int | None:
 
 def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = 32,
                        num_workers: int | None = None, draft_size: int | str | None = 512,
-                       progress=None) -> Iterator[ImageBatchResult]:
+                       progress=None, decoder: str = "auto") -> Iterator[ImageBatchResult]:
     """Yield :class:`ImageBatchResult` per batch; decoding overlaps the model.
 
-    Worker threads decode and preprocess the next two batches, one image per task,
-    while the model runs on the current one (PIL and the processors release the GIL
-    for most of it); no more are queued, so memory stays bounded.
+    Workers decode and preprocess the next two batches, one image per task, while
+    the model runs on the current one; no more are queued, so memory stays bounded
+    (:func:`imgsearch_helpers.decoding.prepared_batches`).
 
     Parameters
     ----------
@@ -316,7 +259,8 @@ def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = 3
     items : iterable of paths, bytes or PIL images
     batch_size : int
     num_workers : int, optional
-        Decoding threads; default ``min(4, os.cpu_count())``.
+        Decoding workers; default: the cores this process may use
+        (``os.sched_getaffinity``).
     draft_size : int, "auto" or None
         Passed to :func:`load_image`. The default, 512, is :func:`load_image`'s own, so
         a file embedded here gives exactly what ``load_image(path)`` and the processor
@@ -324,6 +268,13 @@ def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = 3
         224 for CLIP B/32): 12 MP JPEGs then decode a little faster (bench_embed.py).
     progress : tqdm-like, optional
         Updated by the number of items done.
+    decoder : {"auto", "threads", "processes", "nvjpeg"}
+        How images are decoded. "auto": JPEGs on the GPU (nvJPEG) when the model
+        is on CUDA and torchvision is installed, the rest on the CPU in threads,
+        or in processes on large machines (:func:`~imgsearch_helpers.decoding.cpu_backend`).
+        "threads" and "processes" decode all on the CPU; "nvjpeg" insists on the GPU
+        path (an error says why it cannot). Every choice skips the same files for
+        the same reasons.
     """
     _require_image_tower(loaded)
     draft = _resolve_draft(loaded, draft_size)
@@ -331,31 +282,12 @@ def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = 3
     note = clipart_note(loaded, [item for _, item in indexed])
     if note:
         warnings.warn(note, ClipartModelWarning, stacklevel=3)
-    chunks = iter([indexed[i:i + batch_size] for i in range(0, len(indexed), batch_size)])
-    workers = num_workers or min(4, os.cpu_count() or 1)
-    # One task per image (not per batch), so that every worker helps with the batch
-    # the model needs next, the first one included.
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imgsearch-decode") as pool:
-        def submit(chunk):
-            return [(pos, pool.submit(_prepare_one, loaded, item, draft)) for pos, item in chunk]
-
-        pending: deque = deque(submit(c) for c in itertools.islice(chunks, 2))
-        try:
-            while pending:
-                futures = pending.popleft()
-                positions, batches, skipped = _collate([(pos, f.result()) for pos, f in futures])
-                nxt = next(chunks, None)
-                if nxt is not None:
-                    pending.append(submit(nxt))
-                emb = _run_batches(loaded, batches, len(positions))
-                if progress is not None:
-                    progress.update(len(positions) + len(skipped))
-                yield ImageBatchResult(positions, emb, skipped)
-        finally:
-            # A consumer that stops early (or an error) must not wait for queued images.
-            for futures in pending:
-                for _, fut in futures:
-                    fut.cancel()
+    for done in prepared_batches(loaded, indexed, batch_size, num_workers, draft, decoder):
+        positions, batches, skipped = _collate(done)
+        emb = _run_batches(loaded, batches, len(positions))
+        if progress is not None:
+            progress.update(len(positions) + len(skipped))
+        yield ImageBatchResult(positions, emb, skipped)
 
 
 def _require_image_tower(loaded: LoadedModel) -> None:
@@ -384,14 +316,14 @@ def progress_bar(total: int, show, desc: str):
 
 def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32,
                       num_workers: int | None = None, progress=None,
-                      draft_size: int | str | None = 512):
+                      draft_size: int | str | None = 512, decoder: str = "auto"):
     """Embed many image files, skipping unreadable ones with a reason.
 
     Parameters
     ----------
     loaded : LoadedModel
     paths : sequence of paths (or bytes / PIL images)
-    batch_size, num_workers, draft_size
+    batch_size, num_workers, draft_size, decoder
         As :func:`iter_image_batches`.
     progress : bool or object with ``update(n)``, optional
         Show a progress bar; default only for 64 files or more. An object with
@@ -407,7 +339,8 @@ def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32
     bar = progress_bar(len(paths), progress, "embedding images")
     embs, ok, skipped = [], [], []
     try:
-        for batch in iter_image_batches(loaded, paths, batch_size, num_workers, draft_size, bar):
+        for batch in iter_image_batches(loaded, paths, batch_size, num_workers, draft_size, bar,
+                                        decoder):
             embs.append(batch.embeddings)
             ok.extend(batch.positions)
             skipped.extend((paths[p], reason) for p, reason in batch.skipped)
@@ -429,7 +362,7 @@ def embed_images(loaded: LoadedModel, images: Sequence, batch_size: int = 32,
     images : sequence of PIL.Image, path or bytes
     batch_size : int
     num_workers : int, optional
-        Threads that decode and preprocess ahead of the model.
+        Workers that decode and preprocess ahead of the model.
     progress : bool, optional
         Show a progress bar; default only for 64 images or more.
 

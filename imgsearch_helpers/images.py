@@ -29,7 +29,8 @@ from PIL import Image, UnidentifiedImageError
 
 __all__ = ["ImageLoadError", "load_image", "find_image_files", "read_captions", "CAPTIONS_FILE",
            "stat_regular_file", "is_decoding_failure", "IMAGE_EXTENSIONS",
-           "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS", "RASTER_FORMATS"]
+           "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS", "RASTER_FORMATS", "exif_orientation",
+           "DecodeBudget", "use_decode_budget", "DECODE_BUDGET_BYTES", "ORIENTATION_TRANSPOSE"]
 
 # The formats decoded, as Pillow names them (passed to ``Image.open(formats=...)``):
 # those of IMAGE_EXTENSIONS. MPO is how Pillow names a camera JPEG holding a second
@@ -62,7 +63,7 @@ _HEIF_HINT = "HEIC/HEIF needs the optional package pillow-heif (pip install pill
 _heif_registered: bool | None = None
 
 # EXIF orientation -> the transpose that makes the picture upright (as ImageOps).
-_ORIENTATION = {
+ORIENTATION_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
     6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
@@ -161,36 +162,62 @@ def _register_heif() -> bool:
     return _heif_registered
 
 
-class _DecodeBudget:
-    """Caps the decoded pixels that worker threads hold at once.
+class _Counter:
+    value = 0
 
-    Pillow decodes non-JPEG formats only at full size, so four threads each on a
+
+class DecodeBudget:
+    """Caps the decoded pixels that decoding workers hold at once.
+
+    Pillow decodes non-JPEG formats only at full size, so four workers each on a
     150 MP PNG would need 4 x 600 MB; with the budget the large ones take turns
     while small ones still run side by side. One image always runs, however large
     (the decompression-bomb limit bounds it).
+
+    Parameters
+    ----------
+    limit_bytes : int
+    context : multiprocessing context, optional
+        Make a budget that worker *processes* share (pass it to each of them when
+        they start, and install it there with :func:`use_decode_budget`); without
+        it the budget is shared by the threads of this process.
     """
 
-    def __init__(self, limit_bytes: int):
+    def __init__(self, limit_bytes: int, context=None):
         self.limit = limit_bytes
-        self._used = 0
-        self._cond = threading.Condition()
+        if context is None:
+            self._cond, self._used = threading.Condition(), _Counter()
+        else:
+            self._cond, self._used = context.Condition(), context.RawValue("q", 0)
 
     @contextlib.contextmanager
     def hold(self, nbytes: int):
         nbytes = min(nbytes, self.limit)
         with self._cond:
-            while self._used and self._used + nbytes > self.limit:
+            while self._used.value and self._used.value + nbytes > self.limit:
                 self._cond.wait()
-            self._used += nbytes
+            self._used.value += nbytes
         try:
             yield
         finally:
             with self._cond:
-                self._used -= nbytes
+                self._used.value -= nbytes
                 self._cond.notify_all()
 
 
-_BUDGET = _DecodeBudget(1 << 30)
+# Decoded pixels that decoding workers (threads, or processes sharing it) hold at once.
+DECODE_BUDGET_BYTES = 1 << 30
+_BUDGET = DecodeBudget(DECODE_BUDGET_BYTES)
+
+
+def use_decode_budget(budget: DecodeBudget) -> DecodeBudget:
+    """Make ``budget`` the one that :func:`load_image` holds while decoding; returns the old one.
+
+    Decoding worker processes install the budget their parent shares with them.
+    """
+    global _BUDGET
+    old, _BUDGET = _BUDGET, budget
+    return old
 
 
 def load_image(source, draft_size: int | None = 512) -> Image.Image:
@@ -451,7 +478,8 @@ def _without_png_text(data: bytes) -> bytes:
     return b"".join(out)
 
 
-def _orientation(im: Image.Image) -> int:
+def exif_orientation(im: Image.Image) -> int:
+    """The EXIF orientation (1-8) of an opened image; 1 (upright) when it has none or it is unreadable."""
     try:
         value = im.getexif().get(0x0112, 1)
     except Exception as err:
@@ -466,13 +494,13 @@ def _finish(im: Image.Image, draft_size: int | None, name) -> Image.Image:
     full-size copy of a big picture is made after it has been decoded."""
     if not (im.width and im.height):
         raise ImageLoadError(name, f"the image has no pixels ({im.width} x {im.height})")
-    orientation = _orientation(im)
+    orientation = exif_orientation(im)
     factor = min(im.size) // draft_size if draft_size else 1
     try:
         out = _to_rgb(im, name=name) if factor < 2 else _reduce_to_rgb(im, factor, name)
     except ValueError as err:
         raise ImageLoadError(name, f"unsupported pixel mode {im.mode!r}: {err}") from err
-    method = _ORIENTATION.get(orientation)
+    method = ORIENTATION_TRANSPOSE.get(orientation)
     return out.transpose(method) if method is not None else out
 
 

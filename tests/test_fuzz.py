@@ -25,7 +25,7 @@ from PIL import Image
 from formatseeds import seed_files
 from imgsearch_helpers import ImageLoadError, embed_image_files, load_image, load_model
 from imgsearch_helpers.images import RASTER_FORMATS
-from imgsearch_helpers.index import ImageIndex
+from imgsearch_helpers.index import ImageIndex, ModelEmbedder
 
 MUTANTS = int(os.environ.get("IMGSEARCH_FUZZ_MUTANTS", "300"))
 SEED = int(os.environ.get("IMGSEARCH_FUZZ_SEED", "18"))
@@ -122,17 +122,22 @@ def test_mutants_of_every_format_are_embedded_or_skipped(tiny_clip, tmp_path, mo
         if hasattr(os, name):
             monkeypatch.setattr(os, name, _NoProcess)
     loaded = load_model(tiny_clip, device="cpu")
+    # Processes that were there before (a fork server an earlier test started) are not
+    # this run's. Decoding runs in threads: worker processes, the default from 8 cores
+    # on, would be counted below (they run the same decoding code).
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
 
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")     # Pillow warns on some odd headers
-        emb, ok, skipped = embed_image_files(loaded, paths, batch_size=64, progress=False)
+        emb, ok, skipped = embed_image_files(loaded, paths, batch_size=64, progress=False,
+                                             decoder="threads")
         embedded_at = time.perf_counter()
-        index = ImageIndex.build(folder, loaded, progress=False)
+        index = ImageIndex.build(folder, ModelEmbedder(loaded, decoder="threads"), progress=False)
     done = time.perf_counter()
 
     assert not _NoProcess.calls, _NoProcess.calls
-    assert not psutil.Process().children(recursive=True)
+    assert not {p.pid for p in psutil.Process().children(recursive=True)} - before
     # Every file is either embedded or skipped with a reason, by both paths alike.
     assert len(ok) + len(skipped) == len(paths) and emb.shape[0] == len(ok)
     assert np.isfinite(emb).all()

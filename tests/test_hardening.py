@@ -27,7 +27,7 @@ from imgsearch_helpers import (ImageLoadError, LabelsDB, embed_image_files, embe
                                load_image, load_model)
 from imgsearch_helpers.images import is_decoding_failure
 from imgsearch_helpers.index import (ImageIndex, IndexCorruptError, IndexLockedError,
-                                     IndexReadOnlyError)
+                                     IndexReadOnlyError, ModelEmbedder)
 
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
 
@@ -117,15 +117,15 @@ def test_a_bug_of_ours_propagates_instead_of_skipping_every_file(tiny_clip, tmp_
     loaded = load_model(tiny_clip, device="cpu")
     monkeypatch.setattr(images, "_to_rgb", _bug)
     for run in (lambda: load_image(tmp_path / "a.png"),
-                lambda: embed_image_files(loaded, [tmp_path / "a.png"]),
-                lambda: ImageIndex.build(tmp_path, loaded)):
+                lambda: embed_image_files(loaded, [tmp_path / "a.png"], decoder="threads"),
+                lambda: ImageIndex.build(tmp_path, ModelEmbedder(loaded, decoder="threads"))):
         with pytest.raises(ZeroDivisionError):
             run()
     monkeypatch.undo()
-    from imgsearch_helpers import embeddings
-    monkeypatch.setattr(embeddings, "image_inputs", _bug)      # in the preprocessing step
+    from imgsearch_helpers.decoding import _prepare
+    monkeypatch.setattr(_prepare, "processor_inputs", _bug)    # in the preprocessing step
     with pytest.raises(ZeroDivisionError):
-        embed_image_files(loaded, [tmp_path / "a.png"])
+        embed_image_files(loaded, [tmp_path / "a.png"], decoder="threads")
 
 
 def test_which_exceptions_are_the_files_fault():

@@ -52,9 +52,10 @@ class ModelEmbedder:
     """:class:`Embedder` for a :class:`LoadedModel` (what ``build`` uses by default)."""
 
     def __init__(self, loaded: LoadedModel, batch_size: int = 32,
-                 num_workers: int | None = None, draft_size: int | str | None = 512):
+                 num_workers: int | None = None, draft_size: int | str | None = 512,
+                 decoder: str = "auto"):
         self.loaded, self.batch_size = loaded, batch_size
-        self.num_workers, self.draft_size = num_workers, draft_size
+        self.num_workers, self.draft_size, self.decoder = num_workers, draft_size, decoder
 
     @property
     def name(self) -> str:
@@ -66,7 +67,7 @@ class ModelEmbedder:
 
     def embed_files(self, paths, progress=None):
         return iter_image_batches(self.loaded, paths, self.batch_size, self.num_workers,
-                                  self.draft_size, progress)
+                                  self.draft_size, progress, self.decoder)
 
     def embed_text(self, text):
         return embed_texts(self.loaded, [text])[0]
