@@ -13,7 +13,7 @@ Needs the optional extra: ``pip install "imgsearch-helpers[scale]"``.
   memory), used by notebook 08 and ``bench/bench_ann.py``.
 * ``_command``: ``python -m imgsearch_helpers.scale embed|load|search``.
 """
-from ._ann import (MILVUS_LITE_INDEX_TYPES, AnnResult, ann_table, clustered_vectors,
+from ._ann import (MILVUS_LITE_INDEX_TYPES, AnnResult, add_speedups, ann_table, clustered_vectors,
                    measure_exact, measure_faiss_hnsw, measure_faiss_ivfpq, measure_milvus,
                    plot_recall_latency, scene_embeddings)
 from ._milvus import MILVUS_FORMAT_VERSION, MilvusImageIndex
@@ -24,5 +24,5 @@ __all__ = ["start_ray", "stop_ray", "EmbedImages", "embed_with_ray", "RayEmbeddi
            "read_shards", "Shards", "image_sources", "SHARDS_META",
            "MilvusImageIndex", "MILVUS_FORMAT_VERSION",
            "scene_embeddings", "clustered_vectors", "AnnResult", "measure_exact",
-           "measure_faiss_hnsw", "measure_faiss_ivfpq", "measure_milvus", "ann_table",
+           "measure_faiss_hnsw", "measure_faiss_ivfpq", "measure_milvus", "add_speedups", "ann_table",
            "plot_recall_latency", "MILVUS_LITE_INDEX_TYPES"]

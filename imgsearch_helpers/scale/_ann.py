@@ -21,7 +21,7 @@ from ..search import top_k
 
 __all__ = ["scene_embeddings", "clustered_vectors", "AnnResult", "measure_exact",
            "measure_faiss_hnsw", "measure_faiss_ivfpq", "measure_milvus", "plot_recall_latency",
-           "ann_table", "MILVUS_LITE_INDEX_TYPES"]
+           "add_speedups", "ann_table", "MILVUS_LITE_INDEX_TYPES"]
 
 # What Milvus Lite (the pure-Python engine, milvus-lite 3.x) builds; it has no PQ index.
 MILVUS_LITE_INDEX_TYPES = ("FLAT", "HNSW", "HNSW_SQ", "IVF_FLAT", "IVF_SQ8")
@@ -167,12 +167,12 @@ def measure_faiss_hnsw(base, queries, truth, k: int = 10, M: int = 32, ef_constr
 
 
 def measure_faiss_ivfpq(base, queries, truth, k: int = 10, nlist: int | None = None,
-                        m: int = 64, nprobe=(4, 16, 64, 256), refine: int = 0,
+                        m: int = 64, nprobe=(4, 16, 64), refine=(0,),
                         train_size: int = 100_000, seed: int = 0) -> list[AnnResult]:
-    """FAISS ``IndexIVFPQ``: vectors cut into ``m`` pieces of one byte each.
+    """FAISS ``IndexIVFPQ``: each vector cut into ``m`` pieces of one byte each.
 
-    ``refine`` > 0 re-ranks ``refine * k`` candidates with the exact vectors
-    (``IndexRefineFlat``), which costs their memory again.
+    A ``refine`` factor r > 0 re-ranks the best ``r * k`` candidates with the exact
+    vectors (what ``faiss.IndexRefineFlat`` does), which needs them in memory too.
     """
     import faiss
 
@@ -182,23 +182,28 @@ def measure_faiss_ivfpq(base, queries, truth, k: int = 10, nlist: int | None = N
     train = base[np.sort(rng.choice(n, min(n, max(train_size, 40 * nlist)), replace=False))]
     start = time.perf_counter()
     quantizer = faiss.IndexFlatIP(d)
-    ivf = faiss.IndexIVFPQ(quantizer, d, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
-    ivf.train(train)
-    index = faiss.IndexRefineFlat(ivf) if refine else ivf
-    if refine:
-        index.k_factor = refine
+    index = faiss.IndexIVFPQ(quantizer, d, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
+    index.train(train)
     index.add(base)
     build = time.perf_counter() - start
-    size = n * (ivf.code_size + 8) + nlist * d * 4 + ivf.pq.centroids.size() * 4
-    if refine:
-        size += n * d * 4
-    name = "FAISS IVF-PQ" + (f" + re-rank x{refine}" if refine else "")
+    size = n * (index.code_size + 8) + nlist * d * 4 + index.pq.centroids.size() * 4
+
+    def search(q, factor):
+        ids = index.search(q[None], k * max(factor, 1))[1][0]
+        if not factor:
+            return ids
+        ids = ids[ids >= 0]
+        return ids[np.argsort(-(base[ids] @ q), kind="stable")[:k]]
+
     out = []
-    for probe in nprobe:
-        ivf.nprobe = probe
-        ms, found = _time_each(lambda q: index.search(q[None], k)[1][0], queries)
-        out.append(AnnResult(name, f"nlist={nlist}, m={m}x8 bit, nprobe={probe}",
-                             _recall(np.array(found), truth), ms, size / n, build))
+    for factor in refine:
+        for probe in nprobe:
+            index.nprobe = probe
+            ms, found = _time_each(lambda q: search(q, factor), queries)
+            name = "FAISS IVF-PQ" + (f" + exact re-rank of {factor}k" if factor else "")
+            out.append(AnnResult(name, f"nlist={nlist}, m={m}x8 bit, nprobe={probe}",
+                                 _recall(np.array(found), truth), ms,
+                                 (size + (n * d * 4 if factor else 0)) / n, build))
     return out
 
 
@@ -206,45 +211,66 @@ def _folder_bytes(folder: Path, suffix: str = "") -> int:
     return sum(p.stat().st_size for p in folder.rglob(f"*{suffix}") if p.is_file())
 
 
-def measure_milvus(base, queries, truth, k: int = 10, index_type: str = "HNSW",
-                   index_params: dict | None = None, search_params=({},), folder=None,
-                   max_queries: int | None = None) -> list[AnnResult]:
-    """A Milvus Lite collection of ``base`` with one index type, through ``MilvusClient``.
+def measure_milvus(base, queries, truth, k: int = 10,
+                   configs=(("HNSW", {"M": 16, "efConstruction": 128}, ({"ef": 64},)),),
+                   folder=None, max_queries: dict | None = None) -> list[AnnResult]:
+    """One Milvus Lite collection of ``base``, indexed in turn by each of ``configs``.
 
-    Latency includes the client round trip (gRPC to the in-process engine), as
-    an application would see it. Memory per vector: the index files Milvus Lite
-    writes (for FLAT, its data files), divided by the number of vectors.
+    Parameters
+    ----------
+    configs : sequence of (index_type, build parameters, sequence of search parameters)
+    folder : path, optional
+        Where the ``.db`` goes (default: a new temporary folder).
+    max_queries : dict, optional
+        {index_type: number of queries} for slow ones (FLAT in Milvus Lite).
+
+    Latency includes the client round trip (gRPC to the in-process engine), as an
+    application sees it. Memory per vector: the index files Milvus Lite writes
+    (HNSW and IVF_FLAT hold the vectors too; for FLAT, its Parquet data files),
+    divided by the number of vectors. ``build_s`` is the index build; the insert
+    time is in ``extra["insert_s"]``.
     """
     from ._milvus import MilvusImageIndex
 
     folder = Path(folder or tempfile.mkdtemp(prefix="imgsearch-ann-"))
-    uri = folder / f"ann_{index_type.lower()}_{os.getpid()}.db"
-    store = MilvusImageIndex(uri, f"ann_{index_type.lower()}", index_type=index_type,
-                             index_params=index_params)
+    uri = folder / f"ann_{os.getpid()}.db"
+    # Rows first (no index to build while they stream in), then each index in turn.
+    store = MilvusImageIndex(uri, "ann", index_type="FLAT")
     ids = [str(i) for i in range(len(base))]
     start = time.perf_counter()
     for s in range(0, len(base), 50_000):
         last = s + 50_000 >= len(base)              # flushing once builds the indexes
         store.add_embeddings(ids[s:s + 50_000], base[s:s + 50_000], "synthetic", flush=last)
-    build = time.perf_counter() - start
-    index_bytes = _folder_bytes(uri, ".idx") if index_type not in ("FLAT", "BRUTE_FORCE") \
-        else _folder_bytes(uri, ".parquet")
-    qs = queries if max_queries is None else queries[:max_queries]
-    tr = truth[:len(qs)]
+    insert = time.perf_counter() - start
     out = []
     try:
-        for params in search_params:
-            ms, found = _time_each(
-                lambda q: [int(str(r.item)) for r in store.search_embedding(q, k, params)], qs)
-            shown = ", ".join(f"{a}={b}" for a, b in {**(index_params or {}), **params}.items())
-            out.append(AnnResult(f"Milvus Lite {index_type}", shown or "-",
-                                 _recall(np.array(found), tr), ms, index_bytes / len(base), build,
-                                 notes=f"{len(qs)} queries" if max_queries else "",
-                                 extra={"found": found}))
+        for index_type, build_params, search_params in configs:
+            build = store.set_index(index_type, build_params)
+            suffix = ".parquet" if index_type in ("FLAT", "BRUTE_FORCE") \
+                else f".{index_type.lower()}.idx"
+            per_vector = _folder_bytes(uri, suffix) / len(base)
+            limit = (max_queries or {}).get(index_type, len(queries))
+            qs, tr = queries[:limit], truth[:limit]
+            for params in search_params:
+                ms, found = _time_each(
+                    lambda q: [int(str(r.item)) for r in store.search_embedding(q, k, params)], qs)
+                shown = ", ".join(f"{a}={b}" for a, b in {**build_params, **params}.items())
+                out.append(AnnResult(f"Milvus Lite {index_type}", shown or "-",
+                                     _recall(np.array(found), tr), ms, per_vector, build,
+                                     notes=f"{limit} queries" if limit < len(queries) else "",
+                                     extra={"insert_s": insert, "found": found}))
     finally:
         store.client.drop_collection(store.collection)
         store.close()
     return out
+
+
+def add_speedups(rows: list[AnnResult]) -> list[AnnResult]:
+    """Set each row's ``speedup``: the exact ``top_k`` row's ms / its ms (same run)."""
+    exact = next(r for r in rows if r.method == "exact top_k")
+    for r in rows:
+        r.speedup = exact.ms_per_query / r.ms_per_query
+    return rows
 
 
 def ann_table(rows: list[AnnResult]) -> str:
@@ -264,10 +290,11 @@ def plot_recall_latency(rows: list[AnnResult], ax=None, title: str = ""):
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.5))
     methods = list(dict.fromkeys(r.method for r in rows))
+    markers = iter("osD^v<>ph*")
     for method in methods:
         pts = sorted((r.ms_per_query, r.recall) for r in rows if r.method == method)
         xs, ys = zip(*pts)
-        ax.plot(xs, ys, "o-" if len(pts) > 1 else "s", label=method, ms=5)
+        ax.plot(xs, ys, next(markers, "o") + ("-" if len(pts) > 1 else ""), label=method, ms=5)
     ax.set_xscale("log")
     ax.set_xlabel("milliseconds per query (one at a time, log scale)")
     ax.set_ylabel("recall@10 (vs exact top_k)")

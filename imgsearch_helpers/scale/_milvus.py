@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -195,6 +196,26 @@ class MilvusImageIndex:
                  "fingerprint": f}
                 for p, e, f in zip(paths[start:stop], embeddings[start:stop],
                                    fingerprints[start:stop])])
+
+    def set_index(self, index_type: str, index_params: dict | None = None) -> float:
+        """Replace the collection's vector index (same rows); returns the seconds it took.
+
+        E.g. ``set_index("HNSW", {"M": 16, "efConstruction": 128})``, then search with
+        ``params={"ef": 64}``.
+        """
+        if self.model_name is None:
+            raise ValueError("the collection is empty; add embeddings first")
+        start = time.perf_counter()
+        self.client.release_collection(self.collection)
+        for name in self.client.list_indexes(self.collection):
+            self.client.drop_index(self.collection, name)
+        index = self.client.prepare_index_params()
+        index.add_index("embedding", index_type=index_type, metric_type="IP",
+                        params=dict(index_params or {}))
+        self.client.create_index(self.collection, index)
+        self.client.load_collection(self.collection)
+        self.index_type, self.index_params = index_type, dict(index_params or {})
+        return time.perf_counter() - start
 
     def add_shards(self, out) -> int:
         """Load the Parquet shards of :func:`embed_with_ray` (a folder or URI)."""

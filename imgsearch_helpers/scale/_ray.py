@@ -260,10 +260,6 @@ class RayEmbedding:
     embeddings: np.ndarray | None = None
 
 
-def _no_restarts() -> dict:
-    return {"max_restarts": 0}
-
-
 def _plan(ray, num_workers, cpus_per_worker, num_gpus):
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
@@ -320,7 +316,6 @@ def embed_with_ray(sources, model: str, *, out: str | None = None, milvus=None,
     """
     start_ray()
     import ray
-    import pyarrow as pa
 
     paths = image_sources(sources)
     if not paths:
@@ -329,18 +324,14 @@ def embed_with_ray(sources, model: str, *, out: str | None = None, milvus=None,
     batch = batch_size or (128 if gpus else 32)
     nblocks = blocks or min(len(paths), 4 * workers)
     started = time.perf_counter()
-    # Pieces made here, on the driver: no task has to wait for a CPU before the workers start.
-    table = pa.table({"path": pa.array(paths, pa.string())})
-    step = -(-len(paths) // nblocks)
-    ds = ray.data.from_arrow([table.slice(i, step) for i in range(0, len(paths), step)])
+    # Blocks made here, on the driver (from_items): no task has to start before the
+    # workers do. (from_arrow runs a task per block, and such tasks crashed in Ray 2.60.)
+    ds = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=nblocks)
     ds = ds.map_batches(EmbedImages, fn_constructor_kwargs={
         "model": str(model), "batch_size": batch, "draft_size": draft_size,
         "num_threads": None},
         batch_size=batch, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=cpus_per_worker, num_gpus=gpus or None,
-        # A worker that dies is not restarted (Ray's default would, and logs an
-        # error-level note about it for every worker): its files fail the run.
-        ray_remote_args_fn=_no_restarts)
+        num_cpus=cpus_per_worker, num_gpus=gpus or None)
     if out is not None:
         ds.write_parquet(out)
         shards = read_shards(out, with_meta=False)
