@@ -6,6 +6,8 @@ One local Ray serves the whole module: started inside the tests, bound to
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -25,7 +27,6 @@ from imgsearch_helpers.models import ClipartModelWarning  # noqa: E402
 from imgsearch_helpers.scale import (SHARDS_META, MilvusImageIndex, clustered_vectors,  # noqa: E402
                                      embed_with_ray, image_sources, measure_exact, measure_faiss_hnsw,
                                      read_shards, start_ray, stop_ray)
-from imgsearch_helpers.scale._command import main as scale_command  # noqa: E402
 
 OFFLINE = get_profile("offline")
 LOOPBACK = {"127.0.0.1", "::ffff:127.0.0.1", "::1"}
@@ -110,16 +111,19 @@ def test_shards_hold_path_embedding_model_dim_and_load_into_milvus(local_ray, cl
         assert str(hits[0].item) == shards.paths[7] and hits[0].score == pytest.approx(1, abs=1e-5)
 
 
-def test_embedding_straight_into_milvus_and_the_command_line(local_ray, clip, tmp_path, capsys):
+def test_embedding_straight_into_milvus_and_the_command_line(local_ray, clip, tmp_path):
     db = tmp_path / "images.db"
     with MilvusImageIndex(db) as store:
         result = embed_with_ray(OFFLINE.gallery, OFFLINE.clip, milvus=store, num_workers=1,
                                 cpus_per_worker=2)
         assert result.count == 50 and len(store) == 50 and store.model_name == OFFLINE.clip
-    assert scale_command(["search", "a red boat", "--model", OFFLINE.clip,
-                          "--milvus", str(db), "-k", "3"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and all("boat_" in line for line in lines), lines
+    # A new process opens the collection as Milvus left it on disk ("released").
+    done = subprocess.run([sys.executable, "-m", "imgsearch_helpers.scale", "search", "a red boat",
+                           "--model", OFFLINE.clip, "--milvus", str(db), "-k", "3"],
+                          capture_output=True, text=True, timeout=120)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0 and len(lines) == 3, done.stderr[-2000:]
+    assert all("boat_" in line for line in lines), lines
 
 
 # -- Milvus, no Ray ------------------------------------------------------------------

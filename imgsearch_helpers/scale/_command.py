@@ -70,13 +70,19 @@ def main(argv=None) -> int:
         if args.out is None and args.milvus is None:
             parser.error("give --out, --milvus or both")
         sources = args.folder if args.folder is not None else _read_list(args.list)
-        store = MilvusImageIndex(args.milvus, args.collection) if args.milvus else None
+        # With shards, Milvus is opened only once they are written (Milvus Lite runs a
+        # gRPC server in this process, which Ray's process starts then need not step around).
+        stream = args.milvus is not None and args.out is None
+        store = MilvusImageIndex(args.milvus, args.collection) if stream else None
         try:
             result = embed_with_ray(sources, args.model, out=args.out, milvus=store,
                                     num_workers=args.workers, batch_size=args.batch_size)
         finally:
             if store is not None:
                 store.close()
+        if args.milvus is not None and args.out is not None:
+            with MilvusImageIndex(args.milvus, args.collection) as store:
+                store.add_shards(args.out)
         print(f"embedded {result.count} images with {result.model} on {result.workers} "
               f"worker(s) in {result.seconds:.1f} s; skipped {len(result.skipped)}")
         for path, reason in result.skipped:

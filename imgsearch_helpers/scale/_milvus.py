@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
@@ -26,6 +27,8 @@ _FORMAT = "imgsearch-milvus"
 _P_FORMAT, _P_VERSION, _P_MODEL, _P_DIM = ("imgsearch.format", "imgsearch.format_version",
                                            "imgsearch.model", "imgsearch.dim")
 _MAX_PATH = 4096
+# Open MilvusImageIndex objects per Milvus Lite file in this process (see close()).
+_LITE_USERS: Counter = Counter()
 _BATCH = 1000
 
 
@@ -85,10 +88,20 @@ class MilvusImageIndex:
         self.collection = collection
         self.index_type, self.index_params = index_type, dict(index_params or {})
         self.client = MilvusClient(uri=self.uri, token=token) if token else MilvusClient(self.uri)
+        self._closed = False
+        if self._lite:
+            _LITE_USERS[os.path.abspath(self.uri)] += 1
         self.model_name: str | None = None
         self.dim = 0
-        if self.client.has_collection(collection):
-            self._read_properties()
+        try:
+            if self.client.has_collection(collection):
+                self._read_properties()
+                # A collection opened by a new process is "released"; loading it reads
+                # its indexes back (or builds the missing ones) so that it can be searched.
+                self.client.load_collection(collection)
+        except BaseException:
+            self.close()
+            raise
 
     # -- what is inside ---------------------------------------------------------
     def _read_properties(self) -> None:
@@ -118,8 +131,23 @@ class MilvusImageIndex:
                 f"{len(self)} images, model={self.model_name!r}, {self.index_type})")
 
     def close(self) -> None:
-        """Close the connection (Milvus Lite then stops its local engine)."""
+        """Close the connection; a Milvus Lite file is then free for another process.
+
+        Milvus Lite serves a ``.db`` file from inside this process and locks it; the
+        engine stops when the last ``MilvusImageIndex`` of this process on that file
+        is closed (otherwise only at exit).
+        """
+        if self._closed:
+            return
+        self._closed = True
         self.client.close()
+        if self._lite:
+            path = os.path.abspath(self.uri)
+            _LITE_USERS[path] -= 1
+            if not _LITE_USERS[path]:
+                from milvus_lite import server_manager_instance
+
+                server_manager_instance.release_server(path)
 
     def __enter__(self) -> "MilvusImageIndex":
         return self
