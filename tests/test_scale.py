@@ -171,6 +171,10 @@ def test_resync_propagates_deleted_changed_and_new_files(tmp_path, clip, gallery
         assert {Path(h.item).name for h in hit} == {"car_003.png", "dog_009.png"}
         found = {Path(h.item).name for h in store.search_text(clip, "a cat", k=50)}
         assert "cat_002.png" not in found and "new_boat.png" in found
+        for picture in folder.glob("*.png"):
+            picture.unlink()
+        gallery_index.update(clip)
+        assert store.sync(gallery_index)["removed"] == 50 and len(store) == 0
 
 
 def test_another_models_queries_are_refused_with_a_clear_message(tmp_path, clip, gallery_index):

@@ -285,9 +285,13 @@ class MilvusImageIndex:
         """
         if len(index) == 0 and self.model_name is None:
             return {"added": 0, "updated": 0, "removed": 0, "unchanged": 0}
-        self._prepare(index.model_name, index.dim)
+        if len(index):
+            self._prepare(index.model_name, index.dim)
+        else:                                   # every file is gone: only deletions
+            self._check_model(index.model_name)
         paths = [str(p) for p in index.paths]
-        emb = np.asarray(index.embeddings, dtype=np.float32)
+        emb = (np.asarray(index.embeddings, dtype=np.float32) if paths
+               else np.zeros((0, self.dim), np.float32))
         fingerprints = _fingerprint(emb)
         stored = self._stored(prefix=str(index.folder) + os.sep)
         removed = sorted(set(stored) - set(paths))
