@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import time
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -45,10 +47,11 @@ from .course import kind_of
 from .embeddings import embed_image_files, embed_texts, normalize
 from .images import find_image_files, read_captions
 from .models import DATA_DIR, LoadedModel
+from .search import top_k
 
-__all__ = ["LabelledSet", "gallery_set", "photos_set", "image_folder_set", "evaluate",
-           "score_embeddings", "recall_at_k", "average_precision", "ScoreTable",
-           "DEFAULT_TEMPLATES", "IMAGENET_TEMPLATES", "LABELS_FILE"]
+__all__ = ["LabelledSet", "gallery_set", "photos_set", "image_folder_set", "read_labels", "evaluate",
+           "score_embeddings", "recall_at_k", "average_precision", "measure_speed", "model_size",
+           "ScoreTable", "DEFAULT_TEMPLATES", "IMAGENET_TEMPLATES", "LABELS_FILE"]
 
 # The labels file of a photo folder: {"photos": {file name: [subject, ...]}}.
 LABELS_FILE = "labels.json"
@@ -136,6 +139,28 @@ def gallery_set(folder=None) -> LabelledSet:
                        tuple((kind_of(n),) for n in names), tuple(captions[n] for n in names))
 
 
+def read_labels(folder) -> dict[str, tuple[str, ...]]:
+    """The ``labels.json`` of a photo folder: {file name: (label, ...)}, main label first.
+
+    Raises
+    ------
+    ValueError
+        The file is missing, unreadable, or not {"photos": {name: [labels]}}.
+    """
+    path = Path(folder) / LABELS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path} is missing: write {{\"photos\": {{file name: [labels]}}}}, or "
+                         "lay the pictures out one sub-folder per label (image_folder_set)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a readable JSON file ({err})") from err
+    labels = data.get("photos", data) if isinstance(data, dict) else None
+    if not isinstance(labels, dict) or not all(isinstance(v, list) for v in labels.values()):
+        raise ValueError(f"{path} must hold {{\"photos\": {{file name: [labels]}}}}")
+    return {str(name): tuple(str(x) for x in subjects) for name, subjects in labels.items()}
+
+
 def photos_set(folder=None) -> LabelledSet:
     """A photo folder with a ``labels.json`` ({"photos": {name: [label, ...]}}), e.g. data/photos.
 
@@ -145,27 +170,17 @@ def photos_set(folder=None) -> LabelledSet:
         No labels file, a picture without labels, or labels for a file that is not there.
     """
     folder = Path(folder) if folder is not None else DATA_DIR / "photos"
-    path = folder / LABELS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path} is missing: write {{\"photos\": {{file name: [labels]}}}}, or "
-                         "lay the pictures out one sub-folder per label (image_folder_set)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a readable JSON file ({err})") from err
-    labels = data.get("photos", data) if isinstance(data, dict) else None
-    if not isinstance(labels, dict):
-        raise ValueError(f"{path} must hold {{\"photos\": {{file name: [labels]}}}}")
+    labels = read_labels(folder)
     files, _ = find_image_files(folder, recursive=False)
     unlabelled = [f for f in files if not labels.get(f)]
     absent = sorted(set(labels) - set(files))
     if unlabelled or absent:
-        raise ValueError(f"{path} does not match the folder: "
+        raise ValueError(f"{folder / LABELS_FILE} does not match the folder: "
                          + "; ".join(filter(None, [
                              unlabelled and f"no labels for {', '.join(unlabelled)}",
                              absent and f"no such picture: {', '.join(absent)}"])))
     return LabelledSet(f"{folder.name} ({LABELS_FILE})", tuple(folder / f for f in files),
-                       tuple(tuple(str(x) for x in labels[f]) for f in files))
+                       tuple(labels[f] for f in files))
 
 
 def image_folder_set(folder) -> LabelledSet:
@@ -329,6 +344,65 @@ def evaluate(loaded: LoadedModel, dataset: LabelledSet, templates: Sequence[str]
     queries = embed_texts(loaded, list(dataset.captions)) if dataset.captions else None
     row = score_embeddings(dataset, emb, labels, queries, ks)
     return ScoreTable({name or loaded.name: row}, title=dataset.describe(), notes=notes)
+
+
+def measure_speed(loaded: LoadedModel, paths: Sequence, queries: Sequence[str],
+                  batch_size: int = 32) -> dict:
+    """How fast a model is on this machine: images embedded per second, milliseconds per query.
+
+    A query is one text embedded and ranked against the pictures' embeddings, as a
+    search box does it. A short warm-up runs first (the first call allocates memory).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    paths : sequence of image paths
+    queries : sequence of str
+    batch_size : int
+
+    Returns
+    -------
+    {"images/s": float, "ms/query": float}
+    """
+    paths, queries = list(paths), list(queries)
+    if not paths or not queries:
+        raise ValueError("give at least one picture and one query")
+    embed_image_files(loaded, paths[:2], batch_size=batch_size, progress=False)
+    start = time.perf_counter()
+    emb, ok, _ = embed_image_files(loaded, paths, batch_size=batch_size, progress=False)
+    seconds = time.perf_counter() - start
+    embed_texts(loaded, queries[:1])
+    start = time.perf_counter()
+    for query in queries:
+        top_k(embed_texts(loaded, query)[0], emb, k=5)
+    per_query = (time.perf_counter() - start) / len(queries)
+    return {"images/s": len(ok) / seconds, "ms/query": 1000 * per_query}
+
+
+def _folder_bytes(folder: Path) -> int:
+    # os.path.getsize follows the Hugging Face cache's symbolic links to the real files.
+    return sum(os.path.getsize(p) for p in folder.rglob("*") if p.is_file())
+
+
+def model_size(loaded: LoadedModel) -> dict:
+    """The model's weights in memory and its files on disk, in MB (disk: None when unknown).
+
+    Returns
+    -------
+    {"weights MB": float, "disk MB": float or None}
+    """
+    weights = sum(p.numel() * p.element_size() for p in loaded.model.parameters())
+    folder = None
+    if loaded.info is not None and loaded.info.local_dir:
+        folder = Path(loaded.info.source)
+    elif Path(loaded.name).is_dir():
+        folder = Path(loaded.name)
+    else:
+        from huggingface_hub import try_to_load_from_cache
+
+        config = try_to_load_from_cache(loaded.name, "config.json")
+        folder = Path(config).parent if isinstance(config, str) else None
+    return {"weights MB": weights / 1e6, "disk MB": _folder_bytes(folder) / 1e6 if folder else None}
 
 
 class ScoreTable:

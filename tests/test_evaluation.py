@@ -165,3 +165,29 @@ def test_the_templates_are_the_clip_papers_80():
     assert len(ev.IMAGENET_TEMPLATES) == len(set(ev.IMAGENET_TEMPLATES)) == 80
     assert all(t.count("{}") == 1 for t in ev.IMAGENET_TEMPLATES)
     assert "a photo of a {}." in ev.IMAGENET_TEMPLATES and "itap of my {}." in ev.IMAGENET_TEMPLATES
+
+
+def test_model_size_counts_the_weights_and_the_folder(tiny_clip):
+    from imgsearch_helpers import load_model
+
+    model = load_model(tiny_clip, device="cpu")
+    size = ev.model_size(model)
+    n_params = sum(p.numel() for p in model.model.parameters())
+    assert size["weights MB"] == pytest.approx(4 * n_params / 1e6)          # float32 on a CPU
+    on_disk = sum(p.stat().st_size for p in tiny_clip.iterdir() if p.is_file())
+    assert size["disk MB"] == pytest.approx(on_disk / 1e6)
+
+
+def test_measure_speed_times_every_picture_and_query(tiny_clip, tmp_path, monkeypatch):
+    from imgsearch_helpers import load_model
+
+    model = load_model(tiny_clip, device="cpu")
+    data = ev.image_folder_set(_folder(tmp_path))
+    calls = []
+    real = ev.embed_texts
+    monkeypatch.setattr(ev, "embed_texts", lambda m, q: calls.append(q) or real(m, q))
+    speed = ev.measure_speed(model, data.paths, ["a cat", "a car", "a dog"])
+    assert calls == [["a cat"], "a cat", "a car", "a dog"]           # one warm-up, then each query
+    assert speed["images/s"] > 0 and speed["ms/query"] > 0
+    with pytest.raises(ValueError, match="at least one"):
+        ev.measure_speed(model, [], ["a cat"])

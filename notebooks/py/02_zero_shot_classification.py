@@ -22,7 +22,7 @@ from transformers import pipeline
 
 from imgsearch_helpers import (embed_images, embed_texts, get_profile, load_image, load_model,
                                zero_shot_scores)
-from imgsearch_helpers.course import SEED_QUERIES, check, kind_of
+from imgsearch_helpers.course import SEED_QUERIES, SEED_SUBJECTS, check, expect, kind_of, subjects_of
 from imgsearch_helpers.embeddings import SIGLIP_TEXT_LENGTH
 from imgsearch_helpers.zeroshot import DEFAULT_TEMPLATE
 from imgsearch_helpers.display import thumbnail_data_uri
@@ -145,6 +145,12 @@ if profile.name == "offline":
     check(right >= 0.9 * len(queries),
           f"yet that best picture is the right kind for {right} of {len(queries)}: "
           "the ranking is right, the numbers are just small")
+else:
+    for query, b in zip(queries, best):
+        wanted = SEED_SUBJECTS[query]
+        expect(set(wanted) <= set(subjects_of(images[b])),
+               f"{query!r}: SigLIP's best photo shows {' and '.join(wanted)}",
+               got=f"{images[b].name} ({', '.join(subjects_of(images[b]))})")
 
 # %% [markdown]
 # So a small SigLIP score is not a wrong answer: read SigLIP by its *ranking*, and treat a score
