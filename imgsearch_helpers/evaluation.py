@@ -525,13 +525,26 @@ class ScoreTable:
             ax.bar(x + (i - (len(self.rows) - 1) / 2) * width, values, width, label=name)
         ax.set_xticks(x, cols, rotation=30, ha="right")
         ax.set_title(self.title)
-        ax.legend(fontsize="small")
+        # Beside the bars, not over them: scores near 1.0 fill the whole height.
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.figure.tight_layout()
         return ax
 
-    def scatter(self, x: str, y: str, ax=None, logx: bool = False):
+    def scatter(self, x: str, y: str, ax=None, logx: bool | None = None, ylim=None):
         """One labelled point per row: column ``x`` against column ``y`` (e.g. speed and quality).
 
         Rows without a number in both columns are left out.
+
+        Parameters
+        ----------
+        x, y : str
+            Column names.
+        ax : matplotlib Axes, optional
+        logx : bool, optional
+            A logarithmic x axis; default: when the x values span more than a factor of 10.
+        ylim : (low, high), optional
+            Default: (0, 1.05) when every y value lies between 0 and 1 (a score), so that
+            small differences are not blown up to fill the plot.
 
         Returns
         -------
@@ -539,14 +552,29 @@ class ScoreTable:
         """
         import matplotlib.pyplot as plt
 
-        ax = ax if ax is not None else plt.subplots(figsize=(6, 4))[1]
-        for name, row in self.rows.items():
-            if isinstance(row.get(x), (int, float, np.number)) and isinstance(row.get(y), (int, float, np.number)):
-                ax.scatter(row[x], row[y], s=40)
-                ax.annotate(name, (row[x], row[y]), textcoords="offset points", xytext=(5, 4),
-                            fontsize="small")
+        ax = ax if ax is not None else plt.subplots(figsize=(6.5, 4))[1]
+        points = {name: (float(row[x]), float(row[y])) for name, row in self.rows.items()
+                  if all(isinstance(row.get(c), (int, float, np.number)) and not isinstance(row.get(c), bool)
+                         for c in (x, y))}
+        if not points:
+            raise ValueError(f"no row has numbers in both {x!r} and {y!r}")
+        for i, (name, (px, py)) in enumerate(sorted(points.items(), key=lambda item: item[1])):
+            ax.scatter(px, py, s=40)
+            # Alternate above and below, so that the names of close points do not overlap.
+            ax.annotate(name, (px, py), textcoords="offset points", xytext=(6, 5 if i % 2 else -11),
+                        fontsize="small")
+        xs, ys = [p[0] for p in points.values()], [p[1] for p in points.values()]
+        if logx is None:
+            logx = min(xs) > 0 and max(xs) / min(xs) > 10
         if logx:
             ax.set_xscale("log")
+            ax.set_xlim(min(xs) / 2, max(xs) * 6)          # room for the names right of the points
+        elif min(xs) >= 0:
+            ax.set_xlim(0, max(xs) * 1.6)   # from zero: 640 and 660 images/s are alike
+        if ylim is None and min(ys) >= 0 and max(ys) <= 1:
+            ylim = (0, 1.05)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
         ax.set_xlabel(x)
         ax.set_ylabel(y)
         ax.set_title(self.title)

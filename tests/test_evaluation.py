@@ -157,8 +157,13 @@ def test_score_table_prints_combines_and_plots():
     ax = table.plot()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["t2i R@1", "images/s"]
     assert len(ax.patches) == 4                              # 2 rows x 2 numeric columns
-    ax = table.scatter("images/s", "t2i R@1", logx=True)
-    assert [t.get_text() for t in ax.texts] == ["small", "big"] and ax.get_xscale() == "log"
+    ax = table.scatter("images/s", "t2i R@1")       # x spans a factor of 100: logarithmic
+    assert sorted(t.get_text() for t in ax.texts) == ["big", "small"] and ax.get_xscale() == "log"
+    assert ax.get_ylim() == (0, 1.05)                  # scores keep their whole scale
+    ax = table.scatter("images/s", "images/s", logx=False)
+    assert ax.get_xscale() == "linear" and ax.get_ylim() != (0, 1.05)
+    with pytest.raises(ValueError, match="no row"):
+        table.scatter("images/s", "source")
 
 
 def test_the_templates_are_the_clip_papers_80():

@@ -218,8 +218,8 @@ if profile.name == "offline":
 #
 # **Things to try**
 # - Make harsher copies (a 20 % crop, a black-and-white version): when do they stop being found?
-# - Subtract the *nearer* dog instead. With this small model flowers come up and that dog stays:
-#   the subtraction removes whatever the two pictures share, not the idea "dog".
-# - Change `negative_weight` (0.5 by default): what happens at 1.0? (With this small model the
-#   other animals go too, and flowers and lakes come up: it has only a rough idea of "dog".)
+# - Subtract the *nearer* dog instead. With this small model the four other cats come first, and
+#   the farther dog stays in fifth place: subtracting one dog removes that picture, not the idea "dog".
+# - Change `negative_weight` (0.5 by default): what happens at 1.0? (With this small model every
+#   animal goes, the cats too, and snow scenes come up: the subtraction overshoots.)
 # - Notebook 05 puts all of this in an interactive app; click a result there for "more like this".
