@@ -14,13 +14,14 @@ Examples
 >>> image.size
 (128, 128)
 
-A share of every scene's captions is in French and German (``_languages``): proper
-phrases written from what was drawn, not word-by-word translations, so the offline
-models can be searched in three languages.
+A share of every scene's captions is in French and German: proper phrases written
+from what was drawn, not word-by-word translations, so the offline models can be
+searched in three languages.
 
 Inside: ``_draw`` (skies, landscapes, trees, boats), ``_things`` (animals, cars,
-houses, flowers), ``_captions`` (the English phrases), ``_languages`` (the French and
-German ones), ``_scenes`` (putting them together).
+houses, flowers), ``_captions`` (the English phrases), ``_french`` and ``_german``
+(the French and German ones), ``_languages`` (both together), ``_scenes`` (putting
+them together).
 """
 from ._captions import generic_kind
 from ._scenes import (CAPTION_LANGUAGES, HELDOUT_QUERIES, HELDOUT_QUERIES_BY_LANGUAGE, IMAGE_SIZE,
