@@ -136,3 +136,58 @@ def test_write_gallery_reproduces_the_committed_gallery(tmp_path):
     for name in list(captions)[:10]:
         with Image.open(tmp_path / name) as new, Image.open(GALLERY / name) as old:
             assert np.array_equal(np.asarray(new), np.asarray(old)), name
+
+
+def _captions_by_language(n=300, seed=5):
+    """English, French and German captions of ``n`` scenes (the translations follow the English)."""
+    out = {"en": [], "translated": []}
+    for i in range(n):
+        kind = clipart.SCENE_KINDS[i % len(clipart.SCENE_KINDS)]
+        _, english = clipart.make_scene(kind, np.random.default_rng([seed, i]), translated=0)
+        _, every = clipart.make_scene(kind, np.random.default_rng([seed, i]))
+        assert every[:len(english)] == english          # translations never change the English
+        out["en"] += english
+        out["translated"] += every[len(english):]
+    return out
+
+
+def test_every_scene_also_has_french_and_german_captions():
+    assert clipart.CAPTION_LANGUAGES == ("en", "fr", "de")
+    caps = _captions_by_language()
+    words = _words(caps["translated"])
+    assert {"lac", "voiture", "chat", "neige", "arbre", "fleurs"} <= set(words)
+    assert {"see", "auto", "katze", "schnee", "baum", "blumen"} <= set(words)
+    assert len(caps["translated"]) >= 3 * 300          # about two per language and scene
+
+
+def test_french_and_german_grammar_holds():
+    import re
+
+    text = _captions_by_language(600, seed=6)["translated"]
+    bad = [c for c in text if re.search(r"\bde (un|une|le|les) ", c)            # d'un, du, des
+           or re.search(r"\bvon dem\b", c)                                         # vom
+           or re.search(r"\bune (voiture|berline|limousine|automobile)( de luxe)? "
+                        r"(noir|blanc|gris|bleu|vert|argenté)\b", c)            # feminine nouns
+           or re.search(r"\bein \w+(er|e) (Auto|Haus|Segelboot|Boot|Schiff)\b", c)   # neuter: -es
+           or re.search(r"\beine \w+(er|es) (Katze|Blume|Tulpe|Rose|Limousine)\b", c)]
+    assert bad == []
+
+
+def test_translated_generic_captions_are_recognised():
+    assert clipart.generic_kind("une photo d'un lac") == "lake"
+    assert clipart.generic_kind("ein Bild von einem See") == "lake"
+    assert clipart.generic_kind("eine Zeichnung vom Nachthimmel") == "night"
+    assert clipart.generic_kind("une photo de la neige.") == "snow"
+    assert clipart.generic_kind("un lac le matin") is None            # a time of day: not generic
+
+
+def test_heldout_queries_exist_in_every_language_and_stay_held_out():
+    by_lang = clipart.HELDOUT_QUERIES_BY_LANGUAGE
+    assert set(by_lang) == set(clipart.CAPTION_LANGUAGES)
+    for lang in ("fr", "de"):
+        assert len(by_lang[lang]) >= 15
+        assert {k for _, kinds in by_lang[lang] for k in kinds} == set(clipart.SCENE_KINDS)
+    with pytest.raises(ValueError, match="un chiot qui joue"):
+        clipart.check_heldout_queries(["Un chiot qui joue dans le jardin le matin"])
+    with pytest.raises(ValueError, match="Wasser und Natur"):
+        clipart.check_heldout_queries(["blaues wasser und natur"])

@@ -70,6 +70,13 @@ def test_dual_encoders_zero_shot_and_search(measured, family):
 
 
 @pytest.mark.parametrize("family", ["clip", "siglip"])
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_dual_encoders_search_in_french_and_german(measured, family, lang):
+    m = measured[family]["languages"][lang]
+    assert m["n_queries"] >= 15 and m["recall@1"] >= 0.85, m["misses@1"]
+
+
+@pytest.mark.parametrize("family", ["clip", "siglip"])
 def test_headline_queries_find_a_matching_scene_first(measured, family):
     wanted = dict(clipart.HELDOUT_QUERIES)
     for query, top_file in measured[family]["headline"].items():

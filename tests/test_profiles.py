@@ -1,4 +1,6 @@
 """Course profiles: online picks the real models and photos, offline the course's own."""
+import json
+
 import pytest
 
 from imgsearch_helpers import get_profile, model_info
@@ -17,9 +19,27 @@ def test_online_profile_uses_real_models_and_photos():
     assert p.siglip == "google/siglip2-base-patch16-naflex"
     assert p.gallery.name == "photos"
     photos = p.gallery_images()
-    assert len(photos) >= 8 and all(f.suffix == ".jpg" for f in photos)
+    assert len(photos) >= 24 and all(f.suffix == ".jpg" for f in photos)
     for name in (p.classifier, p.clip, p.siglip):
         assert model_info(name).local_dir is None        # real Hub models, not ours
+
+
+def test_photos_are_small_labelled_and_tell_the_seed_story():
+    from PIL import Image
+
+    photos = get_profile("online").gallery_images()
+    assert sum(f.stat().st_size for f in photos) <= 8 * 1024 * 1024
+    for f in photos:
+        with Image.open(f) as im:
+            assert max(im.size) <= 1024, f.name
+    labels = json.loads((photos[0].parent / "labels.json").read_text())["photos"]
+    assert sorted(labels) == sorted(f.name for f in photos)       # every photo, no stale entry
+    assert all(labels[f.name] for f in photos)
+    shown = {label for subjects in labels.values() for label in subjects}
+    assert {"lake", "mountain", "tree", "cat", "car", "water", "snow", "flower", "city", "food",
+            "animal", "person", "night"} <= shown
+    credited = (photos[0].parent.parent / "README.md").read_text()
+    assert all(f"`{f.name}`" in credited for f in photos)        # each one listed with its licence
 
 
 def test_offline_profile_uses_course_models():

@@ -14,14 +14,20 @@ Examples
 >>> image.size
 (128, 128)
 
+A share of every scene's captions is in French and German: proper phrases written
+from what was drawn, not word-by-word translations, so the offline models can be
+searched in three languages.
+
 Inside: ``_draw`` (skies, landscapes, trees, boats), ``_things`` (animals, cars,
-houses, flowers), ``_captions`` (the phrases), ``_scenes`` (putting them together).
+houses, flowers), ``_captions`` (the English phrases), ``_french`` and ``_german``
+(the French and German ones), ``_languages`` (both together), ``_scenes`` (putting
+them together).
 """
 from ._captions import generic_kind
-from ._scenes import (HELDOUT_QUERIES, IMAGE_SIZE, IMAGENET_STYLE_LABELS, MODEL_IMAGE_SIZE, SCENE_KINDS,
-                      ZERO_SHOT_PROMPTS, Scene, check_heldout_queries, generate_dataset, iter_scenes,
+from ._scenes import (CAPTION_LANGUAGES, HELDOUT_QUERIES, HELDOUT_QUERIES_BY_LANGUAGE, IMAGE_SIZE,
+                      IMAGENET_STYLE_LABELS, MODEL_IMAGE_SIZE, SCENE_KINDS, ZERO_SHOT_PROMPTS, Scene, check_heldout_queries, generate_dataset, iter_scenes,
                       make_scene, write_gallery)
 
 __all__ = ["SCENE_KINDS", "IMAGE_SIZE", "MODEL_IMAGE_SIZE", "ZERO_SHOT_PROMPTS", "IMAGENET_STYLE_LABELS",
-           "HELDOUT_QUERIES", "Scene", "make_scene", "iter_scenes", "generate_dataset", "write_gallery",
+           "HELDOUT_QUERIES", "HELDOUT_QUERIES_BY_LANGUAGE", "CAPTION_LANGUAGES", "Scene", "make_scene", "iter_scenes", "generate_dataset", "write_gallery",
            "check_heldout_queries", "generic_kind"]

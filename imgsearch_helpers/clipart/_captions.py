@@ -7,6 +7,7 @@ thing; :func:`decorate` adds framings such as "a photo of ..." and the time of d
 from __future__ import annotations
 
 from ._draw import pick
+from ._languages import GENERIC_KIND as _TRANSLATED_GENERIC_KIND
 
 # What each kind is called in one plain phrase. Every scene gets one caption that
 # frames it ("a photo of a cat"), as a photo of two cats may still be captioned.
@@ -323,9 +324,12 @@ _GENERIC_KIND = {phrase: kind for kind, phrases in GENERIC.items() for phrase in
 def generic_kind(caption: str) -> str | None:
     """The kind whose every scene ``caption`` describes (see :data:`GENERIC`), else None.
 
-    A framing ("a photo of ...") keeps a caption generic; a time of day does not.
+    A framing ("a photo of ...", "une photo d'un lac", "ein Bild von einem See") keeps a
+    caption generic; a time of day does not. French and German captions count too.
     """
     text = caption.rstrip(".")
+    if text in _TRANSLATED_GENERIC_KIND:
+        return _TRANSLATED_GENERIC_KIND[text]
     for prefix in sorted(PREFIXES, key=len, reverse=True):
         if text.startswith(prefix):
             text = text[len(prefix):]

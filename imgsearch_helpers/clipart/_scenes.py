@@ -15,9 +15,10 @@ from ..course import SEED_QUERIES
 from ..images import CAPTIONS_FILE
 from ._captions import CAPTIONERS, KIND_PHRASE, PREFIXES, decorate
 from ._draw import pick
+from ._languages import LANGUAGES, translated_captions
 
 __all__ = ["SCENE_KINDS", "IMAGE_SIZE", "MODEL_IMAGE_SIZE", "ZERO_SHOT_PROMPTS", "IMAGENET_STYLE_LABELS",
-           "HELDOUT_QUERIES", "Scene", "make_scene", "iter_scenes", "generate_dataset", "write_gallery",
+           "HELDOUT_QUERIES", "HELDOUT_QUERIES_BY_LANGUAGE", "CAPTION_LANGUAGES", "Scene", "make_scene", "iter_scenes", "generate_dataset", "write_gallery",
            "check_heldout_queries"]
 
 SCENE_KINDS = ("lake", "tree", "cat", "car", "house", "boat", "snow", "night", "flower", "dog")
@@ -74,6 +75,49 @@ HELDOUT_QUERIES: list[tuple[str, tuple[str, ...]]] = [
     ("a golden pup with floppy ears", ("dog",)),
 ]
 
+# The same held-out test in French and German: words the captions use, put together in ways
+# no caption does (generate_dataset checks that too). "water and nature" finds lakes and boats.
+_HELDOUT_FR = [
+    ("des montagnes autour d'un lac", ("lake",)),
+    ("un lac paisible entre les montagnes", ("lake",)),
+    ("des sommets enneigés au-dessus de l'eau", ("lake",)),
+    ("de l'eau et de la nature", ("lake", "boat")),
+    ("un grand arbre dans la nature", ("tree",)),
+    ("une forêt de sapins en automne", ("tree",)),
+    ("un chaton roux sur le tapis", ("cat",)),
+    ("deux chats dans la maison", ("cat",)),
+    ("une limousine noire et élégante", ("car",)),
+    ("une voiture rouge dans la rue", ("car",)),
+    ("une maison rouge avec une cheminée", ("house",)),
+    ("un voilier blanc sur l'océan", ("boat",)),
+    ("un bonhomme de neige en hiver", ("snow",)),
+    ("la lune et les étoiles", ("night",)),
+    ("un bouquet de tulipes roses", ("flower",)),
+    ("un chiot qui joue dans le jardin", ("dog",)),
+]
+_HELDOUT_DE = [
+    ("Berge rund um einen See", ("lake",)),
+    ("ein friedlicher See zwischen den Bergen", ("lake",)),
+    ("verschneite Gipfel über dem Wasser", ("lake",)),
+    ("Wasser und Natur", ("lake", "boat")),
+    ("ein großer Baum in der Natur", ("tree",)),
+    ("ein Wald im Herbst", ("tree",)),
+    ("ein orangefarbenes Kätzchen auf dem Teppich", ("cat",)),
+    ("zwei Katzen im Haus", ("cat",)),
+    ("eine elegante schwarze Limousine", ("car",)),
+    ("ein rotes Auto fährt auf der Straße", ("car",)),
+    ("ein rotes Haus mit einem Schornstein", ("house",)),
+    ("ein weißes Segelboot auf dem Ozean", ("boat",)),
+    ("ein Schneemann im Winter", ("snow",)),
+    ("der Mond und die Sterne", ("night",)),
+    ("ein Strauß rosa Tulpen", ("flower",)),
+    ("ein Welpe spielt im Garten", ("dog",)),
+]
+CAPTION_LANGUAGES = ("en",) + LANGUAGES
+HELDOUT_QUERIES_BY_LANGUAGE = {"en": HELDOUT_QUERIES, "fr": _HELDOUT_FR, "de": _HELDOUT_DE}
+# Each scene's captions: this many in English, then this many in each other language.
+_ENGLISH_CAPTIONS, _TRANSLATED_CAPTIONS = 6, 2
+
 _PAINTERS = {"lake": lake, "tree": tree, "cat": cat, "car": car,
              "house": house, "boat": boat, "snow": snow, "night": night,
              "flower": flower, "dog": dog}
@@ -88,8 +132,8 @@ class Scene:
     captions: list[str]
 
 
-def make_scene(kind: str, rng: np.random.Generator,
-               n_captions: int = 6) -> tuple[Image.Image, list[str]]:
+def make_scene(kind: str, rng: np.random.Generator, n_captions: int = _ENGLISH_CAPTIONS,
+               translated: int = _TRANSLATED_CAPTIONS) -> tuple[Image.Image, list[str]]:
     """Draw one scene of ``kind`` and write captions for it.
 
     Parameters
@@ -99,15 +143,20 @@ def make_scene(kind: str, rng: np.random.Generator,
     rng : numpy.random.Generator
         The only source of randomness: the same generator state gives the same scene.
     n_captions : int
-        How many different captions to return (at most; a scene with few
+        How many different English captions to write (at most; a scene with few
         possible phrases may get fewer).
+    translated : int
+        How many captions to add in French and as many in German (see
+        :data:`CAPTION_LANGUAGES`); 0 for English only.
 
     Returns
     -------
     (PIL.Image.Image, list of str)
-        A ``IMAGE_SIZE`` x ``IMAGE_SIZE`` RGB picture and its captions; the first
-        caption is undecorated, the second names the kind ("a photo of a cat"), the
-        others may say "a photo of ..." or the time of day.
+        A ``IMAGE_SIZE`` x ``IMAGE_SIZE`` RGB picture and its captions. The English
+        ones come first: the first is undecorated, the second names the kind ("a photo
+        of a cat"), the others may say "a photo of ..." or the time of day. Then the
+        French ones, then the German ones, each language's first naming the kind
+        ("une photo d'un chat", "ein Bild von einer Katze").
     """
     if kind not in _PAINTERS:
         raise ValueError(f"unknown scene kind {kind!r}; choose from {SCENE_KINDS}")
@@ -117,13 +166,16 @@ def make_scene(kind: str, rng: np.random.Generator,
     framed = pick(rng, PREFIXES + [""]) + KIND_PHRASE[kind]
     captions = [phrases[order[0]], framed]
     captions += [decorate(phrases[i], attrs, rng) for i in order[1:n_captions - 1]]
+    # Drawn after the English ones, so the English captions (and the gallery) stay as they were.
+    captions += translated_captions(kind, attrs, rng, translated)
     return image, list(dict.fromkeys(captions))
 
 
 def check_heldout_queries(captions) -> None:
-    """Raise ``ValueError`` if a :data:`HELDOUT_QUERIES` text is (inside) one of ``captions``."""
+    """Raise ``ValueError`` if a held-out query (any language) is (inside) one of ``captions``."""
     unique = {c.lower().rstrip(".") for c in captions}
-    leaks = sorted({q for q, _ in HELDOUT_QUERIES for c in unique if q in c})
+    queries = [q for lang in CAPTION_LANGUAGES for q, _ in HELDOUT_QUERIES_BY_LANGUAGE[lang]]
+    leaks = sorted({q for q in queries for c in unique if q.lower() in c})
     if leaks:
         raise ValueError(f"held-out queries appear in training captions: {leaks}")
 

@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
 
     hf_logging.set_verbosity_error()  # the per-file "loading ..." chatter hides the progress bars
     torch.set_num_threads(args.threads)
-    start = time.time()
+    start, cpu_start = time.time(), time.process_time()
     out, gallery = Path(args.out), Path(args.gallery)
     if not (gallery / CAPTIONS_FILE).exists():
         clipart.write_gallery(gallery)
@@ -78,7 +78,9 @@ def main(argv=None) -> dict:
         print(f"{family}: {minutes:.1f} min, loss {infos[family]['final_loss']:.3f}, {metrics[family]}",
               flush=True)
     command = " ".join(["python -m imgsearch_helpers.training", *argv])
-    write_report(out / "EVAL.md", metrics, infos, (time.time() - start) / 60, command)
+    # CPU time too: on a machine shared with other work the wall time says little.
+    write_report(out / "EVAL.md", metrics, infos, (time.time() - start) / 60, command,
+                 cpu_minutes=(time.process_time() - cpu_start) / 60)
     record = {"command": command, "metrics": metrics, "training": infos}
     (out / "eval.json").write_text(json.dumps(record, indent=1) + "\n")
     print(f"done in {(time.time() - start) / 60:.1f} min; report: {out / 'EVAL.md'}", flush=True)

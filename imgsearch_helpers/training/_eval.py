@@ -144,7 +144,9 @@ def evaluate(
     -------
     dict
         ViT: ``top1``. CLIP/SigLIP: ``zero_shot_top1``, ``recall@1``, ``recall@5``,
-        ``image_to_image``, ``misses@1`` and ``headline`` (top file per headline query).
+        ``image_to_image``, ``misses@1``, ``headline`` (top file per headline query) and
+        ``languages``: {"fr"/"de": recall@1, recall@5 and misses@1 of the same search with
+        that language's held-out queries}.
     """
     from transformers import (
         AutoConfig,
@@ -182,6 +184,14 @@ def evaluate(
         result.update({k: found[k] for k in ("recall@1", "recall@5", "misses@1")})
         top = {q: names[order[0]] for (q, _), order in zip(queries, found["top5"])}
         result["headline"] = {q: top[q] for q in HEADLINE_QUERIES}
+        # The same search with the French and German held-out queries.
+        result["languages"] = {}
+        for lang in clipart.CAPTION_LANGUAGES[1:]:
+            lq = clipart.HELDOUT_QUERIES_BY_LANGUAGE[lang]
+            got = search_metrics(embed_text(model, processor.tokenizer, family, [q for q, _ in lq]),
+                                 gal, gkinds, lq)
+            result["languages"][lang] = {"n_queries": len(lq),
+                                         **{k: got[k] for k in ("recall@1", "recall@5", "misses@1")}}
         result["image_to_image"] = image_to_image(gal, gkinds)
         result["n_gallery"], result["n_queries"] = len(names), len(queries)
     return result
@@ -219,6 +229,9 @@ zero_shot("data/gallery/lake_000.png", hypothesis_template="{}",
 }
 
 
+_LANGUAGE_NAMES = {"fr": "French", "de": "German"}
+
+
 def metric_lines(m: dict) -> list[str]:
     """Human-readable lines for one model's measured numbers."""
     fresh = f"({m['n_heldout']} fresh scenes)"
@@ -236,6 +249,12 @@ def metric_lines(m: dict) -> list[str]:
         if m["misses@1"]:
             lines.append("  - queries whose first hit is wrong: "
                          + ", ".join(f'"{q}"' for q in m["misses@1"]))
+        for lang, lm in m.get("languages", {}).items():
+            lines.append(f"- the same search with {lm['n_queries']} held-out queries in "
+                         f"{_LANGUAGE_NAMES[lang]}: recall@1 **{lm['recall@1']:.2f}**, "
+                         f"recall@5 **{lm['recall@5']:.2f}**")
+            if lm["misses@1"]:
+                lines.append("  - first hit wrong: " + ", ".join(f'"{q}"' for q in lm["misses@1"]))
     return lines
 
 
@@ -249,7 +268,8 @@ imgsearch course: {what}. It is a stock `transformers` `{cls}` with its
 processor, so `AutoModel`/`AutoProcessor` and `transformers.pipeline` load it
 with no custom code. It knows only the drawn world of `imgsearch_helpers.clipart`
 (lake, tree, cat, car, house, boat, snow, night, flower, dog) and a caption
-vocabulary of a few hundred words; on real photos its answers mean little.
+vocabulary of a few hundred words in English, French and German; on real photos
+its answers mean little.
 
 - parameters: {info["parameters"]:,} ({info["size_mb"]:.1f} MB on disk)
 - images: 64 x 64 px (scenes drawn at 128 px)
@@ -280,14 +300,17 @@ regenerates all three offline models from scratch (seeded) and writes
     (Path(folder) / "README.md").write_text(text)
 
 
-def write_report(path, metrics: dict, infos: dict, total_minutes: float, command: str) -> None:
+def write_report(path, metrics: dict, infos: dict, total_minutes: float, command: str,
+                 cpu_minutes: float | None = None) -> None:
     """Write ``EVAL.md``: every model's numbers, sizes and training time."""
     machine = next(iter(infos.values()))["machine"]
     parts = ["# Offline models: evaluation", "", f"Command: `{command}`  ",
-             f"Total wall time: {total_minutes:.1f} min ({machine}).", "",
+             f"Total wall time: {total_minutes:.1f} min ({machine})"
+             + (f"; CPU time {cpu_minutes:.1f} min." if cpu_minutes is not None else "."), "",
              "All numbers are measured on scenes drawn with a different seed than the training "
              "scenes, and on the committed gallery `data/gallery` with the held-out queries "
-             "`imgsearch_helpers.clipart.HELDOUT_QUERIES` (none of them is a training caption).", ""]
+             "`imgsearch_helpers.clipart.HELDOUT_QUERIES_BY_LANGUAGE` in English, French and German "
+             "(none of them is, or is inside, a training caption).", ""]
     for family in sorted(metrics, key=["vit", "clip", "siglip"].index):
         m, info = metrics[family], infos[family]
         parts += [f"## clipart-{family}", "",

@@ -22,7 +22,7 @@ from transformers import pipeline
 
 from imgsearch_helpers import (embed_images, embed_texts, get_profile, load_image, load_model,
                                zero_shot_scores)
-from imgsearch_helpers.course import SEED_QUERIES, check, kind_of
+from imgsearch_helpers.course import SEED_QUERIES, SEED_SUBJECTS, check, expect, kind_of, subjects_of
 from imgsearch_helpers.embeddings import SIGLIP_TEXT_LENGTH
 from imgsearch_helpers.zeroshot import DEFAULT_TEMPLATE
 from imgsearch_helpers.display import thumbnail_data_uri
@@ -145,6 +145,12 @@ if profile.name == "offline":
     check(right >= 0.9 * len(queries),
           f"yet that best picture is the right kind for {right} of {len(queries)}: "
           "the ranking is right, the numbers are just small")
+else:
+    for query, b in zip(queries, best):
+        wanted = SEED_SUBJECTS[query]
+        expect(set(wanted) <= set(subjects_of(images[b])),
+               f"{query!r}: SigLIP's best photo shows {' and '.join(wanted)}",
+               got=f"{images[b].name} ({', '.join(subjects_of(images[b]))})")
 
 # %% [markdown]
 # So a small SigLIP score is not a wrong answer: read SigLIP by its *ranking*, and treat a score
@@ -242,12 +248,16 @@ def spread(family, style):
     return max(values) - min(values)
 
 if profile.name == "offline":
-    check(max(spread(m.family, "plain") for m in (clip, siglip)) <= 0.02,
-          "with plain label words the template barely matters (all within 2 points)")
-    widest = max((clip, siglip), key=lambda m: spread(m.family, "ImageNet"))
-    check(spread(widest.family, "ImageNet") >= 0.05,
-          f"with ImageNet's names it does: {widest.family}'s templates range over "
-          f"{spread(widest.family, 'ImageNet'):.0%} points")
+    columns_gap = {(f, st): max(accuracy[(f, st, t)] for t in templates)
+                   - accuracy[(f, st, "ensemble of all")] for f, st in columns}
+    check(max(columns_gap.values()) <= 0.01,
+          "in every column the ensemble is within 1 point of the best template, without "
+          "having to know which template that is")
+    (f_worst, st_worst) = max(columns, key=lambda c: spread(*c))
+    worst = min(templates, key=lambda t: accuracy[(f_worst, st_worst, t)])
+    check(spread(f_worst, st_worst) >= 0.03,
+          f"yet one template can cost points: {worst!r} leaves {f_worst} with {st_worst} labels "
+          f"{100 * spread(f_worst, st_worst):.0f} points below its best template")
     for m in (clip, siglip):
         singles = sorted(accuracy[(m.family, "ImageNet", t)] for t in templates)
         ens = accuracy[(m.family, "ImageNet", "ensemble of all")]
@@ -256,13 +266,15 @@ if profile.name == "offline":
               f"({singles[len(singles) // 2]:.1%}), without choosing one")
 
 # %% [markdown]
-# Why so flat with plain words? The offline models were trained on captions that already wear these
-# templates ("a photo of …", "a drawing of …", "clip art of …"), so every template reads like
-# training text. ImageNet's names ("sports car, sport car") are words they rarely saw, and then the
-# sentence around them matters: a template that fits badly costs several points, and the ensemble
-# keeps close to the best without knowing in advance which one that is. Real CLIP models on photos
-# behave like the second case: the CLIP paper (Radford et al., 2021, section 3.1.4) reports 3.5
-# points more on ImageNet from an ensemble of 80 templates than from its single default one.
+# Why are most templates so close? The offline models were trained on captions that already wear
+# these templates ("a photo of …", "a drawing of …", "clip art of …"), so nearly every template reads
+# like training text, with plain words and with ImageNet's names ("sports car, sport car") alike.
+# Nearly: one template still costs a few points for one of the models, and which one (and how much)
+# changes from model to model and from one training run to the next. That is the case for the
+# ensemble: it keeps close to the best template without knowing in advance which one that is. Real
+# CLIP models on photos behave the same way, more strongly: the CLIP paper (Radford et al., 2021,
+# section 3.1.4) reports 3.5 points more on ImageNet from an ensemble of 80 templates than from its
+# single default one (notebook 07 measures that ensemble on the course's pictures).
 
 # %% [markdown]
 # ## Summary

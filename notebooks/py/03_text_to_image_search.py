@@ -20,7 +20,7 @@ from IPython.display import display
 
 from imgsearch_helpers import (embed_images, embed_texts, get_profile, load_image, load_model,
                                search, show_results, top_k)
-from imgsearch_helpers.course import SEED_QUERIES, check, kind_of
+from imgsearch_helpers.course import SEED_QUERIES, SEED_SUBJECTS, check, expect, kind_of, subjects_of
 from imgsearch_helpers.embeddings import SIGLIP_TEXT_LENGTH
 
 profile = get_profile()
@@ -130,7 +130,11 @@ if profile.name == "offline":
         check(kind_of(top) == kind, f"{q!r} ranks a {kind} scene first ({top.name})")
     print("\nRemember notebook 01: the label database found nothing for 'water'.")
 else:
-    print("Online profile: look at the grids above; add photos of your own to data/photos/.")
+    for q, wanted in SEED_SUBJECTS.items():
+        top = rankings[q][0].item
+        expect(set(wanted) <= set(subjects_of(top)), f"{q!r} ranks a photo of {' and '.join(wanted)} first",
+               got=f"{top.name} ({', '.join(subjects_of(top))})")
+    print("\nRemember notebook 01: the label database found nothing for 'water'.")
 
 # %% [markdown]
 # ## 5. Many queries at once

@@ -20,7 +20,7 @@ from PIL import ImageEnhance
 
 from imgsearch_helpers import (embed_images, embed_texts, get_profile, load_image, load_model,
                                search, show_results)
-from imgsearch_helpers.course import check, kind_of
+from imgsearch_helpers.course import check, expect, kind_of, subjects_of
 from imgsearch_helpers.images import read_captions
 from imgsearch_helpers.similarity import combine_queries, near_duplicates
 
@@ -58,6 +58,11 @@ if profile.name == "offline":
           f"for {hits / len(images):.0%} of all pictures the nearest other picture is the same kind")
     others = [r.item.name for r in results if kind_of(r.item) != kind_of(query_path)]
     print(f"not {kind_of(query_path)}s among the 6 nearest: {', '.join(others) or 'none'}")
+else:
+    subject = subjects_of(query_path)[0]
+    same = [r.item.name for r in results[:3] if subject in subjects_of(r.item)]
+    expect(len(same) >= 2, f"at least 2 of the 3 nearest photos also show a {subject}",
+           got=", ".join(r.item.name for r in results[:3]))
 
 # %% [markdown]
 # Not every neighbour is the same kind: the offline model puts some dogs next to the cat, because to
@@ -172,6 +177,12 @@ if profile.name == "offline":
     check(autumnal(mixed[0]) and kind_of(mixed[0].item) == "tree" and not autumnal(plain[0]),
           f"adding 'autumn' puts the autumn tree first ({mixed[0].item.name}, "
           f"\"{captions[mixed[0].item.name]}\"), ahead of the query picture itself")
+else:
+    def autumnal(result):
+        return "autumn" in subjects_of(result.item)
+    expect(sum(map(autumnal, mixed[:3])) > sum(map(autumnal, plain[:3])),
+           "adding 'autumn' brings more autumn photos into the first 3",
+           got=f"{[r.item.name for r in plain[:3]]} -> {[r.item.name for r in mixed[:3]]}")
 
 # %% [markdown]
 # Back to the cat of section 1: among its nearest pictures were two dogs. To this small model a
@@ -207,8 +218,8 @@ if profile.name == "offline":
 #
 # **Things to try**
 # - Make harsher copies (a 20 % crop, a black-and-white version): when do they stop being found?
-# - Subtract the *nearer* dog instead. With this small model flowers come up and that dog stays:
-#   the subtraction removes whatever the two pictures share, not the idea "dog".
-# - Change `negative_weight` (0.5 by default): what happens at 1.0? (With this small model the
-#   other animals go too, and flowers and lakes come up: it has only a rough idea of "dog".)
+# - Subtract the *nearer* dog instead. With this small model the four other cats come first, and
+#   the farther dog stays in fifth place: subtracting one dog removes that picture, not the idea "dog".
+# - Change `negative_weight` (0.5 by default): what happens at 1.0? (With this small model every
+#   animal goes, the cats too, and snow scenes come up: the subtraction overshoots.)
 # - Notebook 05 puts all of this in an interactive app; click a result there for "more like this".

@@ -49,8 +49,10 @@ for scene in scenes[:4]:
 
 # %% [markdown]
 # For training, 3,000 scenes are drawn and shrunk to the model's 64 × 64 pixels, and a small
-# byte-pair tokenizer is learned from their captions (every word of the captions becomes one token;
-# a word it never saw is spelled out in byte pieces, so nothing is ever *unknown*).
+# byte-pair tokenizer is learned from their captions, which are in English, French and German. Every
+# English word becomes one token, and most French and German ones; the vocabulary stops at 2,000
+# tokens, so about 50 rarer words (*croissant*, *Herbstlaub*, ...) are spelled in a few pieces, and
+# a word it never saw is spelled out in byte pieces, so nothing is ever *unknown*.
 
 # %%
 data = training.prepare_data(3000, seed=0)

@@ -1,0 +1,31 @@
+"""imgsearch_helpers.course: strict checks offline, soft ones online, what a picture shows."""
+import pytest
+
+from imgsearch_helpers.course import SEED_QUERIES, SEED_SUBJECTS, check, expect, subjects_of
+from imgsearch_helpers.models import DATA_DIR
+
+
+def test_check_stops_and_expect_goes_on(capsys):
+    check(True, "holds")
+    with pytest.raises(AssertionError, match="expected: fails"):
+        check(False, "fails")
+    assert expect(True, "the lake ranks first") is True
+    assert expect(False, "the lake ranks first", got="rocket.jpg") is False
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "✓ holds" and out[1] == "✓ the lake ranks first"
+    assert out[2].startswith("⚠ expected: the lake ranks first; got: rocket.jpg")
+
+
+def test_subjects_come_from_labels_json_or_the_file_name(tmp_path):
+    assert subjects_of(DATA_DIR / "photos" / "lake_boats.jpg")[:2] == ("lake", "mountain")
+    assert subjects_of(DATA_DIR / "gallery" / "lake_000.png") == ("lake",)
+    (tmp_path / "labels.json").write_text('{"photos": {"a.jpg": ["cat", "rug"]}}')
+    assert subjects_of(tmp_path / "a.jpg") == ("cat", "rug")
+    assert subjects_of(tmp_path / "dog_3.jpg") == ("dog",)          # not listed: its name
+
+
+def test_every_seed_query_has_a_right_photo():
+    photos = sorted((DATA_DIR / "photos").glob("*.jpg"))
+    assert list(SEED_SUBJECTS) == list(SEED_QUERIES)
+    for query, wanted in SEED_SUBJECTS.items():
+        assert any(set(wanted) <= set(subjects_of(p)) for p in photos), query
