@@ -231,6 +231,8 @@ class MilvusImageIndex:
         E.g. ``set_index("HNSW", {"M": 16, "efConstruction": 128})``, then search with
         ``params={"ef": 64}``.
         """
+        from pymilvus import MilvusException
+
         if self.model_name is None:
             raise ValueError("the collection is empty; add embeddings first")
         start = time.perf_counter()
@@ -240,7 +242,15 @@ class MilvusImageIndex:
         index = self.client.prepare_index_params()
         index.add_index("embedding", index_type=index_type, metric_type="IP",
                         params=dict(index_params or {}))
-        self.client.create_index(self.collection, index)
+        try:
+            self.client.create_index(self.collection, index)
+        except MilvusException as err:
+            # A build of minutes can outlast the gRPC connection; pymilvus then sends the
+            # request again, and the server answers that the index (its own first build)
+            # already exists. That index is the one asked for: carry on.
+            built = self.client.describe_index(self.collection, "embedding") or {}
+            if "already exists" not in str(err) or built.get("index_type") != index_type:
+                raise
         self.client.load_collection(self.collection)
         self.index_type, self.index_params = index_type, dict(index_params or {})
         return time.perf_counter() - start
