@@ -43,11 +43,13 @@ def local_ray():
     ray = pytest.importorskip("ray")
     if ray.is_initialized():
         pytest.skip("a Ray started elsewhere is running in this process")
+    before = {p.pid for p in psutil.Process().children(recursive=True)}   # not Ray's
     resources = start_ray(num_cpus=2)
     ours = psutil.Process().children(recursive=True)
     yield resources
     # Ray's processes now, workers included, collected before it is told to stop.
-    ours = {p.pid: p for p in ours + psutil.Process().children(recursive=True)}.values()
+    ours = [p for p in {p.pid: p for p in ours + psutil.Process().children(recursive=True)}.values()
+            if p.pid not in before]
     assert stop_ray(timeout=30) == 0
     _, alive = psutil.wait_procs(list(ours), timeout=5)
     assert not alive, f"Ray left processes running: {[p.pid for p in alive]}"

@@ -58,6 +58,10 @@ def _local_only():
             os.environ[_LOCAL_ONLY_ENV] = old_env
 
 
+# Child processes of ours that were running before Ray started (a fork server, ...).
+_NOT_RAY: set[int] = set()
+
+
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> dict:
     """Start a local Ray on this machine's cores, or connect to a Ray cluster.
 
@@ -80,6 +84,11 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> dict:
     import ray.data
 
     if not ray.is_initialized():
+        import psutil
+
+        # What already ran beside us is not Ray's: stop_ray waits only for the rest.
+        _NOT_RAY.clear()
+        _NOT_RAY.update(p.pid for p in psutil.Process().children(recursive=True))
         address = address or os.environ.get("RAY_ADDRESS") or None
         if address:
             ray.init(address=address)
@@ -122,7 +131,7 @@ def stop_ray(timeout: float = 30.0) -> int:
 
     if not ray.is_initialized():
         return 0
-    procs = psutil.Process().children(recursive=True)
+    procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in _NOT_RAY]
     ray.shutdown()
     _, alive = psutil.wait_procs(procs, timeout=timeout)
     return len(alive)

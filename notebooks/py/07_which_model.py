@@ -17,7 +17,6 @@
 # photos of your own (one sub-folder per label) to measure the models where it matters to you.
 
 # %%
-import os
 
 import numpy as np
 from IPython.display import display
@@ -41,29 +40,17 @@ print("labels:", ", ".join(dataset.vocabulary))
 #
 # Offline, these are the course's two small dual encoders (CLIP and SigLIP, trained on clip-art).
 # Online, every dual encoder of the course's registry that is already in your Hugging Face cache
-# (`make prefetch MODELS=...` adds more). FG-CLIP 2 runs code from its Hub repository: it joins
-# only when you pin a commit you have read (`FGCLIP2_REVISION`, see notebook 05 and `load_model`).
+# (`imgsearch prefetch NAME` adds more), FG-CLIP 2 included.
 
 # %%
-FGCLIP2_REVISION = os.environ.get("FGCLIP2_REVISION")  # a 40-hex commit of qihoo360/fg-clip2-*
-
 if offline:
     names = [profile.clip, profile.siglip]
 else:
-    names = []
-    for name in available_models(task="zero-shot"):
-        info = model_info(name)
-        if info.local_dir or not is_cached(name):
-            continue
-        if info.remote_code and not FGCLIP2_REVISION:
-            print(f"skipped {name}: remote code; set FGCLIP2_REVISION to a commit you have read")
-            continue
-        names.append(name)
+    names = [name for name in available_models(task="zero-shot")
+             if model_info(name).local_dir is None and is_cached(name)]
 models = {}
 for name in names:
-    remote = model_info(name).remote_code
-    models[name] = load_model(name, trust_remote_code=remote,
-                              revision=FGCLIP2_REVISION if remote else None)
+    models[name] = load_model(name)
     print(f"{name:40s} {models[name].family:8s} on {models[name].device}")
 
 # %% [markdown]
