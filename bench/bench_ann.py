@@ -13,7 +13,9 @@ In one process, on the same vectors and queries, one query at a time (what a
 user's search does): exact ``top_k`` (the reference and the baseline for every
 speed-up), FAISS HNSW and IVF-PQ (with and without an exact re-rank), and Milvus
 Lite's index types through ``MilvusClient`` (one collection, indexed in turn).
-Writes the table and ``bench/ann_recall_latency.png``, and its section of RESULTS.md.
+Writes the table and ``bench/ann_recall_latency.png``, and its section of RESULTS.md
+(``bench_ann``; another ``--n`` writes its own section and plot, e.g. ``bench_ann_100k`` and
+``bench/ann_recall_latency_100k.png``, so that the 1M figures that notebook 08 reads stay).
 """
 from __future__ import annotations
 
@@ -27,7 +29,13 @@ import numpy as np
 
 from _common import write_section
 
-PLOT = Path(__file__).with_name("ann_recall_latency.png")
+DEFAULT_N = 1_000_000
+
+
+def _names(n: int) -> tuple[str, Path]:
+    """The RESULTS.md section and the plot for a run at ``n`` vectors."""
+    suffix = "" if n == DEFAULT_N else f"_{n // 1000}k" if n % 1000 == 0 else f"_{n}"
+    return f"bench_ann{suffix}", Path(__file__).with_name(f"ann_recall_latency{suffix}.png")
 
 
 def main(argv=None) -> None:
@@ -43,7 +51,7 @@ def main(argv=None) -> None:
                                          plot_recall_latency, scene_embeddings)
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--n", type=int, default=DEFAULT_N)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=3000, help="scenes drawn and embedded")
     parser.add_argument("--milvus-queries", type=int, default=50,
@@ -53,6 +61,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-write", action="store_true", help="print only (a trial run)")
     args = parser.parse_args(argv)
     n = args.n
+    section, plot = _names(n)
     stamp = time.perf_counter()
 
     def log(msg):
@@ -106,13 +115,20 @@ def main(argv=None) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     plot_recall_latency(rows, ax=ax, title=f"{n:,} clustered vectors, d=512, top-10, one query at a time")
     fig.tight_layout()
-    fig.savefig(PLOT, dpi=110)
+    fig.savefig(plot, dpi=110)
 
     def describe(r):
         return (f"{r.method} ({r.params}): recall@10 {r.recall:.3f}, {r.ms_per_query:.2f} ms, "
                 f"**{r.speedup:.0f}x** faster than exact top_k" if r else "none")
 
     insert_s = milvus[0].extra["insert_s"]
+    n_flat = len(flat.extra["found"])
+    flat_note = f" (it is slow, so it gets {n_flat} queries)" if n_flat < len(queries) else ""
+    n_segments = n // 65_000
+    segments = (f"Its recall is higher than FAISS's at the same `ef` because it keeps a top 10 in "
+                f"each of its ~{n_segments} segments (up to ~100k rows each, own index each) and "
+                "merges them." if n_segments >= 2 else
+                "At this size the collection is a single segment with a single index.")
     body = f"""{n:,} vectors x 512 (float32, {base.nbytes / 2**30:.2f} GiB), {len(queries)} queries, top 10. \
 Vectors: {len(seeds)} clip-art scenes embedded by imgsearch/clipart-clip (128-d, placed in 512-d by a fixed \
 rotation) plus noise shaped like their spread (spread 0.5, isotropic floor 0.25): {shape}.
@@ -122,27 +138,26 @@ rotation) plus noise shaped like their spread (spread 0.5, isotropic floor 0.25)
 - **Target recall@10 >= 0.95 at >= 10x exact:** {describe(best95)}.
 - **Recall@10 >= 0.99:** {describe(best99)}.
 - Milvus Lite FLAT top-10 identical to `top_k` (same ids, same order) for {flat_same} of \
-{len(flat.extra['found'])} queries (it is slow, so it gets {len(flat.extra['found'])} queries).
+{len(flat.extra['found'])} queries{flat_note}.
 - Milvus Lite {_lite_version()} supports the index types {', '.join(MILVUS_LITE_INDEX_TYPES)} \
 (+ AUTOINDEX = HNSW); it has no PQ index. Its latency does not come from the index: before \
 every search it builds, in Python, a mask of the rows that are current (upserts and deletes), row by \
 row over the whole collection (profiled at 100k rows: 45 of the 64 ms of a search; the FAISS HNSW \
 search itself took 0.3 ms), so every index type costs about the same and more than exact `top_k` here. \
-Its recall is higher than FAISS's at the same `ef` because it keeps a top 10 in each of its \
-~{max(1, n // 65_000)} segments (up to ~100k rows each, own index each) and merges them. A Milvus \
+{segments} A Milvus \
 server does this in C++ and searches segments in parallel; measure its latency on the server you \
-deploy. there. Inserting the {n:,} rows took {insert_s:.0f} s.
+deploy. Inserting the {n:,} rows took {insert_s:.0f} s.
 - *ms/query*: median over the queries, one at a time, in this process. *bytes/vector*: FAISS from \
 its own structures (HNSW: vectors + graph; IVF-PQ: codes + ids + centroids, plus the full vectors \
 when re-ranking); Milvus Lite: its index files on disk (HNSW/IVF hold the vectors too; FLAT: its \
 Parquet data); exact top_k: the float32 matrix. *build s*: FAISS train + add; Milvus Lite: \
 re-indexing the loaded collection.
 
-![recall against latency](ann_recall_latency.png)
+![recall against latency]({plot.name})
 """
     print(body)
     if not args.no_write:
-        write_section("bench_ann", body)
+        write_section(section, body)
 
 
 def _lite_version() -> str:

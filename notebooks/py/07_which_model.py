@@ -128,7 +128,9 @@ OPENCLIP = ("OpenCLIP benchmark tables (mlfoundations/open_clip docs/openclip_re
             "openclip_retrieval_results.csv)")
 SIGLIP2 = "SigLIP 2 paper checkpoint table (google-research/big_vision README_siglip2.md)"
 FGCLIP2 = ("not found: the FG-CLIP 2 paper (arXiv 2510.10921) has them in tables we could not read "
-           "here; its README and model cards show results only as pictures")
+           "here; its README, project page and model cards show results only as pictures. A "
+           "third-party leaderboard (wizwand.com) lists COCO t2i R@1 56.7 for the paper without "
+           "naming the variant, so it is not copied into a row")
 published = ev.ScoreTable({
     "openai/clip-vit-base-patch32": {"ImageNet-1k top-1 %": 63.3, "COCO t2i R@1 %": 30.4,
                                      "source": OPENCLIP + "; the CLIP paper gives 63.2 for ImageNet"},
