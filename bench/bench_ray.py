@@ -71,6 +71,7 @@ def main(argv=None) -> None:
     if not args.skip_vit:
         models["random CLIP ViT-B/32"] = random_vit_b32_folder(tmp / "vit-b32")
 
+    floor = worker_floor()
     t0 = time.perf_counter()
     resources = start_ray()
     ray_start = time.perf_counter() - t0
@@ -119,8 +120,27 @@ def main(argv=None) -> None:
             f"{args.rounds} round(s); the methods take turns. Target: Ray's throughput on 1,000 "
             "images >= 0.8x embed_image_files's; embeddings equal (max |diff| <= 1e-5).")
     body += "\n\n" + split_costs(medians, len(scenes))
+    body += (f"\n\nThe floor under Ray's fixed cost: a new Python process needs {floor:.1f} s "
+             "(median of 3) to import torch and transformers and load imgsearch/clipart-clip, and "
+             "every Ray worker is such a process. Where `embed_image_files` finishes the whole job "
+             "in less time than that, no layout of fresh workers can reach 0.8x.")
     write_section("bench_ray", body)
     print(body)
+
+
+def worker_floor(rounds: int = 3) -> float:
+    """Seconds a fresh process needs to import torch + transformers and load the offline CLIP."""
+    import subprocess
+    import sys
+
+    code = ("import torch, transformers; from imgsearch_helpers import load_model; "
+            "load_model('imgsearch/clipart-clip', device='cpu')")
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
 
 
 def split_costs(medians: dict, large: int) -> str:
