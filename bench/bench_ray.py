@@ -83,7 +83,7 @@ def main(argv=None) -> None:
     try:
         for label, source in models.items():
             loaded = load_model(source, device="cpu")
-            for name, paths in (("gallery (50 PNGs)", gallery),
+            for name, paths in ((f"gallery ({len(gallery)} PNGs)", gallery),
                                 (f"{len(scenes)} scene PNGs", scenes)):
                 times = {"embed_image_files": [], **{k: [] for k in layouts}}
                 diff = 0.0
@@ -119,7 +119,7 @@ def main(argv=None) -> None:
             "runs with the model already loaded. Medians of "
             f"{args.rounds} round(s); the methods take turns. Target: Ray's throughput on 1,000 "
             "images >= 0.8x embed_image_files's; embeddings equal (max |diff| <= 1e-5).")
-    body += "\n\n" + split_costs(medians, len(scenes))
+    body += "\n\n" + split_costs(medians, len(gallery), len(scenes))
     body += (f"\n\nThe floor under Ray's fixed cost: a new Python process needs {floor:.1f} s "
              "(median of 3) to import torch and transformers and load imgsearch/clipart-clip, and "
              "every Ray worker is such a process. Where `embed_image_files` finishes the whole job "
@@ -143,28 +143,29 @@ def worker_floor(rounds: int = 3) -> float:
     return float(np.median(times))
 
 
-def split_costs(medians: dict, large: int) -> str:
+def split_costs(medians: dict, small: int, large: int) -> str:
     """Each method's time as a fixed cost per call plus a marginal rate, from the two sizes.
 
-    With t(n) = fixed + n / rate measured at the gallery's 50 images and at ``large``:
-    rate = (large - 50) / (t(large) - t(50)). Ray's fixed cost (starting its workers, importing
+    With t(n) = fixed + n / rate measured at the gallery's ``small`` images and at ``large``:
+    rate = (large - small) / (t(large) - t(small)). Ray's fixed cost (starting its workers, importing
     torch and loading the model in each, planning the dataset) is what makes it lose on small
     jobs; its marginal rate is what it does once running.
     """
-    lines = ["Each time split into a fixed cost per call and a marginal rate (t(n) = fixed + "
-             f"n / rate, from the 50-image and the {large:,}-image runs of the same method):", ""]
+    lines = [("Each time split into a fixed cost per call and a marginal rate (t(n) = fixed + "
+              f"n / rate, from the {small}-image and the {large:,}-image runs of the same "
+              "method):"), ""]
     for label in dict.fromkeys(model for model, _ in medians):
-        small, big = medians.get((label, 50)), medians.get((label, large))
-        if not small or not big:
+        little, big = medians.get((label, small)), medians.get((label, large))
+        if not little or not big:
             continue
         parts = []
         for method in big:
-            spent = big[method] - small[method]
+            spent = big[method] - little[method]
             if spent <= 0:
                 parts.append(f"{method}: too fast to split")
                 continue
-            rate = (large - 50) / spent
-            fixed = max(0.0, small[method] - 50 / rate)
+            rate = (large - small) / spent
+            fixed = max(0.0, little[method] - small / rate)
             parts.append(f"{method}: {fixed:.1f} s + {rate:.0f} img/s")
         ratio = big["embed_image_files"] / min(v for k, v in big.items() if k.startswith("Ray"))
         verdict = "met" if ratio >= 0.8 else "missed"

@@ -44,6 +44,15 @@ def fake_vector(data: bytes, dim: int = 8) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+def old_pictures(folder: Path, count: int = 3) -> Path:
+    """A new folder of ``count`` distinct fake pictures ``0.jpg``... with an old mtime."""
+    folder.mkdir()
+    for k in range(count):
+        (folder / f"{k}.jpg").write_bytes(b"picture %d" % k)
+    age(folder)
+    return folder
+
+
 class FakeEmbedder:
     """Embeds a file as :func:`fake_vector` of its bytes; files starting with b"BAD" fail.
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps, PngImagePlugin
 
-from badfiles import FakeEmbedder, age, fake_vector, quadrants
+from badfiles import FakeEmbedder, age, fake_vector, old_pictures, quadrants
 from conftest import make_picture
 from formatseeds import seed_files
 from imgsearch_helpers import (ImageLoadError, LabelsDB, embed_image_files, embed_texts, images,
@@ -154,12 +154,7 @@ def _edit_manifest(index_dir: Path, **fields) -> None:
 
 @pytest.fixture
 def small_index(tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for k in range(3):
-        (photos / f"{k}.jpg").write_bytes(b"picture %d" % k)
-    age(photos)
-    return ImageIndex.build(photos, FakeEmbedder())
+    return ImageIndex.build(old_pictures(tmp_path / "photos"), FakeEmbedder())
 
 
 # -- 4. every field, file and row of an index is checked before use ----------------------
@@ -354,11 +349,7 @@ def test_odd_file_names_round_trip_through_the_labels_db(tmp_path):
 # -- 6. an index_dir reached through a symbolic link -------------------------------------
 
 def test_index_dir_through_a_symlink_to_a_deeper_folder(tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for k in range(3):
-        (photos / f"{k}.jpg").write_bytes(b"p%d" % k)
-    age(photos)
+    photos = old_pictures(tmp_path / "photos")
     real = tmp_path / "store" / "deep" / "er" / "index"
     real.mkdir(parents=True)
     link = tmp_path / "index-link"
