@@ -183,6 +183,28 @@ def test_duplicates_finds_the_copies(workdir, tmp_path):
         assert any({name, f"copy_of_{Path(name).stem}.jpg"} <= g for g in groups), groups
 
 
+def test_null_separated_paths_round_trip_a_name_with_a_newline(tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    shutil.copy(GALLERY / "lake_030.png", folder / "lake\nby night.png")
+    shutil.copy(GALLERY / "car_043.png", folder / "car.png")
+    age(folder)
+    proc = subprocess.run([sys.executable, "-m", "imgsearch_helpers.cli", "search", "a lake",
+                           folder, "--paths", "-0", "-k", "2", "--model", MODEL],
+                          cwd=tmp_path, env=_env(tmp_path), capture_output=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith(b"\0")
+    names = proc.stdout[:-1].split(b"\0")
+    assert sorted(names) == [b"odd/car.png", b"odd/lake\nby night.png"]
+    assert all((tmp_path / os.fsdecode(n)).is_file() for n in names)
+    # As xargs -0 reads them: two arguments, the newline kept.
+    listed = subprocess.run(["xargs", "-0", "ls", "-1d", "--quoting-style=c"], input=proc.stdout,
+                            cwd=tmp_path, capture_output=True, timeout=60)
+    assert listed.returncode == 0 and b'"odd/lake\\nby night.png"' in listed.stdout
+    alone = imgsearch("search", "a lake", folder, "-0", "--model", MODEL, cwd=tmp_path)
+    assert_one_line_error(alone, 2, "-0/--null goes with --paths")
+
+
 # -- bad input and errors --------------------------------------------------------------
 
 def test_a_folder_with_bad_files_is_indexed_with_reasons(tmp_path):
@@ -211,13 +233,35 @@ def test_a_folder_with_bad_files_is_indexed_with_reasons(tmp_path):
 
 
 @pytest.mark.parametrize("args, status, words", [
-    (["index", "no-such-folder", "--model", MODEL], 2, ["folder not found: no-such-folder"]),
+    (["index", "no-such-folder", "--model", MODEL], 2, ["no such folder: no-such-folder"]),
     (["search", "a cat"], 1, ["google/siglip2-base-patch16-naflex", "is not on this computer",
                               "HF_HUB_OFFLINE is set", "`imgsearch prefetch`", "clip-art"]),
 ])
 def test_expected_errors_are_one_line_with_an_exit_status(tmp_path, args, status, words):
     message = assert_one_line_error(imgsearch(*args, cwd=tmp_path), status, *words)
     assert message.startswith("imgsearch: error: ")
+
+
+def test_a_mistyped_folder_is_an_error_never_a_query(tmp_path):
+    """Run from an empty folder: nothing is indexed there, and the typo is named."""
+    empty = tmp_path / "here"
+    empty.mkdir()
+    (empty / "pic.png").write_bytes((GALLERY / "lake_030.png").read_bytes())
+    for args in (["search", "a lake", "/no/such/folder"],
+                 ["search", "a lake", "/no/such/folder", "--model", MODEL],
+                 ["search", "a lake", "./photos-typo", "--model", MODEL]):
+        proc = imgsearch(*args, cwd=empty)
+        assert_one_line_error(proc, 2, "no such folder: ", args[2])
+    assert not (empty / ".imgsearch").exists()
+    # A missing picture is not words either, whatever modifies it.
+    proc = imgsearch("search", GALLERY / "nope.png", "+ autumn", GALLERY, "--model", MODEL,
+                     cwd=empty)
+    assert_one_line_error(proc, 2, f"picture not found: {GALLERY / 'nope.png'}")
+    proc = imgsearch("search", "a lake", "- gallery/nope.png", "--model", MODEL, cwd=empty)
+    assert_one_line_error(proc, 2, "picture not found: gallery/nope.png")
+    # Words with a slash stay words when nothing suggests a path.
+    from imgsearch_helpers.cli._search import looks_like_path
+    assert not looks_like_path("AC/DC") and not looks_like_path("a cat")
 
 
 @pytest.mark.parametrize("args, status, words", [

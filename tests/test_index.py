@@ -299,3 +299,16 @@ def test_a_clipart_model_on_photos_warns_and_the_index_carries_the_note(tmp_path
         index = ImageIndex.build(tmp_path, loaded)
     assert any(issubclass(w.category, ClipartModelWarning) for w in caught)
     assert "clip-art models" in index.note and "mean nothing" in index.note
+
+
+def test_a_full_disk_during_a_first_build_leaves_no_temporary_file(photo_folder, monkeypatch):
+    import errno
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("imgsearch_helpers.index._store._HashingWriter.write", full)
+    with pytest.raises(OSError, match="No space left"):
+        ImageIndex.build(photo_folder, FakeEmbedder())
+    left = [p.name for p in (photo_folder / ".imgsearch").rglob("*") if p.name.endswith(".tmp")]
+    assert left == []

@@ -155,7 +155,7 @@ def folder_arg(value: str | None) -> Path:
     """The folder to search (default: the current one), absolute, checked."""
     folder = Path(value or ".").expanduser()
     if not folder.exists():
-        raise UsageError(f"folder not found: {folder}")
+        raise UsageError(f"no such folder: {folder}")
     if not folder.is_dir():
         raise UsageError(f"not a folder: {folder} (give the folder that holds your pictures)")
     return Path(os.path.abspath(folder))

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,7 @@ examples:
   imgsearch search "a lake" "- boat" "a red car" ~/Pictures       # two queries
   imgsearch search data/gallery/tree_001.png "+2 snow" data/gallery
   imgsearch search "sunset" --paths | xargs -d '\\n' cp -t ~/best/
+  imgsearch search "sunset" --paths -0 | xargs -0 cp -t ~/best/
   imgsearch search "sunset" --json > results.json
 """ % NEGATIVE_WEIGHT
 
@@ -108,6 +111,9 @@ def _output_options(p) -> None:
     out.add_argument("--json", action="store_true", help="print the results as JSON")
     out.add_argument("--paths", action="store_true",
                      help="print only the paths, one a line (for xargs and friends)")
+    p.add_argument("-0", "--null", action="store_true",
+                   help="with --paths: end each path with a NUL byte instead of a newline, "
+                        "as `find -print0` does (for `xargs -0`; any file name survives)")
 
 
 def _positive(text: str) -> int:
@@ -247,13 +253,44 @@ def embed_query(loaded, terms: list[Term]) -> np.ndarray:
                            weights=[w for _, w in positives], negative_weight=1.0)
 
 
+def looks_like_path(value: str) -> bool:
+    """Whether a word is meant as a path: "/x", "./x", "~/x", "x/", "x.png", or "a/b"
+    whose folder "a" exists. "AC/DC" (no folder "AC" here) and "a cat" stay words."""
+    value = value.strip()
+    if value.startswith(("/", "./", "../", "~")) or value.endswith(("/", os.sep)) \
+            or value in (".", ".."):
+        return True
+    if Path(value).suffix.lower() in SCAN_EXTENSIONS:
+        return True
+    parent = os.path.dirname(value)
+    return bool(parent) and not any(c.isspace() for c in value) and os.path.isdir(parent)
+
+
+def _check_missing_paths(words: list[str]) -> None:
+    """A word that looks like a path and does not exist is a typo, never a query."""
+    for word in words:
+        match = _MODIFIER.fullmatch(word)
+        value = (match.group(3) if match else word).strip()
+        if looks_like_path(value) and not os.path.exists(os.path.expanduser(value)):
+            if Path(value).suffix.lower() in SCAN_EXTENSIONS:
+                raise UsageError(f"picture not found: {value}")
+            raise UsageError(f"no such folder: {value}")
+
+
 def _split_folder(words: list[str]) -> tuple[list[str], str | None]:
+    _check_missing_paths(words)
     if len(words) > 1 and Path(words[-1]).expanduser().is_dir():
         return words[:-1], words[-1]
     return words, None
 
 
+def _check_output(args) -> None:
+    if args.null and not args.paths:
+        raise UsageError("-0/--null goes with --paths (NUL-separated paths for xargs -0)")
+
+
 def run_search(args) -> int:
+    _check_output(args)
     words, folder_value = _split_folder(args.words)
     queries = parse_queries(words)
     folder, loaded, index = _prepare(args, folder_value)
@@ -265,6 +302,7 @@ def run_search(args) -> int:
 
 
 def run_similar(args) -> int:
+    _check_output(args)
     query = Path(args.image).expanduser()
     if not query.is_file():
         raise UsageError(f"picture not found: {args.image}")
@@ -278,6 +316,14 @@ def run_similar(args) -> int:
 
 
 def _print_results(args, folder, index, answers) -> None:
+    if args.null:
+        out = sys.stdout.buffer
+        for _, hits in answers:
+            for r in hits:
+                # Bytes, as the file system has them: a name that is not UTF-8 survives too.
+                out.write(os.fsencode(shown(r.item)) + b"\0")
+        out.flush()
+        return
     if args.json:
         print(json.dumps({
             "model": index.model_name, "folder": str(folder), "index": str(index.index_dir),

@@ -244,14 +244,27 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
+@contextlib.contextmanager
+def _removed_on_failure(tmp: Path):
+    """A failed write (a full disk, Ctrl-C) removes its temporary file: it holds the
+    little space that is left, and nothing would ever clean it up."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves the old or the new file."""
     tmp = _tmp_name(path)
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with _removed_on_failure(tmp):
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
     _fsync_dir(path.parent)
 
 
@@ -263,22 +276,22 @@ def atomic_write_npy(path: Path, dtype: str, shape: tuple, blocks) -> tuple[int,
     tmp = _tmp_name(path)
     written = 0
     digest = hashlib.sha256()
-    with open(tmp, "wb") as fh:
-        out = _HashingWriter(fh, digest)
-        np.lib.format.write_array_header_1_0(out, {
-            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
-            "fortran_order": False, "shape": tuple(shape)})
-        for block in blocks:
-            block = np.ascontiguousarray(block, dtype=dtype)
-            out.write(block.data)
-            written += len(block)
-        fh.flush()
-        os.fsync(fh.fileno())
-    if written != shape[0]:
-        tmp.unlink()
-        raise RuntimeError(f"internal error: wrote {written} rows, expected {shape[0]}")
-    size = tmp.stat().st_size
-    os.replace(tmp, path)
+    with _removed_on_failure(tmp):
+        with open(tmp, "wb") as fh:
+            out = _HashingWriter(fh, digest)
+            np.lib.format.write_array_header_1_0(out, {
+                "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                "fortran_order": False, "shape": tuple(shape)})
+            for block in blocks:
+                block = np.ascontiguousarray(block, dtype=dtype)
+                out.write(block.data)
+                written += len(block)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if written != shape[0]:
+            raise RuntimeError(f"internal error: wrote {written} rows, expected {shape[0]}")
+        size = tmp.stat().st_size
+        os.replace(tmp, path)
     _fsync_dir(path.parent)
     return size, digest.hexdigest()
 
