@@ -1,6 +1,7 @@
 """The course's model registry and its one loader, :func:`load_model`."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -18,6 +19,7 @@ __all__ = [
     "ModelInfo", "LoadedModel", "ModelNotAvailableError",
     "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR",
     "is_cached", "hub_reachable", "hub_offline", "clipart_note", "ClipartModelWarning",
+    "weights_fingerprint",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -134,6 +136,7 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     info: ModelInfo | None = None
+    weights: str | None = None       # weights_fingerprint(): which weights, not only which name
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
@@ -299,8 +302,57 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
             local_only = hub_offline() or (not hub_reachable())
             if local_only and not cached:
                 raise ModelNotAvailableError(_not_available_message(name))
-        _CACHE[key] = _load(name, source, info, device, dtype, revision, local_only)
+        loaded = _load(name, source, info, device, dtype, revision, local_only)
+        loaded.weights = weights_fingerprint(source, revision)
+        _CACHE[key] = loaded
     return _CACHE[key]
+
+
+# Bytes read from each end of a weights file for its digest: a retrained model
+# changes every tensor, so both ends change; reading 2 MiB keeps it cheap for 4 GB.
+_DIGEST_BYTES = 1 << 20
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+def weights_fingerprint(source: str | os.PathLike, revision: str | None = None) -> str | None:
+    """Which weights a model has: what an index records beside the model's name.
+
+    Parameters
+    ----------
+    source : str or path
+        A model folder (the course's ``data/models/*``, a save_pretrained folder), or
+        a Hub id whose files are in the local Hugging Face cache.
+    revision : str, optional
+        The Hub revision asked for.
+
+    Returns
+    -------
+    str or None
+        ``"hub:<commit hash>"`` for a Hub model (its snapshot folder's name);
+        ``"files:<digest>"`` for a folder: a SHA-256 of the weight files' names, sizes
+        and first and last MiB. None when neither can be found.
+    """
+    path = Path(source)
+    if path.is_dir():
+        digest = hashlib.sha256()
+        files = sorted(f for f in path.iterdir() if f.is_file() and (
+            f.suffix in _WEIGHT_SUFFIXES or f.name == "config.json"))
+        for f in files:
+            size = f.stat().st_size
+            digest.update(f"{f.name}\0{size}\0".encode())
+            with open(f, "rb") as fh:
+                digest.update(fh.read(_DIGEST_BYTES))
+                if size > 2 * _DIGEST_BYTES:
+                    fh.seek(-_DIGEST_BYTES, os.SEEK_END)
+                    digest.update(fh.read())
+        return "files:" + digest.hexdigest()[:20] if files else None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(str(source), "config.json", revision=revision)
+    if not isinstance(found, str):
+        return None
+    parts = Path(found).parts      # .../models--org--name/snapshots/<commit>/config.json
+    return f"hub:{parts[-2]}" if len(parts) > 2 and parts[-3] == "snapshots" else None
 
 
 def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from badfiles import OLD_NS, FakeEmbedder, age, fake_vector
 from conftest import make_picture
 from imgsearch_helpers import embed_image_files, embed_texts, load_model, top_k
-from imgsearch_helpers.index import (ImageIndex, IndexLockedError, default_index_dir)
+from imgsearch_helpers.index import (ImageIndex, IndexLockedError, IndexModelMismatchError,
+                                     default_index_dir)
 
 HOUR_NS = 3600 * 10**9
 
@@ -312,3 +313,36 @@ def test_a_full_disk_during_a_first_build_leaves_no_temporary_file(photo_folder,
         ImageIndex.build(photo_folder, FakeEmbedder())
     left = [p.name for p in (photo_folder / ".imgsearch").rglob("*") if p.name.endswith(".tmp")]
     assert left == []
+
+
+def test_a_retrained_model_with_the_same_name_re_embeds(tiny_clip, photo_folder, tmp_path,
+                                                         monkeypatch):
+    """`make models` rewrites the weights under the same name: the index must notice."""
+    import shutil
+
+    import torch
+    from transformers import CLIPModel
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_clip, folder)
+    first = load_model(folder, device="cpu")
+    index = ImageIndex.build(photo_folder, first)
+    assert index.weights == first.weights and index.weights.startswith("files:")
+    before = np.array(index.embeddings)
+    # "Retrain": other weights, same folder, same name.
+    torch.manual_seed(1)
+    CLIPModel(CLIPModel.from_pretrained(folder).config).save_pretrained(folder)
+    monkeypatch.setattr("imgsearch_helpers.models._CACHE", {})
+    second = load_model(folder, device="cpu")
+    assert second.name == first.name and second.weights != first.weights
+    stale = ImageIndex.open(index.index_dir)
+    with pytest.raises(IndexModelMismatchError, match="other weights"):
+        stale.search_text(second, "a red circle")
+    again = ImageIndex.build(photo_folder, second)
+    assert again.summary["embedded"] == 6 and again.summary["reused"] == 0
+    assert again.weights_changed == (first.weights, second.weights)
+    assert again.weights == second.weights
+    assert not np.allclose(np.array(again.embeddings), before, atol=1e-3)
+    ref, _, _ = embed_image_files(second, again.paths)
+    np.testing.assert_allclose(again.embeddings, ref, atol=1e-6)
+    assert ImageIndex.build(photo_folder, second).summary["reused"] == 6

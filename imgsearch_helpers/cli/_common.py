@@ -254,7 +254,11 @@ def open_index(folder: Path, loaded: LoadedModel, resume: str) -> ImageIndex:
         note(f"{folder} is read-only for you: its index is kept in {index_dir}")
     progress = Progress()
     try:
-        return ImageIndex.build(folder, embedder, index_dir, progress=progress)
+        index = ImageIndex.build(folder, embedder, index_dir, progress=progress)
+        if index.weights_changed:
+            note(f"the weights of {loaded.name} are not those the index was made with "
+                 "(retrained or updated): every picture was embedded again")
+        return index
     except IndexLockedError:
         try:
             index = ImageIndex.open(index_dir)

@@ -38,9 +38,11 @@ class Checkpoint:
 class CheckpointWriter:
     """Saves an update's progress in numbered chunks, each file atomically."""
 
-    def __init__(self, index_dir: Path, generation: int, model: str, dtype: str):
+    def __init__(self, index_dir: Path, generation: int, model: str, dtype: str,
+                 weights: str | None = None):
         self.dir = index_dir / CHECKPOINTS
         self.generation, self.model, self.dtype = generation, model, dtype
+        self.weights = weights
         self.dir.mkdir(exist_ok=True)
         taken = [int(m.group(2)) for m in map(_CKPT_NAME.match, os.listdir(self.dir))
                  if m and int(m.group(1)) == generation]
@@ -55,14 +57,14 @@ class CheckpointWriter:
         atomic_write_npy(self.dir / f"{base}.npy", self.dtype, vectors.shape, [vectors])
         # The .json is written second: a chunk without it is ignored and removed.
         meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": self.model,
-                "generation": self.generation, "dtype": self.dtype,
+                "weights": self.weights, "generation": self.generation, "dtype": self.dtype,
                 "dim": int(vectors.shape[1]), "paths": relpaths,
                 "stats": [list(s) for s in stats], "racy": racy}
         atomic_write_bytes(self.dir / f"{base}.json", json.dumps(meta).encode("ascii"))
 
 
 def read_checkpoints(index_dir: Path, generation: int, model: str, dtype: str,
-                     dim: int | None) -> Checkpoint:
+                     dim: int | None, weights: str | None = None) -> Checkpoint:
     """Rows saved by an interrupted update of this generation of the index."""
     folder = index_dir / CHECKPOINTS
     found = Checkpoint({}, [])
@@ -84,6 +86,9 @@ def read_checkpoints(index_dir: Path, generation: int, model: str, dtype: str,
             raise IndexModelMismatchError(
                 f"{index_dir} holds an unfinished index made with model {other!r}, "
                 f"not {model!r}; use another index_dir or delete that one")
+        if meta.get("weights") != weights:      # rows of other weights: embedded again
+            found.problems.append(f"{where.name}: made with other weights of {model}")
+            continue
         try:
             check_regular(where.with_suffix(".npy"))
             vectors = np.load(where.with_suffix(".npy"), allow_pickle=False)

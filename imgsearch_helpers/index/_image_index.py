@@ -58,6 +58,11 @@ class ModelEmbedder:
         self.num_workers, self.draft_size, self.decoder = num_workers, draft_size, decoder
 
     @property
+    def weights(self) -> str | None:
+        """The model's weights fingerprint (:func:`~imgsearch_helpers.models.weights_fingerprint`)."""
+        return self.loaded.weights
+
+    @property
     def name(self) -> str:
         # A model loaded from a folder is named by its absolute path, so that
         # "models/x" and "/home/me/models/x" are recognised as the same model.
@@ -83,6 +88,11 @@ def _as_embedder(model) -> Embedder:
         return model
     raise TypeError(f"expected a LoadedModel (from load_model) or an Embedder, "
                     f"got {type(model).__name__}")
+
+
+def _weights(embedder) -> str | None:
+    # An Embedder may say which weights it has; a test's fake need not.
+    return getattr(embedder, "weights", None)
 
 
 def _safe_name(model_name: str) -> str:
@@ -130,6 +140,8 @@ class ImageIndex:
         self.embeddings = embeddings
         self.summary = dict(manifest.last_summary)
         self.note = ""
+        # (old, new) fingerprints when the last update found other weights and re-embedded.
+        self.weights_changed: tuple | None = None
         self._paths: list[Path] | None = None
 
     # -- creating and opening ------------------------------------------------
@@ -193,7 +205,8 @@ class ImageIndex:
         existed = manifest is not None
         if manifest is None:
             manifest = Manifest(
-                model=embedder.name, dim=0, dtype=dtype, recursive=recursive,
+                model=embedder.name, weights=_weights(embedder), dim=0, dtype=dtype,
+                recursive=recursive,
                 folder=Path(os.path.relpath(folder.resolve(), index_dir)).as_posix(),
                 created=now_iso())
             index = cls(index_dir, manifest, np.zeros((0, 0), dtype), folder)
@@ -209,7 +222,7 @@ class ImageIndex:
                                 checkpoint_seconds=checkpoint_seconds, wait=wait)
         except IndexReadOnlyError:
             # Nothing can be written; an index that needs no writing is fine as it is.
-            if not existed or not index._unchanged():
+            if not existed or manifest.weights != _weights(embedder) or not index._unchanged():
                 raise
         return index
 
@@ -282,6 +295,7 @@ class ImageIndex:
                 latest.recursive = self._manifest.recursive
                 self._manifest = latest
                 self.embeddings = open_embeddings(self.index_dir, latest)
+            self._start_over_if_weights_changed(_weights(embedder))
             remove_stale_files(self.index_dir, self._manifest)
             scan_ns = time.time_ns()
             files, scan_skipped = scan(self.folder, self._manifest.recursive, self.index_dir)
@@ -293,6 +307,18 @@ class ImageIndex:
         if isinstance(embedder, ModelEmbedder):
             self.note = clipart_note(embedder.loaded, self.folder)
         return self
+
+    def _start_over_if_weights_changed(self, weights: str | None) -> None:
+        """Other weights under the same name (a retrained model, a new Hub commit, or
+        an index made before fingerprints): no stored row is comparable, embed all."""
+        old = self._manifest
+        if old.weights == weights:
+            return
+        self.weights_changed = (old.weights, weights)
+        self._manifest = Manifest(
+            model=old.model, weights=weights, dim=0, dtype=old.dtype, folder=old.folder,
+            recursive=old.recursive, generation=old.generation, created=old.created)
+        self.embeddings = np.zeros((0, 0), old.dtype)
 
     def _unchanged(self) -> bool:
         files, _ = scan(self.folder, self._manifest.recursive, self.index_dir)
@@ -317,6 +343,7 @@ class ImageIndex:
         """The ``k`` images that best match a text query (any language the model knows)."""
         embedder = _as_embedder(model)
         self._check_model(embedder.name)
+        self._check_weights(embedder)
         return self.search_embedding(embedder.embed_text(query), k)
 
     def search_image(self, model, image, k: int = 5) -> list[SearchResult]:
@@ -329,6 +356,7 @@ class ImageIndex:
         """
         embedder = _as_embedder(model)
         self._check_model(embedder.name)
+        self._check_weights(embedder)
         return self.search_embedding(embedder.embed_image(image), k)
 
     def search_embedding(self, vector, k: int = 5) -> list[SearchResult]:
@@ -356,6 +384,14 @@ class ImageIndex:
                 f"{self._manifest.paths[rows[bad[0]]]!r} is not a unit vector (length "
                 f"{norms[bad[0]]:.3g}); the file was changed or damaged. Rebuild the "
                 "index: move or delete its folder and build it again.")
+
+    def _check_weights(self, embedder) -> None:
+        weights = _weights(embedder)
+        if self.weights is not None and weights is not None and weights != self.weights:
+            raise IndexModelMismatchError(
+                f"this index was built with other weights of {self.model_name!r} "
+                f"({self.weights}, now {weights}: retrained or updated); its embeddings are "
+                "not comparable. ImageIndex.build(folder, model) embeds the pictures again.")
 
     def _check_model(self, name: str) -> None:
         if name != self.model_name:

@@ -89,7 +89,8 @@ class Update:
         """Returns ``(manifest, embeddings, summary)``."""
         old, counts, source = self.old, self.counts, self.source
         old_row = {p: i for i, p in enumerate(old.paths)}
-        ckpt = read_checkpoints(self.dir, old.generation, old.model, old.dtype, self.dim)
+        ckpt = read_checkpoints(self.dir, old.generation, old.model, old.dtype, self.dim,
+                                old.weights)
         ordered = sorted(self.files)
         to_embed = []
         for p in ordered:
@@ -182,7 +183,7 @@ class Update:
 
     def _checkpoint(self, writer, pending: list[str]) -> CheckpointWriter:
         writer = writer or CheckpointWriter(self.dir, self.old.generation, self.old.model,
-                                            self.old.dtype)
+                                            self.old.dtype, self.old.weights)
         writer.write(pending, [self.files[p] for p in pending],
                      [p in self.new_racy for p in pending],
                      np.stack([self.source[p] for p in pending]))
