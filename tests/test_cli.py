@@ -232,6 +232,42 @@ def test_a_folder_with_bad_files_is_indexed_with_reasons(tmp_path):
     assert sorted(found.stdout.split()) == ["mixed/car_043.png", "mixed/lake_030.png"]
 
 
+def test_stderr_of_index_on_the_fuzz_corpus_holds_only_the_commands_lines(tmp_path):
+    """Pillow's warnings, libtiff's C-level messages, transformers' logging: none reach the
+    terminal; every file they are about is in the skip list. --verbose shows them."""
+    import numpy as np
+
+    from formatseeds import seed_files
+    from test_fuzz import _EXTENSION, mutate
+
+    folder = tmp_path / "fuzz"
+    folder.mkdir()
+    rng = np.random.default_rng(22)
+    for name, data in seed_files().items():
+        ext = _EXTENSION.get(name, ".png")      # the other formats hide under a photo name
+        (folder / f"{name}{ext}").write_bytes(data)
+        for k in range(12):
+            (folder / f"{name}_{k:02d}{ext}").write_bytes(mutate(data, rng))
+    age(folder)
+    long_query = " ".join(["lake"] * 5000)
+    proc = imgsearch("search", long_query, folder, "--model", MODEL, "-k", "1", cwd=tmp_path,
+                     timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines and all(line.startswith(("imgsearch: ", "indexing: ")) for line in lines), \
+        "\n".join(l for l in lines if not l.startswith(("imgsearch: ", "indexing: ")))[:3000]
+    listed = imgsearch("index", folder, "--model", MODEL, cwd=tmp_path)
+    assert listed.returncode == 0 and "  skipped fuzz/" in listed.stdout
+    assert all(line.startswith(("imgsearch: ", "indexing: "))
+               for line in listed.stderr.splitlines()), listed.stderr
+    # --verbose (what the command printed before): the libraries' own lines are shown.
+    shutil.rmtree(folder / ".imgsearch")
+    loud = imgsearch("index", folder, "--model", MODEL, "--verbose", cwd=tmp_path)
+    assert loud.returncode == 0
+    others = [l for l in loud.stderr.splitlines() if not l.startswith(("imgsearch: ", "indexing: "))]
+    assert any("Warning" in l or "TIFF" in l for l in others), loud.stderr[:2000]
+
+
 @pytest.mark.parametrize("args, status, words", [
     (["index", "no-such-folder", "--model", MODEL], 2, ["no such folder: no-such-folder"]),
     (["search", "a cat"], 1, ["google/siglip2-base-patch16-naflex", "is not on this computer",

@@ -48,6 +48,8 @@ def register(sub) -> None:
                    help="a model for the app's picker (repeat for more; the first is used "
                         "first); default as for search")
     p.add_argument("--device", metavar="DEVICE", help="cpu, cuda or mps; default: the best one")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show the libraries' own warnings and messages")
     p.add_argument("--host", default="127.0.0.1",
                    help="the address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=int, default=8866, help="default 8866; 0 for any free port")

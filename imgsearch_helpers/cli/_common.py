@@ -60,6 +60,9 @@ def model_options() -> argparse.ArgumentParser:
     parent.add_argument("--device", metavar="DEVICE",
                         help="cpu, cuda, cuda:1 or mps; default: $IMGSEARCH_DEVICE, else the "
                              "best one here")
+    parent.add_argument("-v", "--verbose", action="store_true",
+                        help="also show the libraries' own warnings and messages (the skip "
+                             "list already says which files were skipped and why)")
     return parent
 
 

@@ -8,6 +8,7 @@ import warnings
 
 from ._app import register as add_app_command
 from ._common import MODEL_ENV, CliError, Interrupted, note
+from ._quiet import only_our_words
 from ._search import register as add_search_commands
 from ._setup import register as add_setup_commands
 from ..images import ImageLoadError
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return 2
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), only_our_words(getattr(args, "verbose", False)):
             # The command prints its own one-line note for a clip-art model on photos.
             warnings.simplefilter("ignore", ClipartModelWarning)
             return args.run(args)
