@@ -1,8 +1,9 @@
 """Small helpers the notebooks use to show and check what they teach."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from .folders import kind_of
 
 __all__ = ["check", "expect", "kind_of", "subjects_of", "SEED_QUERIES", "SEED_SUBJECTS"]
 
@@ -67,6 +68,3 @@ def subjects_of(path) -> tuple[str, ...]:
     return (kind_of(path),)
 
 
-def kind_of(path) -> str:
-    """The subject a file name gives: ``lake_007.png`` -> ``lake``, ``cat.jpg`` -> ``cat``."""
-    return re.sub(r"_\d+$", "", Path(path).stem)

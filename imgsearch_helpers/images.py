@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import os
 import stat
@@ -27,6 +26,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+# What a file's name says it is, the folder walker and captions.json live in .folders;
+# they are named here too, where the package imported them from before.
+from .folders import (CAPTIONS_FILE, IMAGE_EXTENSIONS, SCAN_EXTENSIONS, UNSUPPORTED_EXTENSIONS,
+                      find_image_files, read_captions)
+
 __all__ = ["ImageLoadError", "load_image", "find_image_files", "read_captions", "CAPTIONS_FILE",
            "stat_regular_file", "is_decoding_failure", "IMAGE_EXTENSIONS",
            "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS", "RASTER_FORMATS", "exif_orientation",
@@ -37,25 +41,6 @@ __all__ = ["ImageLoadError", "load_image", "find_image_files", "read_captions", 
 # picture; HEIF is there once pillow-heif is installed. None runs another program.
 RASTER_FORMATS = ("JPEG", "MPO", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "HEIF")
 _FORMAT_NAMES = "JPEG, PNG, GIF, BMP, TIFF, WebP, AVIF and HEIC"
-
-IMAGE_EXTENSIONS = frozenset({
-    ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif",
-    ".avif",
-})
-# Files a photo folder holds that are pictures but that Pillow cannot decode: a
-# folder scan reports them as skipped (with what to do) instead of ignoring them.
-UNSUPPORTED_EXTENSIONS = {
-    ".svg": "SVG is a vector format; export it as PNG to index it",
-    ".jxl": "JPEG XL is not supported by Pillow; convert it to JPEG or PNG",
-    ".cr2": "camera RAW files are not supported; export them as JPEG",
-    ".cr3": "camera RAW files are not supported; export them as JPEG",
-    ".nef": "camera RAW files are not supported; export them as JPEG",
-    ".arw": "camera RAW files are not supported; export them as JPEG",
-    ".dng": "camera RAW files are not supported; export them as JPEG",
-    ".raf": "camera RAW files are not supported; export them as JPEG",
-    ".orf": "camera RAW files are not supported; export them as JPEG",
-}
-SCAN_EXTENSIONS = IMAGE_EXTENSIONS | frozenset(UNSUPPORTED_EXTENSIONS)
 
 _HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
@@ -266,79 +251,6 @@ def load_image(source, draft_size: int | None = 512) -> Image.Image:
         return _decode(source, draft_size, name)
     raise TypeError(f"cannot load an image from {type(source).__name__}; "
                     "give a path, bytes, a file object or a PIL image")
-
-
-def find_image_files(folder: str | os.PathLike, recursive: bool = True,
-                     exclude: str | os.PathLike | None = None) -> tuple[list[str], list[tuple[str, str]]]:
-    """The one folder walker: every picture file under ``folder``, by one set of rules.
-
-    Files with an extension of :data:`SCAN_EXTENSIONS` count: the images Pillow reads
-    and the picture formats it cannot (reported later as skipped, with what to do).
-    Hidden files and folders (names starting with ".") are left out, and so are
-    symbolic links to folders (they could loop). The index, the app and the course
-    profiles all list folders through this function.
-
-    Parameters
-    ----------
-    folder : str or path
-    recursive : bool
-        Look into subfolders too.
-    exclude : str or path, optional
-        A folder not to enter (an index stored inside the folder it indexes).
-
-    Returns
-    -------
-    (files, problems)
-        ``files``: paths relative to ``folder`` with "/" separators, sorted;
-        ``problems``: ``(relative folder, reason)`` for folders that could not be listed.
-    """
-    exclude = os.path.realpath(exclude) if exclude is not None else None
-    files: list[str] = []
-    problems: list[tuple[str, str]] = []
-    stack = [(os.fspath(folder), "")]
-    while stack:
-        path, prefix = stack.pop()
-        try:
-            entries = list(os.scandir(path))
-        except OSError as err:
-            problems.append((prefix or ".", f"cannot list folder: {err.strerror or err}"))
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if recursive and os.path.realpath(entry.path) != exclude:
-                    stack.append((entry.path, rel + "/"))
-            elif os.path.splitext(entry.name)[1].lower() in SCAN_EXTENSIONS:
-                files.append(rel)
-    files.sort()
-    return files, problems
-
-
-# A gallery folder may hold this JSON file: {file name: caption}.
-CAPTIONS_FILE = "captions.json"
-
-
-def read_captions(folder: str | os.PathLike) -> dict[str, str]:
-    """The captions of a gallery folder, from its ``captions.json`` ({} when there is none).
-
-    Raises
-    ------
-    ValueError
-        The file exists but is not a JSON object of file names to captions.
-    """
-    path = Path(folder) / CAPTIONS_FILE
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a readable JSON file ({err}); "
-                         "fix or remove it to use this folder") from err
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} must map file names to captions")
-    return {str(k): str(v) for k, v in data.items()}
 
 
 def stat_regular_file(path: str | os.PathLike) -> os.stat_result:

@@ -75,7 +75,9 @@ def test_public_api_is_unchanged():
         "SearchApp",
     ]
     for name in imgsearch_helpers.__all__:
-        assert getattr(imgsearch_helpers, name) is not None
+        # Defined by the package itself, not a name that leaked in from a library.
+        module = getattr(getattr(imgsearch_helpers, name), "__module__", "")
+        assert module.startswith("imgsearch_helpers."), (name, module)
 
 
 @pytest.mark.slow
@@ -89,3 +91,47 @@ def test_the_wheel_contains_every_subpackage(tmp_path):
         assert f"{sub}/__init__.py" in names, sub
     sources = {p.relative_to(ROOT).as_posix() for p in PACKAGE.rglob("*.py")}
     assert sources <= names, sorted(sources - names)
+
+
+def _unit(path: Path) -> str:
+    """The part of the package a file belongs to: a top-level module or a subpackage."""
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+def test_the_package_has_no_import_circle():
+    """Between its parts (modules and subpackages), imports inside functions included;
+    the package's own ``__init__`` (the public facade) is left out."""
+    edges: dict[str, set] = {}
+    for source in PACKAGE.rglob("*.py"):
+        unit = _unit(source)
+        if unit == "__init__":
+            continue
+        for node in ast.walk(ast.parse(source.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.level):
+                continue
+            target = _resolve(source, node)
+            if target == PACKAGE:         # "from . import x" / "from .. import x"
+                names = [a.name for a in node.names]
+            else:
+                names = [None]
+            for name in names:
+                where = target / name if name else target
+                rel = where.relative_to(PACKAGE) if where != PACKAGE else Path("__init__")
+                other = rel.parts[0].removesuffix(".py")
+                if other not in (unit, "__init__"):
+                    edges.setdefault(unit, set()).add(other)
+
+    def circle_from(start, here, seen):
+        for nxt in sorted(edges.get(here, ())):
+            if nxt == start:
+                return seen + [nxt]
+            if nxt not in seen:
+                found = circle_from(start, nxt, seen + [nxt])
+                if found:
+                    return found
+        return None
+
+    for unit in sorted(edges):
+        circle = circle_from(unit, unit, [unit])
+        assert circle is None, " -> ".join(circle)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from ..course import kind_of
+from ..folders import kind_of
 from ..images import find_image_files, read_captions
 from ..models import DATA_DIR
 
