@@ -126,3 +126,12 @@ def make_picture(kind: int, size=(48, 40)) -> Image.Image:
 @pytest.fixture
 def pictures():
     return [make_picture(k) for k in range(5)]
+
+
+def sigint_default() -> None:
+    """``preexec_fn`` for a child that a test stops with SIGINT: Ctrl-C must reach it even
+    when the suite runs in the background (``make test &``), where the shell starts it with
+    SIGINT ignored and children inherit that."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

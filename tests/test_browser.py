@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import sigint_default
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "05_interactive_search.ipynb"
 BUILD = ROOT / "build"
@@ -333,7 +335,7 @@ def imgsearch_app(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "imgsearch_helpers.cli", "app", str(gallery),
                              "--model", "imgsearch/clipart-clip", "--port", "0"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=err_log,
-                            text=True)
+                            text=True, preexec_fn=sigint_default)
     try:
         url = proc.stdout.readline().strip()     # printed once Voila listens
         if not url.startswith("http://127.0.0.1:"):
@@ -343,7 +345,7 @@ def imgsearch_app(tmp_path):
         voila = psutil.Process(proc.pid).children(recursive=True)
         yield url
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0, (tmp_path / "app.err").read_text()
+        assert proc.wait(timeout=60) == 130, (tmp_path / "app.err").read_text()
         kernels = [c for v in voila for c in _children(v)]
         _, alive = psutil.wait_procs(voila + kernels, timeout=20)
         assert not alive, f"still running after Ctrl-C: {[p.pid for p in alive]}"

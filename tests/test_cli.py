@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from badfiles import age, write_bad_files
-from conftest import install_in_hf_cache, make_picture
+from conftest import install_in_hf_cache, make_picture, sigint_default
 
 ROOT = Path(__file__).resolve().parents[1]
 GALLERY = ROOT / "data" / "gallery"
@@ -470,7 +470,8 @@ def test_ctrl_c_during_index_keeps_the_work_and_the_next_run_embeds_only_the_res
     age(folder)
     proc = subprocess.Popen([sys.executable, "-m", "imgsearch_helpers.cli", "index", str(folder),
                              "--model", MODEL], cwd=tmp_path, env=_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_default)
     seen = []
     for line in proc.stderr:              # plain progress lines: stderr is not a terminal
         seen.append(line)
@@ -580,3 +581,31 @@ def test_app_refuses_a_port_in_use(tmp_path, monkeypatch, capsys):
         port = taken.getsockname()[1]
         assert main(["app", str(tmp_path), "--model", MODEL, "--port", str(port)]) == 2
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_ctrl_c_on_app_exits_130(monkeypatch, capsys):
+    from imgsearch_helpers.cli import _app
+    from imgsearch_helpers.cli._common import Interrupted
+
+    class Serving:
+        returncode = None
+
+        def wait(self):
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as info:
+        _app._serve(Serving())
+    assert info.value.status == 130
+
+
+def test_a_child_started_by_a_test_gets_ctrl_c_even_where_the_shell_ignores_it(tmp_path):
+    """`make test &` starts the suite with SIGINT ignored, and children inherit that."""
+    code = "import signal, time; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)"
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ignored = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        ours = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              preexec_fn=sigint_default)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert ignored.stdout.strip() == "True" and ours.stdout.strip() == "False"

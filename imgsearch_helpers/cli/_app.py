@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._common import (CliError, UsageError, check_model, choose_model, folder_arg, load,
+from ._common import (CliError, Interrupted, UsageError, check_model, choose_model, folder_arg, load,
                       note, open_index, shown, warn_clipart)
 
 _APP_HELP = """\
@@ -147,8 +147,8 @@ def _serve(proc) -> int:
     try:
         proc.wait()
     except KeyboardInterrupt:
-        note("stopped")
-        return 0
+        # 130, as the README promises and shells expect of a command stopped by Ctrl-C.
+        raise Interrupted("stopped") from None
     raise CliError(f"Voila stopped unexpectedly (exit status {proc.returncode})")
 
 
