@@ -5,6 +5,7 @@ folder by the test that needs it.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import importlib.util
 import io
@@ -172,3 +173,20 @@ def write_big_png(path: Path, width: int, height: int) -> Path:
         fh.write(_png_chunk(b"IDAT", comp.flush()))
         fh.write(_png_chunk(b"IEND", b""))
     return path
+
+
+def read_only_disk(monkeypatch, under: Path):
+    """Make every attempt to create or write under ``under`` fail with EROFS."""
+    real_open, real_mkdir = os.open, Path.mkdir
+
+    def ro_open(path, flags, *args, **kwargs):
+        if str(path).startswith(str(under)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def ro_mkdir(self, *args, **kwargs):
+        if str(self).startswith(str(under)) and not self.is_dir():
+            raise OSError(errno.EROFS, "Read-only file system", str(self))
+        return real_mkdir(self, *args, **kwargs)
+    monkeypatch.setattr(os, "open", ro_open)
+    monkeypatch.setattr(Path, "mkdir", ro_mkdir)

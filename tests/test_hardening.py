@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps, PngImagePlugin
 
-from badfiles import FakeEmbedder, age, fake_vector, old_pictures, quadrants
+from badfiles import FakeEmbedder, age, fake_vector, old_pictures, quadrants, read_only_disk
 from conftest import make_picture
 from formatseeds import seed_files
 from imgsearch_helpers import (ImageLoadError, LabelsDB, embed_image_files, embed_texts, images,
@@ -363,26 +363,9 @@ def test_index_dir_through_a_symlink_to_a_deeper_folder(tmp_path):
 
 # -- 7. read-only places --------------------------------------------------------------
 
-def _read_only_disk(monkeypatch, under: Path):
-    """Make every attempt to create or write under ``under`` fail with EROFS."""
-    real_open, real_mkdir = os.open, Path.mkdir
-
-    def ro_open(path, flags, *args, **kwargs):
-        if str(path).startswith(str(under)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
-            raise OSError(errno.EROFS, "Read-only file system", str(path))
-        return real_open(path, flags, *args, **kwargs)
-
-    def ro_mkdir(self, *args, **kwargs):
-        if str(self).startswith(str(under)) and not self.is_dir():
-            raise OSError(errno.EROFS, "Read-only file system", str(self))
-        return real_mkdir(self, *args, **kwargs)
-    monkeypatch.setattr(os, "open", ro_open)
-    monkeypatch.setattr(Path, "mkdir", ro_mkdir)
-
-
 def test_an_up_to_date_index_on_a_read_only_disk_is_searched(small_index, monkeypatch):
     photos = small_index.folder
-    _read_only_disk(monkeypatch, photos)
+    read_only_disk(monkeypatch, photos)
     index = ImageIndex.build(photos, FakeEmbedder())
     assert len(index) == 3 and index.summary["reused"] == 3
     assert index.search_embedding(fake_vector(b"picture 1"), k=1)[0].item == photos / "1.jpg"
@@ -390,17 +373,30 @@ def test_an_up_to_date_index_on_a_read_only_disk_is_searched(small_index, monkey
     # Once the folder changed, the index cannot be brought up to date: say what to do.
     monkeypatch.undo()
     (photos / "new.jpg").write_bytes(b"new")
-    _read_only_disk(monkeypatch, photos)
+    read_only_disk(monkeypatch, photos)
     with pytest.raises(IndexReadOnlyError, match="Read-only") as info:
         ImageIndex.build(photos, FakeEmbedder())
     assert "ImageIndex.open" in str(info.value) and "index_dir=" in str(info.value)
 
 
-def test_no_index_yet_on_a_read_only_disk_says_where_to_put_one(tmp_path, monkeypatch):
-    (tmp_path / "a.jpg").write_bytes(b"a")
-    _read_only_disk(monkeypatch, tmp_path)
+def test_a_read_only_folder_is_indexed_in_the_user_cache_by_the_index_itself(tmp_path,
+                                                                             monkeypatch):
+    """The fallback belongs to the index, so the app and the notebooks get it too; the
+    test needs no other user, so it works wherever the clone lives."""
+    photos, cache = tmp_path / "photos", tmp_path / "cache"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(b"a")
+    age(photos)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    read_only_disk(monkeypatch, photos)
+    index = ImageIndex.build(photos, FakeEmbedder())
+    assert index.in_user_cache and index.index_dir.is_relative_to(cache / "imgsearch")
+    assert len(index) == 1 and not (photos / ".imgsearch").exists()
+    again = ImageIndex.build(photos, FakeEmbedder())
+    assert again.index_dir == index.index_dir and again.summary["reused"] == 1
+    # Given an index_dir that cannot be written, the error says where to put one.
     with pytest.raises(IndexReadOnlyError, match="cannot create an index.*index_dir="):
-        ImageIndex.build(tmp_path, FakeEmbedder())
+        ImageIndex.build(photos, FakeEmbedder(), index_dir=photos / "idx")
 
 
 # -- 8. pixels that lie ---------------------------------------------------------------

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 import time
 from pathlib import Path
 
 from ..device import select_device
-from ..index import ImageIndex, IndexLockedError, ModelEmbedder, default_index_dir
+from ..index import ImageIndex, IndexLockedError, ModelEmbedder, index_location
 from ..models import (LoadedModel, ModelNotAvailableError, available_models, clipart_note,
                       hub_reachable, is_cached, load_model, model_info)
 from ..profiles import PROFILE_ENV, PROFILE_MODELS
@@ -164,30 +163,6 @@ def folder_arg(value: str | None) -> Path:
     return Path(os.path.abspath(folder))
 
 
-def user_cache_dir() -> Path:
-    """Where indexes of folders we may not write to are kept, per user."""
-    base = os.environ.get("XDG_CACHE_HOME") or (
-        os.environ.get("LOCALAPPDATA") if os.name == "nt" else None)
-    return Path(base or Path.home() / ".cache") / "imgsearch"
-
-
-def index_location(folder: Path, model_name: str) -> tuple[Path, bool]:
-    """The index folder for ``folder`` and a model, and whether it is in the user cache.
-
-    Next to the pictures (``<folder>/.imgsearch/...``) when the folder is writable;
-    else under :func:`user_cache_dir`, keyed by the folder's absolute path.
-    """
-    here = default_index_dir(folder, model_name)
-    try:
-        here.mkdir(parents=True, exist_ok=True)
-        if os.access(here, os.W_OK):
-            return here, False
-    except OSError:        # read-only file system, no permission
-        pass
-    digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:12]
-    return user_cache_dir() / "indexes" / f"{folder.name or 'root'}-{digest}" / here.name, True
-
-
 class Progress:
     """Makes the index's progress bars: tqdm on a terminal, a plain line now and then otherwise.
 
@@ -257,7 +232,7 @@ def open_index(folder: Path, loaded: LoadedModel, resume: str) -> ImageIndex:
         note(f"{folder} is read-only for you: its index is kept in {index_dir}")
     progress = Progress()
     try:
-        index = ImageIndex.build(folder, embedder, index_dir, progress=progress)
+        index = ImageIndex.build(folder, embedder, progress=progress)
         if index.weights_changed:
             note(f"the weights of {loaded.name} are not those the index was made with "
                  "(retrained or updated): every picture was embedded again")

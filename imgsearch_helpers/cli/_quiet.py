@@ -25,8 +25,12 @@ def only_our_words(verbose: bool = False):
         return
     sys.stderr.flush()
     terminal = os.dup(2)
+    try:
+        writes_to_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):      # replaced, e.g. by a test's capture
+        writes_to_fd2 = False
     ours = open(terminal, "w", buffering=1, encoding=sys.stderr.encoding or "utf-8",
-                errors="backslashreplace", closefd=False)
+                errors="backslashreplace", closefd=False) if writes_to_fd2 else sys.stderr
     old_stderr, old_env = sys.stderr, os.environ.get("PYTHONWARNINGS")
     with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -12,10 +12,12 @@ checkpoint. The embeddings are memory-mapped, so opening a million-image index
 takes well under a second. The files on disk: ``_store`` (and ``_checkpoints``);
 how an update decides what to embed: ``_update``.
 """
-from ._image_index import (INDEX_DIRNAME, Embedder, ImageIndex, ModelEmbedder, default_index_dir)
+from ._image_index import (INDEX_DIRNAME, Embedder, ImageIndex, ModelEmbedder, default_index_dir,
+                           index_location, user_cache_dir)
 from ._store import (ImageIndexError, IndexCorruptError, IndexLockedError,
                      IndexModelMismatchError, IndexReadOnlyError)
 
 __all__ = ["ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "INDEX_DIRNAME",
+           "index_location", "user_cache_dir",
            "ImageIndexError", "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError",
            "IndexReadOnlyError"]

@@ -19,7 +19,7 @@ from ..embeddings import ImageBatchResult, embed_images, embed_texts, iter_image
 from ..models import LoadedModel, clipart_note
 from ..search import SearchResult, top_k
 
-__all__ = ["ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "ImageIndexError",
+__all__ = ["index_location", "user_cache_dir", "ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "ImageIndexError",
            "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError",
            "IndexReadOnlyError"]
 
@@ -106,6 +106,32 @@ def default_index_dir(folder, model_name: str) -> Path:
     return Path(folder) / INDEX_DIRNAME / _safe_name(model_name)
 
 
+def user_cache_dir() -> Path:
+    """Where indexes of folders we may not write to are kept, per user."""
+    base = os.environ.get("XDG_CACHE_HOME") or (
+        os.environ.get("LOCALAPPDATA") if os.name == "nt" else None)
+    return Path(base or Path.home() / ".cache") / "imgsearch"
+
+
+def index_location(folder: Path, model_name: str) -> tuple[Path, bool]:
+    """The index folder for ``folder`` and a model, and whether it is in the user cache.
+
+    Next to the pictures (``<folder>/.imgsearch/...``) when the folder is writable;
+    else under :func:`user_cache_dir`, keyed by the folder's absolute path.
+    """
+    folder = Path(os.path.abspath(folder))
+    here = default_index_dir(folder, model_name)
+    try:
+        here.mkdir(parents=True, exist_ok=True)
+        if os.access(here, os.W_OK):
+            return here, False
+    except OSError:        # read-only file system, no permission
+        pass
+    digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:12]
+    return user_cache_dir() / "indexes" / f"{folder.name or 'root'}-{digest}" / here.name, True
+
+
+
 class ImageIndex:
     """Embeddings of every image in a folder, saved next to it and kept up to date.
 
@@ -142,6 +168,9 @@ class ImageIndex:
         self.note = ""
         # (old, new) fingerprints when the last update found other weights and re-embedded.
         self.weights_changed: tuple | None = None
+        # True when the folder is read-only for this user and the index lives in
+        # user_cache_dir() instead (build() chooses; the app and notebooks get it too).
+        self.in_user_cache = False
         self._paths: list[Path] | None = None
 
     # -- creating and opening ------------------------------------------------
@@ -197,8 +226,10 @@ class ImageIndex:
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
         embedder = _as_embedder(model)
-        index_dir = Path(index_dir) if index_dir is not None else default_index_dir(
-            folder, embedder.name)
+        in_cache = False
+        if index_dir is None:
+            index_dir, in_cache = index_location(folder, embedder.name)
+        index_dir = Path(index_dir)
         make_index_dir(index_dir)
         index_dir = index_dir.resolve()       # one spelling of it, whatever links led here
         manifest = read_manifest(index_dir)
@@ -217,6 +248,7 @@ class ImageIndex:
                 raise ValueError(f"{index_dir} stores {manifest.dtype}; to use {dtype}, "
                                  "build into another index_dir")
             manifest.recursive = recursive
+        index.in_user_cache = in_cache
         try:
             return index.update(embedder, progress=progress, checkpoint_every=checkpoint_every,
                                 checkpoint_seconds=checkpoint_seconds, wait=wait)
