@@ -8,9 +8,11 @@ import os
 
 import torch
 
+from .settings import DEVICE_ENV
+
 __all__ = ["select_device", "select_dtype"]
 
-_ENV_DEVICE = "IMGSEARCH_DEVICE"
+_ENV_DEVICE = DEVICE_ENV
 
 
 def _cuda_ok() -> bool:

@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
+from .settings import BATCH_SIZE, DECODER, DRAFT_SIZE
 from .decoding import image_processor, prepared_batches, processor_inputs, size_dict
 from .images import ImageLoadError
 from .models import ClipartModelWarning, LoadedModel, clipart_note
@@ -244,9 +245,9 @@ def _resolve_draft(loaded: LoadedModel, draft_size) -> int | None:
     return draft_size
 
 
-def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = 32,
-                       num_workers: int | None = None, draft_size: int | str | None = 512,
-                       progress=None, decoder: str = "auto") -> Iterator[ImageBatchResult]:
+def iter_image_batches(loaded: LoadedModel, items: Iterable, batch_size: int = BATCH_SIZE,
+                       num_workers: int | None = None, draft_size: int | str | None = DRAFT_SIZE,
+                       progress=None, decoder: str = DECODER) -> Iterator[ImageBatchResult]:
     """Yield :class:`ImageBatchResult` per batch; decoding overlaps the model.
 
     Workers decode and preprocess the next two batches, one image per task, while
@@ -314,9 +315,9 @@ def progress_bar(total: int, show, desc: str):
     return tqdm(total=total, desc=desc, unit="img")
 
 
-def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32,
+def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = BATCH_SIZE,
                       num_workers: int | None = None, progress=None,
-                      draft_size: int | str | None = 512, decoder: str = "auto"):
+                      draft_size: int | str | None = DRAFT_SIZE, decoder: str = DECODER):
     """Embed many image files, skipping unreadable ones with a reason.
 
     Parameters
@@ -352,7 +353,7 @@ def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = 32
     return matrix, ok, skipped
 
 
-def embed_images(loaded: LoadedModel, images: Sequence, batch_size: int = 32,
+def embed_images(loaded: LoadedModel, images: Sequence, batch_size: int = BATCH_SIZE,
                  num_workers: int | None = None, progress: bool | None = None) -> np.ndarray:
     """Embed images (PIL images, paths or bytes) in batches.
 

@@ -28,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 
 # What a file's name says it is, the folder walker and captions.json live in .folders;
 # they are named here too, where the package imported them from before.
+from .settings import DRAFT_SIZE
 from .folders import (CAPTIONS_FILE, IMAGE_EXTENSIONS, SCAN_EXTENSIONS, UNSUPPORTED_EXTENSIONS,
                       find_image_files, read_captions)
 
@@ -205,7 +206,7 @@ def use_decode_budget(budget: DecodeBudget) -> DecodeBudget:
     return old
 
 
-def load_image(source, draft_size: int | None = 512) -> Image.Image:
+def load_image(source, draft_size: int | None = DRAFT_SIZE) -> Image.Image:
     """Open ``source`` (path, bytes, file object or PIL image) as an upright RGB image.
 
     Parameters

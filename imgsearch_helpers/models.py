@@ -13,17 +13,20 @@ from urllib.parse import urlparse
 
 import torch
 
+from .settings import DATA_ENV, GALLERY_FOLDER, HUB_OFFLINE_ENV, PHOTOS_FOLDER, PROFILE_ENV, env_flag
 from .device import select_device, select_dtype
 
 __all__ = [
     "ModelInfo", "LoadedModel", "ModelNotAvailableError",
-    "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR",
+    "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR", "GALLERY_DIR",
+    "PHOTOS_DIR",
     "is_cached", "hub_reachable", "hub_offline", "clipart_note", "ClipartModelWarning",
     "weights_fingerprint",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("IMGSEARCH_DATA", REPO_ROOT / "data"))
+DATA_DIR = Path(os.environ.get(DATA_ENV, REPO_ROOT / "data"))
+GALLERY_DIR, PHOTOS_DIR = DATA_DIR / GALLERY_FOLDER, DATA_DIR / PHOTOS_FOLDER
 OFFLINE_MODELS_DIR = DATA_DIR / "models"
 
 
@@ -108,7 +111,7 @@ def clipart_note(model, pictures) -> str:
         return ""
     if isinstance(pictures, (str, os.PathLike)):
         pictures = [pictures]
-    gallery = os.path.realpath(DATA_DIR / "gallery")
+    gallery = os.path.realpath(GALLERY_DIR)
     for item in pictures:
         if isinstance(item, (str, os.PathLike)):
             real = os.path.realpath(item)
@@ -203,7 +206,7 @@ def model_info(name: str) -> ModelInfo:
 
 def hub_offline() -> bool:
     """True when ``HF_HUB_OFFLINE`` tells the Hugging Face libraries not to use the network."""
-    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no")
+    return env_flag(HUB_OFFLINE_ENV)
 
 
 def hub_reachable(timeout: float = 1.5) -> bool:
@@ -440,7 +443,7 @@ def _not_available_message(name: str, cause: str | None = None) -> str:
                  f"(or `make prefetch MODELS={name}`); it is then cached for offline use.")
     offline = [m.name for m in _REGISTRY if m.local_dir and m.task == (
         MODELS[name].task if name in MODELS else "zero-shot")]
-    if os.environ.get("IMGSEARCH_PROFILE", "").strip().lower() == "offline":
+    if os.environ.get(PROFILE_ENV, "").strip().lower() == "offline":
         lines.append("Offline, you can use the course's own models (" + ", ".join(offline) + "), "
                      "which know clip-art only, or the path of a model folder saved with "
                      "save_pretrained().")

@@ -5,12 +5,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .settings import GALLERY_FOLDER, PHOTOS_FOLDER, PROFILE_ENV
 from .images import find_image_files
 from .models import DATA_DIR, hub_reachable, is_cached
 
 __all__ = ["Profile", "get_profile", "PROFILE_ENV", "PROFILE_MODELS"]
 
-PROFILE_ENV = "IMGSEARCH_PROFILE"
 
 PROFILE_MODELS = {
     "online": {"classifier": "google/vit-base-patch16-224",
@@ -20,7 +20,7 @@ PROFILE_MODELS = {
                 "clip": "imgsearch/clipart-clip",
                 "siglip": "imgsearch/clipart-siglip"},
 }
-_GALLERY = {"online": "photos", "offline": "gallery"}
+_GALLERY = {"online": PHOTOS_FOLDER, "offline": GALLERY_FOLDER}
 
 
 @dataclass(frozen=True)

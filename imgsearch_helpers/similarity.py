@@ -5,6 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .settings import DUPLICATE_THRESHOLD
 from .embeddings import normalize
 
 __all__ = ["combine_queries", "near_duplicates", "NEGATIVE_WEIGHT"]
@@ -18,7 +19,8 @@ _SCORE_BYTES = 256 << 20
 
 def combine_queries(positives: Sequence[np.ndarray], negatives: Sequence[np.ndarray] = (),
                     weights: Sequence[float] | None = None,
-                    negative_weight: float = NEGATIVE_WEIGHT) -> np.ndarray:
+                    negative_weight: float | Sequence[float | None] = NEGATIVE_WEIGHT
+                    ) -> np.ndarray:
     """Mix embeddings into one query: "like these, but not like those".
 
     Text and image embeddings of a dual encoder live in one space, so a text
@@ -33,8 +35,9 @@ def combine_queries(positives: Sequence[np.ndarray], negatives: Sequence[np.ndar
         Embeddings to move away from.
     weights : sequence of float, optional
         One weight per positive (default: equal).
-    negative_weight : float
-        How strongly each negative is subtracted.
+    negative_weight : float or sequence of (float or None)
+        How strongly each negative is subtracted: one for all, or one per negative
+        (None there means the default, :data:`NEGATIVE_WEIGHT`).
 
     Returns
     -------
@@ -46,12 +49,17 @@ def combine_queries(positives: Sequence[np.ndarray], negatives: Sequence[np.ndar
     if len(weights) != len(positives):
         raise ValueError("one weight per positive embedding")
     query = sum(w * np.asarray(p, np.float64).ravel() for w, p in zip(weights, positives))
-    for n in negatives:
-        query = query - negative_weight * np.asarray(n, np.float64).ravel()
+    if np.ndim(negative_weight) == 0:
+        negative_weight = [negative_weight] * len(negatives)
+    if len(negative_weight) != len(negatives):
+        raise ValueError("one negative_weight per negative embedding")
+    for n, w in zip(negatives, negative_weight):
+        w = NEGATIVE_WEIGHT if w is None else w
+        query = query - w * np.asarray(n, np.float64).ravel()
     return normalize(query)
 
 
-def near_duplicates(embeddings: np.ndarray, threshold: float = 0.95) -> list[tuple[int, int, float]]:
+def near_duplicates(embeddings: np.ndarray, threshold: float = DUPLICATE_THRESHOLD) -> list[tuple[int, int, float]]:
     """Pairs of rows whose cosine similarity is at least ``threshold``.
 
     The scores are computed a block of rows at a time, so memory stays bounded

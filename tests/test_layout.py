@@ -135,3 +135,32 @@ def test_the_package_has_no_import_circle():
     for unit in sorted(edges):
         circle = circle_from(unit, unit, [unit])
         assert circle is None, " -> ".join(circle)
+
+
+def test_names_and_defaults_are_spelled_only_in_settings():
+    """Environment-variable names, and the defaults of draft_size, batch_size, decoder and
+    threshold, are imported from imgsearch_helpers.settings, never retyped."""
+    from imgsearch_helpers import settings
+
+    env_names = {settings.MODEL_ENV, settings.DEVICE_ENV, settings.PROFILE_ENV,
+                 settings.DATA_ENV, settings.HUB_OFFLINE_ENV}
+    named = {"draft_size": settings.DRAFT_SIZE, "batch_size": settings.BATCH_SIZE,
+             "decoder": settings.DECODER, "threshold": settings.DUPLICATE_THRESHOLD}
+    found = []
+    for source in PACKAGE.rglob("*.py"):
+        if source.name == "settings.py":
+            continue
+        tree = ast.parse(source.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in env_names:
+                found.append(f"{source.relative_to(ROOT)}:{node.lineno} {node.value}")
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args.args + node.args.kwonlyargs
+                defaults = ([None] * (len(node.args.args) - len(node.args.defaults))
+                            + node.args.defaults + node.args.kw_defaults)
+                for arg, default in zip(args, defaults):
+                    if arg.arg in named and isinstance(default, ast.Constant) \
+                            and default.value == named[arg.arg]:
+                        found.append(f"{source.relative_to(ROOT)}:{node.lineno} "
+                                     f"{arg.arg}={default.value!r}")
+    assert found == []

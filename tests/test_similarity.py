@@ -40,3 +40,11 @@ def test_near_duplicates_in_blocks_equals_the_full_matrix(monkeypatch, score_byt
     np.testing.assert_allclose([s for *_, s in found], [s for *_, s in expected], atol=1e-6)
     assert {(i, j) for i, j, _ in found} == {(0, 4), (0, 5), (4, 5), (2, 6)}
     assert near_duplicates(emb[:0], 0.9) == []
+
+
+def test_each_negative_may_have_its_own_weight_and_none_means_the_default():
+    a, b, c = np.eye(3)
+    q = combine_queries([a], [b, c], negative_weight=[2.0, None])
+    np.testing.assert_allclose(q, normalize(np.array([1.0, -2.0, -NEGATIVE_WEIGHT])), atol=1e-6)
+    with pytest.raises(ValueError, match="one negative_weight per negative"):
+        combine_queries([a], [b, c], negative_weight=[1.0])

@@ -10,10 +10,10 @@ from pathlib import Path
 from ..device import select_device
 from ..index import ImageIndex, IndexLockedError, ModelEmbedder, index_location
 from ..models import (LoadedModel, ModelNotAvailableError, available_models, clipart_note,
-                      hub_reachable, is_cached, load_model, model_info)
-from ..profiles import PROFILE_ENV, PROFILE_MODELS
+                      hub_offline, hub_reachable, is_cached, load_model, model_info)
+from ..profiles import PROFILE_MODELS
+from ..settings import DEVICE_ENV, HUB_OFFLINE_ENV, MODEL_ENV, PROFILE_ENV
 
-MODEL_ENV = "IMGSEARCH_MODEL"
 DEFAULT_MODEL = PROFILE_MODELS["online"]["siglip"]
 
 
@@ -77,8 +77,8 @@ def choose_model(arg: str | None) -> tuple[str, bool]:
 
 def offline_reason() -> str | None:
     """Why nothing can be downloaded now, or None when the Hub answers."""
-    if os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("", "0", "false", "no"):
-        return "HF_HUB_OFFLINE is set"
+    if hub_offline():
+        return f"{HUB_OFFLINE_ENV} is set"
     if os.environ.get(PROFILE_ENV, "").strip().lower() == "offline":
         return f"{PROFILE_ENV}=offline is set"
     if not hub_reachable():
@@ -131,8 +131,8 @@ def load(name: str, device: str | None) -> LoadedModel:
     try:
         chosen = select_device(device)
     except RuntimeError as err:
-        source = "--device" if device else "IMGSEARCH_DEVICE"
-        asked = device or os.environ.get("IMGSEARCH_DEVICE")
+        source = "--device" if device else DEVICE_ENV
+        asked = device or os.environ.get(DEVICE_ENV)
         raise UsageError(f"{source} {asked!r} is not a device that works here ({err}); use cpu, "
                          "or leave it out to pick the best one") from None
     try:

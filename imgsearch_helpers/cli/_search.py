@@ -247,10 +247,10 @@ def embed_query(loaded, terms: list[Term]) -> np.ndarray:
     positives = [(v, t.weight or 1.0) for v, t in zip(vectors, terms) if t.sign > 0]
     if not positives:
         raise UsageError("a query needs something to look for, not only things to avoid")
-    negatives = [v * (NEGATIVE_WEIGHT if t.weight is None else t.weight)
-                 for v, t in zip(vectors, terms) if t.sign < 0]
-    return combine_queries([v for v, _ in positives], negatives,
-                           weights=[w for _, w in positives], negative_weight=1.0)
+    negatives = [(v, t.weight) for v, t in zip(vectors, terms) if t.sign < 0]
+    return combine_queries([v for v, _ in positives], [v for v, _ in negatives],
+                           weights=[w for _, w in positives],
+                           negative_weight=[w for _, w in negatives])
 
 
 def looks_like_path(value: str) -> bool:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..settings import DEVICE_ENV
 from ._common import CliError, UsageError, choose_model, offline_reason, one_line
 from ..models import (ModelNotAvailableError, available_models, is_cached, load_model,
                       model_info)
@@ -223,11 +224,11 @@ def _device(report: _Report):
 
     from ..device import select_device
 
-    asked = os.environ.get("IMGSEARCH_DEVICE")
+    asked = os.environ.get(DEVICE_ENV)
     try:
         device = select_device()
     except RuntimeError as err:
-        report.fail(f"device: {err}", f"IMGSEARCH_DEVICE={asked} does not work here; unset it")
+        report.fail(f"device: {err}", f"{DEVICE_ENV}={asked} does not work here; unset it")
         return torch.device("cpu")
     if asked:
         why = f"chosen by IMGSEARCH_DEVICE={asked}"

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..settings import DECODER, DRAFT_SIZE
 from ..images import DECODE_BUDGET_BYTES, DecodeBudget, use_decode_budget
 from ._nvjpeg import gpu_decoder_for, probe
 from ._prepare import image_processor, prepare_image
@@ -143,7 +144,7 @@ def _pool(backend: str, workers: int, processor, draft_size, gpu):
 
 
 def prepared_batches(loaded, indexed: list, batch_size: int, num_workers: int | None = None,
-                     draft_size: int | None = 512, decoder: str = "auto") -> Iterator[list]:
+                     draft_size: int | None = DRAFT_SIZE, decoder: str = DECODER) -> Iterator[list]:
     """Decode and preprocess ``indexed`` (``[(position, item)]``) batch by batch.
 
     Yields, per batch of ``batch_size`` items, ``[(position, (inputs, reason))]``:

@@ -12,6 +12,7 @@ import numpy as np
 from ..embeddings import embed_image_files, embed_texts, normalize
 from ..models import LoadedModel
 from ..search import top_k
+from ..settings import BATCH_SIZE
 from ._sets import LabelledSet
 from ._table import ScoreTable
 
@@ -221,7 +222,7 @@ def evaluate(
     templates: Sequence[str] = DEFAULT_TEMPLATES,
     ks: Sequence[int] = (1, 5, 10),
     name: str | None = None,
-    batch_size: int = 32,
+    batch_size: int = BATCH_SIZE,
 ) -> "ScoreTable":
     """Measure one dual encoder on a labelled set.
 
@@ -261,7 +262,7 @@ def evaluate(
 
 
 def measure_speed(
-    loaded: LoadedModel, paths: Sequence, queries: Sequence[str], batch_size: int = 32
+    loaded: LoadedModel, paths: Sequence, queries: Sequence[str], batch_size: int = BATCH_SIZE
 ) -> dict:
     """How fast a model is on this machine: images embedded per second, milliseconds per query.
 

@@ -10,7 +10,7 @@ from typing import Sequence
 
 from ..folders import kind_of
 from ..images import find_image_files, read_captions
-from ..models import DATA_DIR
+from ..models import GALLERY_DIR, PHOTOS_DIR
 
 # The labels file of a photo folder: {"photos": {file name: [subject, ...]}}.
 LABELS_FILE = "labels.json"
@@ -63,7 +63,7 @@ class LabelledSet:
 
 def gallery_set(folder=None) -> LabelledSet:
     """The offline clip-art gallery: kinds from file names (``lake_000.png`` -> lake), captions."""
-    folder = Path(folder) if folder is not None else DATA_DIR / "gallery"
+    folder = Path(folder) if folder is not None else GALLERY_DIR
     captions = read_captions(folder)
     if not captions:
         raise ValueError(
@@ -110,7 +110,7 @@ def photos_set(folder=None) -> LabelledSet:
     ValueError
         No labels file, a picture without labels, or labels for a file that is not there.
     """
-    folder = Path(folder) if folder is not None else DATA_DIR / "photos"
+    folder = Path(folder) if folder is not None else PHOTOS_DIR
     labels = read_labels(folder)
     files, _ = find_image_files(folder, recursive=False)
     unlabelled = [f for f in files if not labels.get(f)]

@@ -10,6 +10,7 @@ from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from ..settings import BATCH_SIZE, DECODER, DRAFT_SIZE
 from ._store import (DTYPES, MANIFEST, ImageIndexError, IndexCorruptError, IndexLockedError,
                      IndexModelMismatchError, IndexReadOnlyError, Manifest, make_index_dir,
                      now_iso, open_embeddings, read_manifest, remove_stale_files, update_lock,
@@ -51,9 +52,9 @@ class Embedder(Protocol):
 class ModelEmbedder:
     """:class:`Embedder` for a :class:`LoadedModel` (what ``build`` uses by default)."""
 
-    def __init__(self, loaded: LoadedModel, batch_size: int = 32,
-                 num_workers: int | None = None, draft_size: int | str | None = 512,
-                 decoder: str = "auto"):
+    def __init__(self, loaded: LoadedModel, batch_size: int = BATCH_SIZE,
+                 num_workers: int | None = None, draft_size: int | str | None = DRAFT_SIZE,
+                 decoder: str = DECODER):
         self.loaded, self.batch_size = loaded, batch_size
         self.num_workers, self.draft_size, self.decoder = num_workers, draft_size, decoder
 

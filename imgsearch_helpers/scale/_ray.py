@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..settings import BATCH_SIZE, DRAFT_SIZE
 from ..embeddings import embed_images, iter_image_batches
 from ..formats import Format, FormatError
 from ..images import find_image_files
@@ -187,8 +188,8 @@ class EmbedImages:
         and ``draft_size``.
     """
 
-    def __init__(self, model: str, batch_size: int = 32, num_threads: int | None = None,
-                 draft_size: int | str | None = 512):
+    def __init__(self, model: str, batch_size: int = BATCH_SIZE, num_threads: int | None = None,
+                 draft_size: int | str | None = DRAFT_SIZE):
         self.loaded = load_model(model)
         self.model_name = ModelEmbedder(self.loaded).name
         self.batch_size, self.num_threads, self.draft_size = batch_size, num_threads, draft_size
@@ -286,7 +287,7 @@ def _plan(ray, num_workers, cpus_per_worker, num_gpus):
 def embed_with_ray(sources, model: str, *, out: str | None = None, milvus=None,
                    batch_size: int | None = None, num_workers: int | None = None,
                    cpus_per_worker: float = 1, num_gpus: float | None = None,
-                   draft_size: int | str | None = 512, blocks: int | None = None) -> RayEmbedding:
+                   draft_size: int | str | None = DRAFT_SIZE, blocks: int | None = None) -> RayEmbedding:
     """Embed images with Ray Data: many workers, each with its own copy of the model.
 
     Starts a local Ray (:func:`start_ray`) unless one is running or ``RAY_ADDRESS``

@@ -17,10 +17,10 @@ from ._data import EVAL_SEED, TEXT_LENGTH
 from ..embeddings import pooled_features
 from ..course import SEED_QUERIES, kind_of
 from ..images import read_captions
-from ..models import DATA_DIR
+from ..models import GALLERY_DIR
 from ..search import top_k
 
-DEFAULT_GALLERY = DATA_DIR / "gallery"
+DEFAULT_GALLERY = GALLERY_DIR
 HEADLINE_QUERIES = list(SEED_QUERIES)
 
 
