@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 __all__ = ["IMAGE_EXTENSIONS", "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS", "find_image_files",
-           "CAPTIONS_FILE", "read_captions", "kind_of"]
+           "CAPTIONS_FILE", "read_captions", "kind_of", "is_course_clipart"]
 
 IMAGE_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif",
@@ -107,3 +107,32 @@ def read_captions(folder: str | os.PathLike) -> dict[str, str]:
 def kind_of(path) -> str:
     """The subject a file name gives: ``lake_007.png`` -> ``lake``, ``cat.jpg`` -> ``cat``."""
     return re.sub(r"_\d+$", "", Path(path).stem)
+
+
+def is_course_clipart(path, gallery) -> bool:
+    """Whether a picture is one of the course's clip-art scenes, judged by what it is, not
+    where it lies: its folder's ``captions.json`` gives it the caption the course's
+    gallery gives it (a copy of the gallery anywhere counts; a photo beside it does not).
+
+    Parameters
+    ----------
+    path : str or path
+        A picture file, or a folder (then: it holds the course's captions.json).
+    gallery : str or path
+        The course's gallery folder (``models.GALLERY_DIR``).
+
+    Returns
+    -------
+    bool
+    """
+    path, gallery = Path(path), Path(gallery)
+    folder, name = (path, None) if path.is_dir() else (path.parent, path.name)
+    try:
+        ours, theirs = read_captions(gallery), read_captions(folder)
+    except ValueError:
+        return False
+    if not ours or not theirs:
+        return False
+    if name is None:
+        return all(ours.get(n) == c for n, c in theirs.items())
+    return name in theirs and ours.get(name) == theirs[name]

@@ -111,11 +111,14 @@ def clipart_note(model, pictures) -> str:
         return ""
     if isinstance(pictures, (str, os.PathLike)):
         pictures = [pictures]
-    gallery = os.path.realpath(GALLERY_DIR)
+    from .folders import find_image_files, is_course_clipart
+
     for item in pictures:
         if isinstance(item, (str, os.PathLike)):
-            real = os.path.realpath(item)
-            if real != gallery and not real.startswith(gallery + os.sep):
+            # A folder is judged by its pictures (a copy of the gallery is clip-art too).
+            files = ([Path(item) / f for f in find_image_files(item)[0]]
+                     if os.path.isdir(item) else []) or [Path(item)]
+            if not all(is_course_clipart(f, GALLERY_DIR) for f in files):
                 return (f"{name} is one of the course's clip-art models: it knows only the "
                         "drawn scenes it was trained on, so its rankings of other pictures (such as "
                         "photos) mean nothing. For real photos use a real model, e.g. "

@@ -83,7 +83,17 @@ def test_clipart_note_only_for_course_models_outside_the_gallery(tmp_path):
 
     gallery = get_profile("offline").gallery
     assert clipart_note("imgsearch/clipart-clip", gallery) == ""
-    assert clipart_note("imgsearch/clipart-clip", gallery / "sub") == ""
+    # Decided by what the folder is, not by its path: a copy of the gallery is clip-art...
+    import shutil
+
+    copy = tmp_path / "my-copy"
+    shutil.copytree(gallery, copy)
+    assert clipart_note("imgsearch/clipart-clip", copy) == ""
+    assert clipart_note("imgsearch/clipart-clip", sorted(copy.glob("*.png"))[:3]) == ""
+    # ...a photo beside it is not, and neither is a picture the captions do not know.
+    shutil.copy(get_profile("online").gallery / "temple.jpg", copy / "temple.jpg")
+    assert "clip-art" in clipart_note("imgsearch/clipart-clip", copy)
+    assert "clip-art" in clipart_note("imgsearch/clipart-clip", [copy / "temple.jpg"])
     assert clipart_note("google/siglip2-base-patch16-naflex", tmp_path) == ""
     assert clipart_note(str(tmp_path), tmp_path) == ""      # a local model folder
     note = clipart_note("imgsearch/clipart-siglip", tmp_path)
