@@ -278,6 +278,24 @@ def test_expected_errors_are_one_line_with_an_exit_status(tmp_path, args, status
     assert message.startswith("imgsearch: error: ")
 
 
+def test_offline_the_course_clipart_gets_the_offline_model_when_none_is_named(tmp_path):
+    """Recognised by content (a copy elsewhere); a model named is still never swapped."""
+    shutil.copytree(GALLERY, tmp_path / "copy")
+    proc = imgsearch("search", "a beautiful lake with mountains", "copy", "-k", "1",
+                     cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[2].startswith("copy/lake_")
+    assert "using the offline profile's imgsearch/clipart-siglip" in proc.stderr
+    assert "knows only the drawn scenes" not in proc.stderr
+    named = imgsearch("search", "a lake", "copy", "--model", "openai/clip-vit-base-patch32",
+                      cwd=tmp_path)
+    assert_one_line_error(named, 1, "openai/clip-vit-base-patch32 is not on this computer")
+    (tmp_path / "photos").mkdir()
+    shutil.copy(GALLERY / "lake_030.png", tmp_path / "photos" / "mine.png")
+    other = imgsearch("search", "a lake", "photos", cwd=tmp_path)
+    assert_one_line_error(other, 1, "google/siglip2-base-patch16-naflex", "is not on this computer")
+
+
 def test_a_mistyped_folder_is_an_error_never_a_query(tmp_path):
     """Run from an empty folder: nothing is indexed there, and the typo is named."""
     empty = tmp_path / "here"

@@ -102,7 +102,7 @@ def run_app(args) -> int:
     except ImportError:
         raise CliError("the app needs Voila: pip install voila") from None
     folder = folder_arg(args.folder)
-    asked = [(name, False) for name in args.model] if args.model else [choose_model(None)]
+    asked = [(name, False) for name in args.model] if args.model else [choose_model(None, folder)]
     models = [check_model(name, is_default) for name, is_default in asked]
     port = _free_port(args.host, args.port)
     # The first model's index is built here, with a progress bar, so that the page only

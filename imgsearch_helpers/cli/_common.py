@@ -9,8 +9,9 @@ from pathlib import Path
 
 from ..device import select_device
 from ..index import ImageIndex, IndexLockedError, ModelEmbedder, index_location
-from ..models import (LoadedModel, ModelNotAvailableError, available_models, clipart_note,
+from ..models import (GALLERY_DIR, LoadedModel, ModelNotAvailableError, available_models, clipart_note,
                       hub_offline, hub_reachable, is_cached, load_model, model_info)
+from ..folders import is_course_clipart
 from ..profiles import PROFILE_MODELS
 from ..settings import DEVICE_ENV, HUB_OFFLINE_ENV, MODEL_ENV, PROFILE_ENV
 
@@ -67,12 +68,25 @@ def model_options() -> argparse.ArgumentParser:
 
 # -- the model -----------------------------------------------------------------------
 
-def choose_model(arg: str | None) -> tuple[str, bool]:
-    """The model the user asked for, and whether it is the built-in default."""
+def choose_model(arg: str | None, folder: Path | None = None) -> tuple[str, bool]:
+    """The model the user asked for, and whether it is the built-in default.
+
+    With no model named, the course's own clip-art (recognised by its captions.json,
+    wherever it lies) gets the offline profile's model when the default photo model is
+    not here and cannot be fetched now. A model the user names is never swapped.
+    """
     if arg:
         return arg, False
     env = os.environ.get(MODEL_ENV, "").strip()
-    return (env, False) if env else (DEFAULT_MODEL, True)
+    if env:
+        return env, False
+    if folder is not None and is_course_clipart(folder, GALLERY_DIR) \
+            and not is_cached(DEFAULT_MODEL) and offline_reason() is not None:
+        name = PROFILE_MODELS["offline"]["siglip"]
+        note(f"{shown(folder)} is the course's clip-art and {DEFAULT_MODEL} is not here: "
+             f"using the offline profile's {name}")
+        return name, False
+    return DEFAULT_MODEL, True
 
 
 def offline_reason() -> str | None:

@@ -141,7 +141,7 @@ def _cosine(text: str) -> float:
 def _prepare(args, folder_value):
     """Folder, then model (the cheap checks first), then the up-to-date index."""
     folder = folder_arg(folder_value)
-    name, is_default = choose_model(args.model)
+    name, is_default = choose_model(args.model, folder)
     name = check_model(name, is_default)
     loaded = load(name, args.device)
     resume = f"imgsearch index {shlex.quote(shown(folder))}"
