@@ -346,3 +346,27 @@ def test_a_retrained_model_with_the_same_name_re_embeds(tiny_clip, photo_folder,
     ref, _, _ = embed_image_files(second, again.paths)
     np.testing.assert_allclose(again.embeddings, ref, atol=1e-6)
     assert ImageIndex.build(photo_folder, second).summary["reused"] == 6
+
+
+def test_a_skipped_file_that_has_not_changed_is_not_tried_again(photo_folder):
+    class Asked(FakeEmbedder):
+        def embed_files(self, paths, progress=None):
+            self.asked.extend(paths)
+            return super().embed_files(paths, progress)
+
+    bad = write(photo_folder, "broken.jpg", b"BAD bytes")
+    age(bad)
+    fake = Asked()
+    fake.asked = []
+    index = ImageIndex.build(photo_folder, fake)
+    assert [(p.name, r) for p, r in index.skipped] == [("broken.jpg", "fake: unreadable")]
+    assert bad in fake.asked
+    fake.asked.clear()
+    again = ImageIndex.build(photo_folder, fake)
+    assert fake.asked == [] and again.summary["skipped"] == 1
+    assert [(p.name, r) for p, r in again.skipped] == [("broken.jpg", "fake: unreadable")]
+    # Changed (size, mtime): tried again.
+    bad.write_bytes(b"a good picture now")
+    age(bad, when_ns=OLD_NS + 10**9)
+    third = ImageIndex.build(photo_folder, fake)
+    assert fake.asked == [bad] and third.skipped == [] and len(third) == 7

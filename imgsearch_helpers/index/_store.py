@@ -47,7 +47,8 @@ FORMAT, FORMAT_VERSION = MANIFEST_FORMAT.name, MANIFEST_FORMAT.version
 def _v1_to_v2(data: dict) -> dict:
     # Made before fingerprints: which weights made it is unknown (None), so the
     # next update re-embeds (see ImageIndex.update).
-    return {**data, "weights": None, "made_by": None}
+    return {**data, "weights": None, "made_by": None,
+            "skipped_stats": [None] * len(data.get("skipped", []))}
 MANIFEST = "manifest.json"
 DTYPES = ("float32", "float16")
 _EMB_NAME = re.compile(r"^embeddings-(\d+)\.npy$")
@@ -98,6 +99,9 @@ class Manifest:
     inodes: list[int] = field(default_factory=list)
     racy: set[int] = field(default_factory=set)           # rows whose stat can't be trusted
     skipped: list[tuple[str, str]] = field(default_factory=list)   # (relpath, reason)
+    # Per skipped file, its (size, mtime_ns, inode) when it was tried, or None: a file
+    # that has not changed since is not tried again (None: tried again next time).
+    skipped_stats: list = field(default_factory=list)
     created: str = ""
     updated: str = ""
     last_summary: dict = field(default_factory=dict)
@@ -118,6 +122,7 @@ class Manifest:
             "sizes": self.sizes, "mtimes_ns": self.mtimes, "inodes": self.inodes,
             "racy": sorted(self.racy),
             "skipped": [list(s) for s in self.skipped],
+            "skipped_stats": [None if st is None else list(st) for st in self.skipped_stats],
         }
 
     @classmethod
@@ -154,11 +159,22 @@ class Manifest:
                    paths=paths, sizes=data["sizes"], mtimes=data["mtimes_ns"],
                    inodes=data["inodes"], racy=set(data["racy"]),
                    skipped=[(p, r) for p, r in data["skipped"]],
+                   skipped_stats=_skipped_stats(data),
                    created=data["created"], updated=data["updated"],
                    last_summary=data["last_summary"])
 
     def stat(self, row: int) -> Stat:
         return self.sizes[row], self.mtimes[row], self.inodes[row]
+
+
+def _skipped_stats(data: dict) -> list:
+    """The stats of the skipped files; a malformed or missing column means "try again"."""
+    stats = data.get("skipped_stats")
+    n = len(data["skipped"])
+    if not (isinstance(stats, list) and len(stats) == n):
+        return [None] * n
+    return [tuple(st) if isinstance(st, list) and len(st) == 3 and all(map(is_int, st))
+            else None for st in stats]
 
 
 def is_int(value, low: int = -(1 << 63), high: int = 1 << 64) -> bool:

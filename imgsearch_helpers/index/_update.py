@@ -93,9 +93,14 @@ class Update:
                                 old.weights)
         ordered = sorted(self.files)
         to_embed = []
+        # A file skipped before and unchanged since is not tried again (nor re-reported).
+        tried = {p: (reason, st) for (p, reason), st in zip(old.skipped, old.skipped_stats)
+                 if st is not None}
         for p in ordered:
             stat, i = self.files[p], old_row.get(p)
-            if i is not None and old.stat(i) == stat and i not in old.racy:
+            if p in tried and tried[p][1] == stat and not self.racy(p):
+                self.skipped.append((p, tried[p][0]))
+            elif i is not None and old.stat(i) == stat and i not in old.racy:
                 source[p] = i
                 counts["reused"] += 1
             elif p in ckpt.rows and ckpt.rows[p][0] == stat and not ckpt.rows[p][1]:
@@ -121,11 +126,14 @@ class Update:
         final = [p for p in ordered if p in source]
         counts["skipped"] = len(self.skipped)
         counts["removed"] = len(old_row.keys() - set(final)) - counts["moved"]
-        new = Manifest(**{**old.__dict__, "skipped": sorted(self.skipped), "dim": self.dim or 0,
-                          "updated": now_iso(), "last_summary": counts})
+        skipped = sorted(self.skipped)
+        new = Manifest(**{**old.__dict__, "skipped": skipped, "dim": self.dim or 0,
+                          "updated": now_iso(), "last_summary": counts,
+                          "skipped_stats": [self._stat_of_skip(p) for p, _ in skipped]})
         if final == old.paths and all(isinstance(source[p], int) and source[p] == i
                                       for i, p in enumerate(final)):
-            if not (self.dir / MANIFEST).exists() or new.skipped != old.skipped:
+            if not (self.dir / MANIFEST).exists() or new.skipped != old.skipped \
+                    or new.skipped_stats != old.skipped_stats:
                 write_manifest(self.dir, new)
             emb = self.old_emb
         else:
@@ -136,6 +144,13 @@ class Update:
             emb = self._commit(new, final)
         clear_checkpoints(self.dir)
         return new, emb, counts
+
+    def _stat_of_skip(self, path: str):
+        # Only a file the model was given (not one the scan refused) whose stat can be
+        # trusted is remembered; a racy one is tried again.
+        if path not in self.files or self.racy(path):
+            return None
+        return tuple(self.files[path])
 
     def _embed(self, embedder, folder, waiting, progress, checkpoint_every, checkpoint_seconds):
         from ..embeddings import progress_bar
