@@ -40,6 +40,18 @@ class ModelInfo:
     size: str          # parameter count, as a human reads it
     note: str
     local_dir: str | None = None     # shipped with the course, relative to data/models
+    # What the model can tell apart, measured as notebook 04 does on the course gallery
+    # (similarity.duplicate_scores): the lowest cosine of a picture and an edited copy,
+    # and the highest cosine of two different pictures. None: not measured here.
+    copy_cosine: float | None = None
+    lookalike_cosine: float | None = None
+
+    @property
+    def tells_copies_apart(self) -> bool | None:
+        """Whether some cosine separates every copy from every look-alike (None: unknown)."""
+        if self.copy_cosine is None or self.lookalike_cosine is None:
+            return None
+        return self.copy_cosine > self.lookalike_cosine
 
     @property
     def source(self) -> str:
@@ -76,10 +88,10 @@ _REGISTRY = [
               local_dir="clipart-vit"),
     ModelInfo("imgsearch/clipart-clip", "clip", "zero-shot", "~2M",
               "Offline: small CLIP trained by this course on synthetic clip-art scenes.",
-              local_dir="clipart-clip"),
+              local_dir="clipart-clip", copy_cosine=0.912, lookalike_cosine=0.999),
     ModelInfo("imgsearch/clipart-siglip", "siglip", "zero-shot", "~2M",
               "Offline: small SigLIP (sigmoid loss) trained by this course on synthetic clip-art.",
-              local_dir="clipart-siglip"),
+              local_dir="clipart-siglip", copy_cosine=0.716, lookalike_cosine=1.000),
 ]
 MODELS: dict[str, ModelInfo] = {m.name: m for m in _REGISTRY}
 

@@ -86,3 +86,60 @@ def near_duplicates(embeddings: np.ndarray, threshold: float = DUPLICATE_THRESHO
         i, j = i[upper], j[upper]
         pairs += [(int(a) + start, int(b) + start, float(sims[a, b])) for a, b in zip(i, j)]
     return sorted(pairs, key=lambda p: (-p[2], p[0], p[1]))
+
+
+# The edits notebook 04 plants as copies: what a copy of a picture usually went through.
+COPY_EDITS = ("smaller", "jpeg40", "cropped", "brighter")
+
+
+def make_copies(image) -> dict:
+    """Edited copies of a PIL image, as notebook 04 plants them: {edit: image}.
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+
+    Returns
+    -------
+    dict
+        One RGB image per name of :data:`COPY_EDITS` (JPEG quality 40 already applied).
+    """
+    import io
+
+    from PIL import Image, ImageEnhance
+
+    w, h = image.size
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", quality=40)
+    return {"smaller": image.resize((int(w * 0.7), int(h * 0.7))),
+            "jpeg40": Image.open(io.BytesIO(buf.getvalue())).convert("RGB"),
+            "cropped": image.crop((int(w * 0.04), int(h * 0.04), w - int(w * 0.04),
+                                   h - int(h * 0.04))),
+            "brighter": ImageEnhance.Brightness(image).enhance(1.15)}
+
+
+def duplicate_scores(loaded, paths) -> tuple[float, float]:
+    """What a model can tell apart: the lowest cosine of a picture and its edited copy,
+    and the highest cosine of two different pictures (notebook 04's measurement).
+
+    Parameters
+    ----------
+    loaded : LoadedModel
+    paths : sequence of picture paths (different pictures, e.g. the course gallery)
+
+    Returns
+    -------
+    (lowest copy cosine, highest cosine of two different pictures)
+    """
+    from .embeddings import embed_images
+    from .images import load_image
+
+    originals = [load_image(p) for p in paths]
+    base = embed_images(loaded, originals)
+    sims = base @ base.T
+    others = float(sims[np.triu_indices(len(paths), k=1)].max())
+    lowest = 1.0
+    for vector, image in zip(base, originals):
+        copies = embed_images(loaded, list(make_copies(image).values()))
+        lowest = min(lowest, float((copies @ vector).min()))
+    return lowest, others

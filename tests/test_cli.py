@@ -181,6 +181,13 @@ def test_duplicates_finds_the_copies(workdir, tmp_path):
     groups = [{Path(p).name for p in g["paths"]} for g in json.loads(proc.stdout)["groups"]]
     for name in ("boat_005.png", "flower_008.png"):
         assert any({name, f"copy_of_{Path(name).stem}.jpg"} <= g for g in groups), groups
+    # The clip-art model cannot tell copies from look-alikes (measured): the output says so.
+    data = json.loads(proc.stdout)
+    assert data["look_alikes"] is True
+    assert "cannot tell copies from look-alikes" in proc.stderr
+    text = imgsearch("duplicates", folder, "--model", MODEL, cwd=tmp_path)
+    assert text.returncode == 0 and "groups of look-alikes (not necessarily copies)" in text.stdout
+    assert f"cosine >= {0.95}" in text.stdout
 
 
 def test_null_separated_paths_round_trip_a_name_with_a_newline(tmp_path):

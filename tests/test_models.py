@@ -169,3 +169,19 @@ def test_clip_with_end_of_text_id_outside_its_vocabulary_warns(tiny_clip, tmp_pa
     (tmp_path / "config.json").write_text(json.dumps(config))
     with pytest.warns(UserWarning, match="eos_token_id = 5000 is outside its vocabulary of 600"):
         load_model(tmp_path, device="cpu")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["imgsearch/clipart-clip", "imgsearch/clipart-siglip"])
+def test_the_registry_holds_what_each_clipart_model_tells_apart_as_measured(name):
+    """copy_cosine and lookalike_cosine are measurements (notebook 04's), not guesses:
+    after retraining, this fails until the registry is measured again."""
+    from imgsearch_helpers import load_model, model_info
+    from imgsearch_helpers.folders import find_image_files
+    from imgsearch_helpers.models import GALLERY_DIR
+    from imgsearch_helpers.similarity import duplicate_scores
+
+    paths = [GALLERY_DIR / f for f in find_image_files(GALLERY_DIR)[0]]
+    copy, lookalike = duplicate_scores(load_model(name, device="cpu"), paths)
+    info = model_info(name)
+    assert (round(copy, 3), round(lookalike, 3)) == (info.copy_cosine, info.lookalike_cosine)

@@ -16,6 +16,8 @@ from ._common import (CliError, UsageError, check_model, choose_model, folder_ar
                       model_options, note, open_index, shown, warn_clipart)
 from ..embeddings import embed_images, embed_texts
 from ..images import SCAN_EXTENSIONS, ImageLoadError
+from ..models import MODELS
+from ..settings import DUPLICATE_THRESHOLD
 from ..similarity import NEGATIVE_WEIGHT, combine_queries, near_duplicates
 
 _RAW = argparse.RawDescriptionHelpFormatter
@@ -99,8 +101,10 @@ def register(sub) -> None:
     p = sub.add_parser("duplicates", parents=[common], formatter_class=_RAW,
                        description=_DUPLICATES_HELP, help="groups of near-duplicate pictures")
     p.add_argument("folder", nargs="?", help="default: the current folder")
-    p.add_argument("-t", "--threshold", type=_cosine, default=0.95,
-                   help="smallest cosine similarity of two duplicates (default 0.95)")
+    p.add_argument("-t", "--threshold", type=_cosine, default=None,
+                   help="smallest cosine similarity of two duplicates (default: between the "
+                        "model's measured copy and look-alike scores where they separate, "
+                        f"else {DUPLICATE_THRESHOLD})")
     p.add_argument("--json", action="store_true", help="print the groups as JSON")
     p.set_defaults(run=run_duplicates)
 
@@ -369,15 +373,41 @@ def duplicate_groups(pairs: list[tuple[int, int, float]]) -> list[tuple[list[int
     return sorted(out, key=lambda g: (-g[2], g[0]))
 
 
+def duplicate_threshold(model_name: str) -> tuple[float, str]:
+    """The default threshold for a model, and a note when its groups may be look-alikes.
+
+    From the registry's measured scores (notebook 04's measurement on the course gallery):
+    midway between the lowest copy score and the highest look-alike score where copies
+    score higher; else the general default, with a note that says what the model cannot
+    tell apart. Unmeasured models get the general default and no note.
+    """
+    info = MODELS.get(model_name)
+    if info is None or info.tells_copies_apart is None:
+        return DUPLICATE_THRESHOLD, ""
+    if info.tells_copies_apart:
+        return round((info.copy_cosine + info.lookalike_cosine) / 2, 3), ""
+    return DUPLICATE_THRESHOLD, (
+        f"{model_name} cannot tell copies from look-alikes: two different pictures of the "
+        f"course gallery score up to {info.lookalike_cosine:.3f} with it, an edited copy as "
+        f"low as {info.copy_cosine:.3f} (measured as notebook 04 does), so these groups are "
+        "pictures that look alike, not necessarily copies")
+
+
 def run_duplicates(args) -> int:
     folder, loaded, index = _prepare(args, args.folder)
     _searchable(folder, index, loaded)
+    threshold, lookalikes = duplicate_threshold(index.model_name)
+    if args.threshold is not None:
+        threshold = args.threshold
+    args.threshold = threshold
     groups = duplicate_groups(near_duplicates(index.embeddings, args.threshold))
+    if lookalikes and groups:
+        note("note: " + lookalikes)
     paths = index.paths
     if args.json:
         print(json.dumps({
             "model": index.model_name, "folder": str(folder), "threshold": args.threshold,
-            "pictures": len(index),
+            "pictures": len(index), "look_alikes": bool(lookalikes),
             "groups": [{"paths": [str(paths[i]) for i in rows], "min_score": round(lo, 6),
                         "max_score": round(hi, 6)} for rows, lo, hi in groups]},
             indent=2, ensure_ascii=False))
@@ -387,7 +417,8 @@ def run_duplicates(args) -> int:
               "(a lower --threshold finds more)")
         return 0
     in_groups = sum(len(rows) for rows, _, _ in groups)
-    print(f"{len(groups)} groups of near-duplicates ({in_groups} of {len(index)} pictures, "
+    kind = "look-alikes (not necessarily copies)" if lookalikes else "near-duplicates"
+    print(f"{len(groups)} groups of {kind} ({in_groups} of {len(index)} pictures, "
           f"cosine >= {args.threshold}):")
     for number, (rows, lo, hi) in enumerate(groups, 1):
         scores = f"{hi:.3f}" if lo == hi else f"{lo:.3f} to {hi:.3f}"
