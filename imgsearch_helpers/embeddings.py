@@ -17,7 +17,7 @@ import torch
 from .settings import BATCH_SIZE, DECODER, DRAFT_SIZE
 from .decoding import image_processor, prepared_batches, processor_inputs, size_dict
 from .images import ImageLoadError
-from .models import ClipartModelWarning, LoadedModel, clipart_note
+from .models import ClipartModelWarning, LoadedModel, clipart_note, no_text_encoder
 
 __all__ = ["embed_texts", "embed_images", "embed_image_files", "ImageBatchResult",
            "iter_image_batches", "model_input_side", "normalize", "SIGLIP_TEXT_LENGTH",
@@ -48,8 +48,7 @@ def pooled_features(output) -> torch.Tensor:
 
 def _require_text(loaded: LoadedModel) -> None:
     if not loaded.has_text:
-        raise ValueError(f"{loaded.name} is an image classifier with no text encoder; "
-                         "use a CLIP, SigLIP or FG-CLIP 2 model for embeddings")
+        raise ValueError(no_text_encoder(loaded.name))
 
 
 def _tokenizer(loaded: LoadedModel):

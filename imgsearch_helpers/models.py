@@ -21,7 +21,7 @@ __all__ = [
     "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR", "GALLERY_DIR",
     "PHOTOS_DIR",
     "is_cached", "hub_reachable", "hub_offline", "clipart_note", "ClipartModelWarning",
-    "weights_fingerprint",
+    "weights_fingerprint", "REBUILD_COMMAND", "no_text_encoder", "missing_files",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -137,6 +137,39 @@ def clipart_note(model, pictures) -> str:
                         "google/siglip2-base-patch16-naflex (fetch it while online with "
                         "`imgsearch prefetch`).")
     return ""
+
+
+# How the course's own models are made again (`make models` runs it).
+REBUILD_COMMAND = "python -m imgsearch_helpers.training --out data/models"
+
+
+def no_text_encoder(name: str) -> str:
+    """The message for a classifier asked to embed text or search.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+    """
+    return (f"{name} is an image classifier with no text encoder; use a CLIP, SigLIP or "
+            "FG-CLIP 2 model (`imgsearch models` lists them)")
+
+
+def missing_files(name: str, source: str) -> str:
+    """The message for a course model whose folder under data/models is missing.
+
+    Parameters
+    ----------
+    name, source : str
+
+    Returns
+    -------
+    str
+    """
+    return f"{name}: its files are missing from {source}; rebuild them with `{REBUILD_COMMAND}`"
 
 
 class ModelNotAvailableError(RuntimeError):
@@ -305,9 +338,7 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
         info = model_info(str(name_or_path))
         source, name = info.source, info.name
         if info.local_dir and not Path(source).is_dir():
-            raise ModelNotAvailableError(
-                f"{name}: its files are missing from {source}. Rebuild them with "
-                "`python -m imgsearch_helpers.training --out data/models`.")
+            raise ModelNotAvailableError(missing_files(name, source))
     device = torch.device(device) if device is not None else select_device()
     dtype = select_dtype(device, half)
     key = (source, str(device), dtype, revision)

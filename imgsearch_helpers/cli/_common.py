@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..device import select_device
 from ..index import ImageIndex, IndexLockedError, ModelEmbedder, index_location
-from ..models import (GALLERY_DIR, LoadedModel, ModelNotAvailableError, available_models, clipart_note,
+from ..models import (GALLERY_DIR, LoadedModel, missing_files, no_text_encoder, ModelNotAvailableError, available_models, clipart_note,
                       hub_offline, hub_reachable, is_cached, load_model, model_info)
 from ..folders import is_course_clipart
 from ..profiles import PROFILE_MODELS
@@ -118,13 +118,11 @@ def check_model(name: str, is_default: bool = False) -> str:
                          "names; a folder saved with save_pretrained() works too")
     info = model_info(name)
     if info.task != "zero-shot":
-        raise UsageError(f"{name} is an image classifier with no text encoder; search needs a "
-                         "CLIP or SigLIP model (`imgsearch models`)")
+        raise UsageError(no_text_encoder(name))
     if is_cached(name):
         return name
     if info.local_dir:
-        raise CliError(f"{name}: its files are missing from {info.source}; rebuild them with "
-                       "`python -m imgsearch_helpers.training --out data/models`")
+        raise CliError(missing_files(name, info.source))
     why = offline_reason()
     if why is None:
         note(f"{name} ({info.size} parameters) is not on this computer yet: downloading it "
@@ -156,8 +154,7 @@ def load(name: str, device: str | None) -> LoadedModel:
     except (OSError, ValueError) as err:
         raise UsageError(f"{name} could not be loaded as a model: {one_line(err)}") from None
     if not loaded.has_text:
-        raise UsageError(f"{name} is an image classifier with no text encoder; search needs a "
-                         "CLIP or SigLIP model")
+        raise UsageError(no_text_encoder(name))
     return loaded
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..settings import DEVICE_ENV
 from ._common import CliError, UsageError, choose_model, offline_reason, one_line
 from ..models import (ModelNotAvailableError, available_models, is_cached, load_model,
-                      model_info)
+                      missing_files, model_info)
 from ..profiles import PROFILE_ENV, PROFILE_MODELS, get_profile
 
 _RAW = argparse.RawDescriptionHelpFormatter
@@ -259,8 +259,7 @@ def _check_model(report: _Report, profile: str, role: str, name: str, device, im
     if not is_cached(name):
         if model_info(name).local_dir:
             report.fail(f"{label}: its files are missing",
-                        f"{name} is missing; rebuild it with "
-                        "`python -m imgsearch_helpers.training --out data/models`")
+                        missing_files(name, model_info(name).source))
         else:
             report.fail(f"{label}: not on this computer", "")
             report.missing.append(name)
