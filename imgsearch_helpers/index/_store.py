@@ -106,6 +106,11 @@ class Manifest:
     updated: str = ""
     last_summary: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # One stat (or None: "try again") per skipped file, whoever built the lists.
+        if len(self.skipped_stats) != len(self.skipped):
+            self.skipped_stats = [None] * len(self.skipped)
+
     def to_json(self) -> dict:
         return {
             **MANIFEST_FORMAT.stamp(),
