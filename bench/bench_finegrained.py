@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import table, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORD = ROOT / "data" / "models" / "finegrained.json"
+RECORD = Path(os.environ.get("FINEGRAINED_RECORD", ROOT / "data" / "models" / "finegrained.json"))
 ROWS = {  # one change per row
     "baseline recipe": dict(attribute_share=0.0, hard_negatives=0),
     "+ attribute captions (half the pairs)": dict(attribute_share=0.5, hard_negatives=0),
@@ -85,7 +86,7 @@ def ablation(args) -> None:
     torch.set_num_threads(args.threads)
     t0 = time.time()
     data = training.prepare_data(args.scenes, progress=False)
-    fset, heldout = finegrained_set(), training.heldout_scenes(50)
+    fset, heldout = finegrained_set(args.per_kind), training.heldout_scenes(50 if args.per_kind > 10 else 2)
     print(f"data: {time.time() - t0:.0f} s", flush=True)
     rows, seconds = {}, {}
     for name, recipe in ROWS.items():
@@ -125,7 +126,7 @@ def reproducible(data, training, steps: int = 20) -> str:
 
     states = []
     for _ in range(2):
-        model, _ = training.train_siglip(data, steps=steps, progress=False)
+        model, _ = training.train_siglip(data, steps=steps, progress=False, **training.FINEGRAINED_RECIPE)
         states.append(b"".join(t.numpy().tobytes() for t in model.state_dict().values()))
     same = states[0] == states[1]
     return (f"new recipe (SigLIP, hard negatives), {steps} steps twice with seed "
@@ -143,6 +144,7 @@ def main(argv=None) -> None:
     a.add_argument("--scenes", type=int, default=3000)
     a.add_argument("--threads", type=int, default=2)
     a.add_argument("--warmup", type=int, default=30)
+    a.add_argument("--per-kind", type=int, default=100, help="benchmark scenes per kind")
     args = parser.parse_args(argv)
     {"before": before, "ablation": ablation}[args.command](args)
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from imgsearch_helpers import clipart
+from imgsearch_helpers.evaluation import FINEGRAINED_TARGETS, finegrained_set
 from imgsearch_helpers.training import evaluate, heldout_scenes
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
@@ -34,7 +35,9 @@ def heldout():
 
 @pytest.fixture(scope="module")
 def measured(heldout):
-    return {family: evaluate(folder, heldout=heldout) for family, folder in FOLDERS.items()}
+    # The fine-grained benchmark's own scenes (seed 7, as on the model cards and EVAL.md).
+    fset = finegrained_set()
+    return {family: evaluate(folder, heldout=heldout, finegrained=fset) for family, folder in FOLDERS.items()}
 
 
 def test_the_three_models_are_small():
@@ -81,6 +84,15 @@ def test_headline_queries_find_a_matching_scene_first(measured, family):
     wanted = dict(clipart.HELDOUT_QUERIES)
     for query, top_file in measured[family]["headline"].items():
         assert top_file.split("_")[0] in wanted[query], (query, top_file)
+
+
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+@pytest.mark.parametrize("group", sorted(FINEGRAINED_TARGETS))
+def test_dual_encoders_read_colours_and_counts(measured, family, group):
+    """Issue 23's targets: top-1 among scenes of one kind, colours >= 0.9, counts >= 0.8."""
+    got = measured[family]["finegrained"]["groups"][group]
+    assert got["accuracy"] >= FINEGRAINED_TARGETS[group], (got, measured[family]["finegrained"]["tasks"])
+    assert got["accuracy"] >= got["chance"] + 0.4, got
 
 
 def test_pipelines_work_on_the_shipped_folders(heldout):

@@ -30,7 +30,7 @@ houses, flowers), ``_captions`` (the English phrases), ``_french`` and ``_german
 them together).
 """
 from ._attributes import (ATTRIBUTE_VALUES, COUNT_WORDS, THING_NOUNS, attribute_captions, colour_query,
-                          count_query, hat_query, scene_attributes, time_query)
+                          count_query, hat_query, scene_attributes, shows, time_query)
 from ._captions import generic_kind
 from ._scenes import (CAPTION_LANGUAGES, HELDOUT_QUERIES, HELDOUT_QUERIES_BY_LANGUAGE, IMAGE_SIZE,
                       IMAGENET_STYLE_LABELS, MODEL_IMAGE_SIZE, SCENE_KINDS, ZERO_SHOT_PROMPTS, Scene, check_heldout_queries, generate_dataset, iter_scenes,
@@ -40,4 +40,4 @@ __all__ = ["SCENE_KINDS", "IMAGE_SIZE", "MODEL_IMAGE_SIZE", "ZERO_SHOT_PROMPTS",
            "HELDOUT_QUERIES", "HELDOUT_QUERIES_BY_LANGUAGE", "CAPTION_LANGUAGES", "Scene", "make_scene", "iter_scenes", "generate_dataset", "write_gallery",
            "check_heldout_queries", "generic_kind", "draw_scene", "gallery_scenes", "GALLERY_SEED",
            "GALLERY_PER_KIND", "ATTRIBUTE_VALUES", "COUNT_WORDS", "THING_NOUNS", "scene_attributes",
-           "attribute_captions", "colour_query", "count_query", "time_query", "hat_query"]
+           "attribute_captions", "shows", "colour_query", "count_query", "time_query", "hat_query"]

@@ -18,7 +18,7 @@ from ._captions import KIND_PHRASE, TIME_PHRASES
 from ._draw import HAT_COLOURS
 from ._things import CAR_PAINT, CAT_FURS, DOG_FURS, FLOWER_COLOURS, LUXURY_PAINT
 
-__all__ = ["ATTRIBUTE_VALUES", "COUNT_WORDS", "THING_NOUNS", "scene_attributes",
+__all__ = ["ATTRIBUTE_VALUES", "COUNT_WORDS", "THING_NOUNS", "scene_attributes", "shows",
            "attribute_captions", "colour_query", "count_query", "time_query", "hat_query"]
 
 # Every value each attribute can take, as the painters choose them.
@@ -87,6 +87,25 @@ def scene_attributes(kind: str, drawn: dict) -> dict:
     if kind == "snow":
         out["hat"] = drawn.get("hat")
     return out
+
+
+def shows(attributes: dict, **wanted) -> bool:
+    """Whether a scene shows what a query asks for, by its recorded attributes.
+
+    ``shows(scene.attributes, kind="car", colour="red")`` is True only for a red car:
+    a yellow car is the right *kind* but not a right answer.
+
+    Parameters
+    ----------
+    attributes : dict
+        :attr:`Scene.attributes`.
+    **wanted
+        Attribute names and values (``kind``, ``colour``, ``count``, ``time``, ``hat``, ...).
+    """
+    unknown = set(wanted) - set(attributes)
+    if unknown:
+        raise KeyError(f"no recorded attribute {sorted(unknown)}; recorded: {sorted(attributes)}")
+    return all(attributes[key] == value for key, value in wanted.items())
 
 
 def colour_query(kind: str, colour: str, count: int = 1) -> str:

@@ -141,9 +141,9 @@ def evaluate(
         Folder with the gallery PNGs and captions.json; None skips the search numbers.
     heldout : (images, labels), optional
         Reuse already drawn held-out scenes (from :func:`heldout_scenes`).
-    finegrained : FineGrainedSet, optional
+    finegrained : FineGrainedSet or False, optional
         The fine-grained benchmark's scenes (default: drawn here, see
-        :func:`imgsearch_helpers.evaluation.finegrained_set`).
+        :func:`imgsearch_helpers.evaluation.finegrained_set`); False skips the benchmark.
 
     Returns
     -------
@@ -180,7 +180,8 @@ def evaluate(
     result["zero_shot_top1"] = zero_shot_top1(
         embed_pil(model, processor.image_processor, images), prompts, labels
     )
-    result["finegrained"] = measure_finegrained(model, processor, family, finegrained)
+    if finegrained is not False:
+        result["finegrained"] = measure_finegrained(model, processor, family, finegrained)
     if gallery is not None:
         names, gimages, gkinds = load_gallery(gallery)
         gal = embed_pil(model, processor.image_processor, gimages)

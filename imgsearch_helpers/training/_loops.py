@@ -19,16 +19,19 @@ from ._models import NORMALISATION, SIZES, build_model, build_processor, save
 
 __all__ = ["contrastive_loss", "sigmoid_loss", "prepare_data", "build_tokenizer", "TrainingData",
            "train_clip", "train_siglip", "train_vit", "heldout_accuracy", "evaluate", "heldout_scenes",
-           "build_processor", "save", "SIZES", "DEFAULTS", "PLAIN_RECIPE"]
+           "build_processor", "save", "SIZES", "DEFAULTS", "PLAIN_RECIPE", "FINEGRAINED_RECIPE"]
 
 # The shipped models' recipe. Step counts are fixed (not time budgets) so that a
-# rerun gives the same weights; ~31 min in all on 2 idle CPU cores (measured).
-# attribute_share and hard_negatives: how the dual encoders learn details (colours, counts),
-# as FG-CLIP 2 does; see sample_captions and the ablation in data/models/EVAL.md.
+# rerun gives the same weights; ~22 min in all on 2 idle CPU cores (measured).
+# attribute_share and hard_negatives are 0: the shipped weights predate fine-grained
+# training; FINEGRAINED_RECIPE is the recipe that adds it (see sample_captions).
 DEFAULTS = dict(scenes=12000, batch_size=128, clip_steps=1200, siglip_steps=1200, vit_steps=600,
-                lr=1e-3, warmup=100, weight_decay=0.1, attribute_share=0.5, hard_negatives=1)
-# The recipe before fine-grained training (the ablation's baseline row).
+                lr=1e-3, warmup=100, weight_decay=0.1, attribute_share=0.0, hard_negatives=0)
+# The recipe without attribute captions and hard negatives (CLIP's and SigLIP's original one).
 PLAIN_RECIPE = dict(attribute_share=0.0, hard_negatives=0)
+# Fine-grained training as FG-CLIP 2 does it: half the pairs name the picture's attributes,
+# each with one hard negative. Measured so far only in short runs (data/models/EVAL.md).
+FINEGRAINED_RECIPE = dict(attribute_share=0.5, hard_negatives=1)
 # Adam moves a scalar by about lr per step, so in a run of ~1,000 steps the
 # temperature and bias could barely leave their start values: they get a larger step.
 LOGIT_LR_FACTOR = 10.0
@@ -264,10 +267,10 @@ def train_clip(data: TrainingData, steps: int = DEFAULTS["clip_steps"], **option
     **options
         ``batch_size`` (128), ``lr`` (1e-3), ``seed``, ``warmup`` (100 steps),
         ``weight_decay`` (0.1): AdamW with linear warm-up then cosine decay to 0.
-        ``attribute_share`` (0.5) and ``hard_negatives`` (1): how often a picture is
+        ``attribute_share`` (0) and ``hard_negatives`` (0): how often a picture is
         paired with a caption naming its attributes, and how many hard negatives
-        each such caption brings (see :func:`sample_captions`); ``PLAIN_RECIPE``
-        (0 and 0) is the recipe without them.
+        each such caption brings (see :func:`sample_captions`);
+        ``FINEGRAINED_RECIPE`` (0.5 and 1) turns them on.
         ``size``: a key of :data:`SIZES` ('small' ships, 'mini' is notebook 06's,
         'tiny' the tests') or a dict like them.
         ``eval_every``: every so many steps, measure zero-shot accuracy on
