@@ -14,8 +14,8 @@
 #   temperature and bias, and no row competes;
 # - how both show up in the numbers of the course's offline models (`imgsearch/clipart-clip` and
 #   `imgsearch/clipart-siglip`), which were trained with exactly this code, only longer;
-# - why a model that knows a car from a lake may still not know a red car from a yellow one, and how
-#   **hard negatives** (FG-CLIP 2's recipe) teach it to read colours and counts.
+# - why a model that knows a car from a lake may still not know a red car from a yellow one, how to
+#   measure it, and how **hard negatives** (FG-CLIP 2's recipe) aim to teach colours and counts.
 #
 # Everything here runs offline. The training code is `imgsearch_helpers.training`; the drawn world is
 # `imgsearch_helpers.clipart`.
@@ -254,8 +254,9 @@ check(same_kind.sum(1).float().mean() < 0.15 * (len(idx) - 1),
 # (`evaluation.finegrained_benchmark`) draws 1,000 held-out scenes, puts them in pools of 10 scenes of
 # one kind, and asks each pool "a red car", "two cats", "a snowman with a blue hat", ...: top-1 is
 # right when the first picture shows what was asked. *Chance* is what a model that only knows the
-# kind would get. Before the recipe of this section, the shipped models measured this (recorded in
-# `data/models/finegrained.json` by `bench/bench_finegrained.py before`):
+# kind would get. The shipped models, trained with the recipe of sections 2 to 4, measured this
+# (recorded in `data/models/finegrained.json` by `bench/bench_finegrained.py before`, and measured
+# again below):
 
 # %%
 import json
@@ -269,8 +270,14 @@ for family, row in record["before"]["models"].items():
     before.add(f"clipart-{family}", {f"{g} top-1": row[f"{g} top-1"] for g in ("colour", "count", "time")})
 before.add("chance", {f"{g} top-1": row[f"{g} chance"] for g in ("colour", "count", "time")})
 print(before)
+fset = ev.finegrained_set()
+now = {f"clipart-{f}": ev.finegrained_benchmark(m, fset) for f, m in (("clip", clip), ("siglip", siglip))}
+print(now["clipart-clip"])
+check(all(abs(now[f"clipart-{f}"]["all colours"]["top-1"] - record["before"]["models"][f]["colour top-1"]) < 0.01
+          for f in ("clip", "siglip")), "measured again here, the shipped models give the recorded numbers")
 check(all(record["before"]["models"][f]["colour top-1"] < 0.5 for f in ("clip", "siglip")),
-      "before, both models named the asked colour first in fewer than half of the pools")
+      "they name the asked colour first in fewer than half of the pools (chance: "
+      f"{record['before']['models']['clip']['colour chance']:.2f})")
 
 # %% [markdown]
 # **Hard negatives** fix the batch instead of the model: next to a caption that names an attribute
@@ -285,8 +292,8 @@ for caption, negatives in car.attribute_captions()[::2]:
     print(f"{caption!r:32} hard negatives: {negatives[:4]}")
 
 # %% [markdown]
-# The training recipe has two parts (`training.DEFAULTS`): `attribute_share` (half of the pairs use a
-# caption that names the picture's attributes, instead of one in ten) and `hard_negatives` (each such
+# The fine-grained recipe has two parts (`training.FINEGRAINED_RECIPE`): `attribute_share` (half of
+# the pairs use a caption that names the picture's attributes) and `hard_negatives` (each such
 # caption brings one hard negative). The negatives are appended after the batch's captions: in the
 # contrastive loss they join every picture's softmax (a wrong answer for their own picture, and a
 # right one for any other picture they are true of); in the sigmoid loss each is one more yes/no
@@ -294,15 +301,18 @@ for caption, negatives in car.attribute_captions()[::2]:
 
 # %%
 rng = np.random.default_rng(0)
-chosen, positives = training.sample_captions(data, idx, rng, attribute_share=0.5, hard_negatives=1)
+chosen, positives = training.sample_captions(data, idx, rng, **training.FINEGRAINED_RECIPE)
 n_neg = len(chosen) - len(idx)
 print(f"{len(idx)} captions + {n_neg} hard negatives; positives: {tuple(positives.shape)}")
 print("some of them:", [data.captions[i] for i in chosen[len(idx):len(idx) + 5].tolist()])
 check(n_neg > 0.3 * len(idx), "about half the pictures of a batch bring a hard negative")
 
 # %% [markdown]
-# Does it work? Four fresh cars, each with its colour caption: the shipped CLIP, trained with this
-# recipe, must put each picture's own colour first, where the kind is no help at all.
+# Why do hard negatives teach more than the batch's own captions? Look at the loss. Four fresh cars,
+# each with the caption of its own colour, against the four pictures of section 3, each of another
+# kind, with their captions: the shipped CLIP's contrastive loss is small when the kind tells the answer, and
+# large when only the colour does. A large loss is what is left to learn; hard negatives put those
+# pairs into every batch.
 
 # %%
 cars, names = [], []
@@ -313,34 +323,23 @@ for scene in clipart.iter_scenes(400, seed=9):
         names.append(colour)
 car_captions = [clipart.colour_query("car", c) for c in names]
 display(Image.fromarray(np.hstack([np.asarray(p.resize((96, 96))) for p in cars])))
-car_cos = embed_images(clip, cars) @ embed_texts(clip, car_captions).T
+car_img = embed_images(clip, cars)
+car_cos = car_img @ embed_texts(clip, car_captions).T
 print(" " * 12 + "".join(f"{c:>15}" for c in car_captions))
 for name, row in zip(names, car_cos):
     print(f"{name + ' car':>12}" + "".join(f"{v:15.3f}" for v in row))
-check(all(car_cos[i].argmax() == i for i in range(4)),
-      "each car is most similar to the caption with its own colour")
+# the four kinds of section 3 (lake, car, cat, tree) with their captions
+loss_kinds = training.contrastive_loss(torch.tensor(img), torch.tensor(txt), clip.logit_scale)
+loss_colours = training.contrastive_loss(torch.tensor(car_img), torch.tensor(embed_texts(clip, car_captions)),
+                                         clip.logit_scale)
+print(f"loss, four kinds: {loss_kinds.item():.2f}; four car colours: {loss_colours.item():.2f}")
+check(loss_colours.item() > 2 * loss_kinds.item(),
+      "the loss is more than twice as large when only the colour tells the pairs apart")
 
 # %% [markdown]
-# The same on the whole benchmark, measured now on the shipped models, with the ablation of the
-# recipe: short trainings (the same number of steps for every row, far fewer than the shipped models
-# get) that add one part at a time.
-
-# %%
-fset = ev.finegrained_set()
-after = ev.ScoreTable(title="after: the shipped models, fine-grained top-1 (pools of 10 scenes of one kind)")
-results = {}
-for name, loaded in {"clipart-clip": clip, "clipart-siglip": siglip}.items():
-    table_ = ev.finegrained_benchmark(loaded, fset)
-    results[name] = table_
-    after.add(name, {k: table_[k]["top-1"] for k in ("all colours", "all counts", "all times of day")})
-after.add("chance", {k: table_[k]["chance"] for k in ("all colours", "all counts", "all times of day")})
-print(after)
-print(results["clipart-siglip"])
-for name, table_ in results.items():
-    check(table_["all colours"]["top-1"] >= ev.FINEGRAINED_TARGETS["colour"],
-          f"{name} names the asked colour first in at least {ev.FINEGRAINED_TARGETS['colour']:.0%} of the pools")
-    check(table_["all counts"]["top-1"] >= ev.FINEGRAINED_TARGETS["count"],
-          f"{name} finds the asked count first in at least {ev.FINEGRAINED_TARGETS['count']:.0%} of the pools")
+# **The ablation.** Each part of the recipe was measured by training both models again, once per
+# recipe, for the same short run (the table says how short: far fewer steps than the shipped models
+# got, so that the whole table cost about half an hour on 2 cores).
 
 # %%
 ablation = record["ablation"]
@@ -348,12 +347,22 @@ abl = ev.ScoreTable(title=f"ablation: {ablation['steps']} steps on {ablation['sc
 for recipe, fams in ablation["rows"].items():
     for family, row in fams.items():
         abl.add(f"{recipe} · {family}", {"colours": row["colour top-1"], "counts": row["count top-1"],
-                                          "zero-shot": row["zero_shot_top1"], "s/step": row["s/step"]})
+                                          "time": row["time top-1"], "zero-shot": row["zero_shot_top1"]})
 print(abl)
+rows = ablation["rows"]
+check(rows["both (the new recipe)"]["clip"]["time top-1"] > rows["baseline recipe"]["clip"]["time top-1"],
+      "in these short runs the recipe helps CLIP read the time of day")
 
 # %% [markdown]
-# One query, on the picture: "a yellow boat" among ten fresh boats, best first, with the colour the
-# painter recorded under each.
+# Read it honestly: after 150 steps the models barely know the *kinds* yet (zero-shot well below the
+# shipped models' 98 %), and details come after kinds, so colours and counts move only a little;
+# the time of day, a whole-picture cue, moves most. Whether the recipe reaches the course's targets
+# (colours ≥ 0.9, counts ≥ 0.8) needs a full-length training
+# (`python -m imgsearch_helpers.training --attribute-share 0.5 --hard-negatives 1`), which these
+# shipped weights do not have yet: `data/models/EVAL.md` says so, and which targets are unmet.
+#
+# On the picture: "a yellow boat" among ten fresh boats, best first, with the colour the painter
+# recorded under each. Where does the yellow one land with the shipped SigLIP?
 
 # %%
 boats = [s for s in clipart.iter_scenes(300, seed=12) if s.kind == "boat"][:10]
@@ -364,8 +373,8 @@ for slot, i in enumerate(order):
     sheet.paste(boats[i].image.resize((96, 96)), (96 * slot, 0))
 display(sheet)
 print("  ".join(f"{boats[i].attributes['colour']:>7}" for i in order))
-check(sum(b.attributes["colour"] == "yellow" for b in boats) == 1 and boats[order[0]].attributes["colour"] == "yellow",
-      "the one yellow boat of the ten comes first")
+rank = [boats[i].attributes["colour"] for i in order].index("yellow") + 1
+print(f"the one yellow boat is number {rank} of 10")
 
 # %% [markdown]
 # **Why FG-CLIP 2 trains this way.** FG-CLIP (Xie et al., 2025, arXiv:2505.05071, 360 AI Research)
@@ -378,7 +387,7 @@ check(sum(b.attributes["colour"] == "yellow" for b in boats) == 1 and boats[orde
 # *textual intra-modal contrastive* loss that pushes apart the embeddings of similar captions. Our
 # clip-art version keeps the two parts that fit a 2-core CPU: captions that name the attributes more
 # often, and hard negatives in both losses. What it leaves out (regions, long captions, the text-only
-# loss) is why the offline models still cannot say *where* things are; the model cards list it.
+# loss) would still leave the offline models unable to say *where* things are.
 
 # %% [markdown]
 # ## Summary
@@ -395,7 +404,7 @@ check(sum(b.attributes["colour"] == "yellow" for b in boats) == 1 and boats[orde
 # - Recognising the *kind* of scene is not reading its *details*. Random batches rarely contain two
 #   captions that differ in one colour, so nothing forces the model to read colours. **Hard
 #   negatives** ("a blue car" beside the red car's "a red car") put that difference in every batch,
-#   as FG-CLIP and FG-CLIP 2 do; the fine-grained benchmark measures the result.
+#   as FG-CLIP and FG-CLIP 2 do; the fine-grained benchmark measures whether a model reads them.
 #
 # ## Things to try
 #
