@@ -114,7 +114,8 @@ def ablation(args) -> None:
                   f"{args.scenes:,} scenes for every row, warm-up {args.warmup} steps (the shipped models "
                   "train 1,200 steps on 12,000): the same seed, data and tokenizer; only the recipe "
                   "differs.\n\n" + _rows_table(rows)
-                  + "\n\nTime per step (measured in the same run, so the ratios are fair):\n\n" + cost)
+                  + "\n\nTime per step, rows one after the other in the same run (on a shared machine the load "
+                  "changes between rows: read the ratios as rough):\n\n" + cost)
     print(_rows_table(rows))
     print(cost)
     print(repro)
