@@ -7,12 +7,14 @@ tests use fewer held-out scenes (another seed than the cards and than training).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from imgsearch_helpers import clipart
+from imgsearch_helpers.evaluation import FINEGRAINED_TARGETS, finegrained_set
 from imgsearch_helpers.training import evaluate, heldout_scenes
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
@@ -34,7 +36,9 @@ def heldout():
 
 @pytest.fixture(scope="module")
 def measured(heldout):
-    return {family: evaluate(folder, heldout=heldout) for family, folder in FOLDERS.items()}
+    # The fine-grained benchmark's own scenes (seed 7, as on the model cards and EVAL.md).
+    fset = finegrained_set()
+    return {family: evaluate(folder, heldout=heldout, finegrained=fset) for family, folder in FOLDERS.items()}
 
 
 def test_the_three_models_are_small():
@@ -81,6 +85,31 @@ def test_headline_queries_find_a_matching_scene_first(measured, family):
     wanted = dict(clipart.HELDOUT_QUERIES)
     for query, top_file in measured[family]["headline"].items():
         assert top_file.split("_")[0] in wanted[query], (query, top_file)
+
+
+RECORD = json.loads((MODELS / "finegrained.json").read_text())
+
+
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+def test_the_fine_grained_benchmark_gives_the_recorded_numbers(measured, family):
+    """The benchmark is seeded: the shipped weights give what finegrained.json and EVAL.md say."""
+    got = measured[family]["finegrained"]["groups"]
+    recorded = RECORD["before"]["models"][family]
+    for group in ("colour", "count", "time"):
+        assert got[group]["accuracy"] == pytest.approx(recorded[f"{group} top-1"], abs=0.005), group
+        assert got[group]["chance"] == pytest.approx(recorded[f"{group} chance"], abs=0.005), group
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the shipped weights predate fine-grained training: measured colours 0.45 (CLIP) and 0.27 "
+    "(SigLIP), counts 0.44 and 0.31 (data/models/EVAL.md); a full-length run of "
+    "training.FINEGRAINED_RECIPE is still to be made. strict: once it passes, remove this mark"))
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+@pytest.mark.parametrize("group", sorted(FINEGRAINED_TARGETS))
+def test_dual_encoders_read_colours_and_counts(measured, family, group):
+    """Issue 23's targets: top-1 among scenes of one kind, colours >= 0.9, counts >= 0.8."""
+    got = measured[family]["finegrained"]["groups"][group]
+    assert got["accuracy"] >= FINEGRAINED_TARGETS[group], (got, measured[family]["finegrained"]["tasks"])
 
 
 def test_pipelines_work_on_the_shipped_folders(heldout):

@@ -257,3 +257,31 @@ def test_interrupting_training_keeps_the_model_trained_so_far(data, capsys):
                                          progress_callback=stop_at_step_4)
     assert [r["step"] for r in history] == [1, 2, 3, 4] and "zero_shot" in history[-1]
     assert not model.training and "stopped at step 4 of 50" in capsys.readouterr().out
+
+
+def test_hard_negatives_are_wrong_for_their_own_picture(data):
+    from imgsearch_helpers.training import FINEGRAINED_RECIPE, sample_captions
+
+    idx = torch.arange(64)
+    chosen, positives = sample_captions(data, idx, np.random.default_rng(0), **FINEGRAINED_RECIPE)
+    b, m = len(idx), len(chosen) - len(idx)
+    assert m > 10 and positives.shape == (b, b + m) and positives[:, :b].diagonal().all()
+    # each hard negative came from one picture's attribute caption, and is false of that picture
+    negatives = set(data.negatives[idx].flatten().tolist()) - {-1}
+    assert set(chosen[b:].tolist()) <= negatives
+    for j, neg in enumerate(chosen[b:].tolist()):
+        owners = [i for i in range(b) if neg in data.negatives[idx[i]].flatten().tolist()]
+        assert owners and not all(positives[i, b + j] for i in owners)
+    # both losses take the extra texts
+    img = torch.nn.functional.normalize(torch.randn(b, 8), dim=-1)
+    txt = torch.nn.functional.normalize(torch.randn(b + m, 8), dim=-1)
+    assert training.contrastive_loss(img, txt, 10.0, positives).isfinite()
+    assert training.sigmoid_loss(img, txt, 10.0, -10.0, positives).isfinite()
+
+
+def test_the_default_recipe_draws_the_same_captions_as_before(data):
+    from imgsearch_helpers.training import PLAIN_RECIPE, sample_captions
+
+    a = sample_captions(data, torch.arange(32), np.random.default_rng(3))
+    b = sample_captions(data, torch.arange(32), np.random.default_rng(3), **PLAIN_RECIPE)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[1].shape == (32, 32)

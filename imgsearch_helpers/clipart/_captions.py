@@ -17,6 +17,8 @@ KIND_PHRASE = {"lake": "a lake", "tree": "a tree", "cat": "a cat", "car": "a car
 _COUNT = {1: "a", 2: "two", 3: "three", 4: "four", 5: "five", 7: "seven"}
 _TIME = {"day": ["on a sunny day", "in daylight"], "morning": ["in the morning", "at dawn"],
          "sunset": ["at sunset", "in the evening"], "cloudy": ["on a cloudy day", "under a grey sky"]}
+# One plain phrase per time of day, for the attribute captions and queries.
+TIME_PHRASES = {time: phrases[0] for time, phrases in _TIME.items()}
 PREFIXES = ["a photo of ", "a picture of ", "a drawing of ", "an image of ", "clip art of ",
             "this is a photo of ", "a cartoon of "]
 _PLACE = {

@@ -22,6 +22,7 @@ SKIES = {
     "sunset": ((95, 80, 160), (250, 150, 90)),
     "cloudy": ((150, 160, 175), (205, 210, 215)),
 }
+HAT_COLOURS = ["black", "red", "blue"]  # the snowman's hat
 NIGHT_SKIES = [((5, 5, 25), (25, 35, 80)), ((10, 5, 30), (50, 30, 90)), ((0, 0, 0), (20, 25, 50))]
 
 PALETTE = {
@@ -263,6 +264,7 @@ def snow(rng):
         )
         draw.line((x + 12, y + 6, x + 30, y + 11), fill=(240, 250, 255), width=1)
     snowman = rng.random() < 0.75
+    hat, scarf = None, False
     if snowman:
         x, base = int(rng.integers(30, SIZE - 30)), int(rng.integers(horizon + 20, SIZE - 4))
         s = rng.uniform(0.7, 1.1)
@@ -280,16 +282,20 @@ def snow(rng):
         draw.line((x - r2, y2, x - r2 - 12, y2 - 8), fill=(100, 70, 40), width=2)
         draw.line((x + r2, y2, x + r2 + 12, y2 - 8), fill=(100, 70, 40), width=2)
         if rng.random() < 0.6:
-            hat = colour(rng, pick(rng, ["black", "red", "blue"]))
-            draw.rectangle((x - r3, y3 - r3 - 1, x + r3, y3 - r3 + 2), fill=hat)
-            draw.rectangle((x - r3 + 3, y3 - r3 - 10, x + r3 - 3, y3 - r3), fill=hat)
-        if rng.random() < 0.5:
+            # The name is picked before the shade is jittered, as it always was: same pixels.
+            hat = pick(rng, HAT_COLOURS)
+            fill = colour(rng, hat)
+            draw.rectangle((x - r3, y3 - r3 - 1, x + r3, y3 - r3 + 2), fill=fill)
+            draw.rectangle((x - r3 + 3, y3 - r3 - 10, x + r3 - 3, y3 - r3), fill=fill)
+        scarf = rng.random() < 0.5
+        if scarf:
             draw.rectangle((x - r2 + 2, y2 - r2 + 2, x + r2 - 2, y2 - r2 + 5), fill=colour(rng, "red"))
     falling = rng.random() < 0.75
     for _ in range(int(rng.integers(25, 70)) if falling else 0):
         x, y, r = int(rng.integers(0, SIZE)), int(rng.integers(0, SIZE)), int(rng.integers(1, 3))
         draw.ellipse((x - r, y - r, x + r, y + r), fill=(255, 255, 255))
-    return img, {"time": time, "snowman": snowman, "pond": pond, "falling": falling}
+    return img, {"time": time, "snowman": snowman, "hat": hat, "scarf": scarf, "pond": pond,
+                 "falling": falling}
 
 
 def night(rng):

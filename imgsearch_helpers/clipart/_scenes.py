@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,12 +14,13 @@ from ._things import car, cat, dog, flower, house
 from ..course import SEED_QUERIES
 from ..images import CAPTIONS_FILE
 from ._captions import CAPTIONERS, KIND_PHRASE, PREFIXES, decorate
+from ._attributes import attribute_captions, scene_attributes
 from ._draw import pick
 from ._languages import LANGUAGES, translated_captions
 
 __all__ = ["SCENE_KINDS", "IMAGE_SIZE", "MODEL_IMAGE_SIZE", "ZERO_SHOT_PROMPTS", "IMAGENET_STYLE_LABELS",
            "HELDOUT_QUERIES", "HELDOUT_QUERIES_BY_LANGUAGE", "CAPTION_LANGUAGES", "Scene", "make_scene", "iter_scenes", "generate_dataset", "write_gallery",
-           "check_heldout_queries"]
+           "check_heldout_queries", "draw_scene", "gallery_scenes", "GALLERY_SEED", "GALLERY_PER_KIND"]
 
 SCENE_KINDS = ("lake", "tree", "cat", "car", "house", "boat", "snow", "night", "flower", "dog")
 IMAGE_SIZE = SIZE  # scenes are drawn at 128 px ...
@@ -125,11 +126,47 @@ _PAINTERS = {"lake": lake, "tree": tree, "cat": cat, "car": car,
 
 @dataclass
 class Scene:
-    """One generated picture with its kind and captions (the first is the plainest)."""
+    """One generated picture with its kind, captions (the first is the plainest) and attributes.
+
+    ``attributes`` is what the painter drew (see :func:`scene_attributes`: ``colour``,
+    ``count``, ``time``, ...); :meth:`attribute_captions` names them, with hard negatives.
+    """
 
     kind: str
     image: Image.Image
     captions: list[str]
+    attributes: dict = field(default_factory=dict)
+
+    def attribute_captions(self) -> list[tuple[str, list[str]]]:
+        """Captions naming this scene's attributes, each with its hard negatives.
+
+        Returns
+        -------
+        list of (caption, negatives)
+            See :func:`imgsearch_helpers.clipart.attribute_captions`.
+        """
+        return attribute_captions(self.attributes)
+
+
+def draw_scene(kind: str, rng: np.random.Generator, n_captions: int = _ENGLISH_CAPTIONS,
+               translated: int = _TRANSLATED_CAPTIONS) -> Scene:
+    """Draw one scene of ``kind``: as :func:`make_scene`, with the painter's attributes kept.
+
+    Returns
+    -------
+    Scene
+    """
+    if kind not in _PAINTERS:
+        raise ValueError(f"unknown scene kind {kind!r}; choose from {SCENE_KINDS}")
+    image, attrs = _PAINTERS[kind](rng)
+    phrases = list(dict.fromkeys(CAPTIONERS[kind](attrs, rng)))  # unique, order kept
+    order = rng.permutation(len(phrases))[:n_captions]
+    framed = pick(rng, PREFIXES + [""]) + KIND_PHRASE[kind]
+    captions = [phrases[order[0]], framed]
+    captions += [decorate(phrases[i], attrs, rng) for i in order[1:n_captions - 1]]
+    # Drawn after the English ones, so the English captions (and the gallery) stay as they were.
+    captions += translated_captions(kind, attrs, rng, translated)
+    return Scene(kind, image, list(dict.fromkeys(captions)), scene_attributes(kind, attrs))
 
 
 def make_scene(kind: str, rng: np.random.Generator, n_captions: int = _ENGLISH_CAPTIONS,
@@ -158,17 +195,8 @@ def make_scene(kind: str, rng: np.random.Generator, n_captions: int = _ENGLISH_C
         French ones, then the German ones, each language's first naming the kind
         ("une photo d'un chat", "ein Bild von einer Katze").
     """
-    if kind not in _PAINTERS:
-        raise ValueError(f"unknown scene kind {kind!r}; choose from {SCENE_KINDS}")
-    image, attrs = _PAINTERS[kind](rng)
-    phrases = list(dict.fromkeys(CAPTIONERS[kind](attrs, rng)))  # unique, order kept
-    order = rng.permutation(len(phrases))[:n_captions]
-    framed = pick(rng, PREFIXES + [""]) + KIND_PHRASE[kind]
-    captions = [phrases[order[0]], framed]
-    captions += [decorate(phrases[i], attrs, rng) for i in order[1:n_captions - 1]]
-    # Drawn after the English ones, so the English captions (and the gallery) stay as they were.
-    captions += translated_captions(kind, attrs, rng, translated)
-    return image, list(dict.fromkeys(captions))
+    scene = draw_scene(kind, rng, n_captions, translated)
+    return scene.image, scene.captions
 
 
 def check_heldout_queries(captions) -> None:
@@ -185,8 +213,7 @@ def iter_scenes(n: int, seed: int, kinds=SCENE_KINDS):
     drawn from ``np.random.default_rng([seed, i])``, so any prefix is the same."""
     for i in range(n):
         kind = kinds[i % len(kinds)]
-        image, captions = make_scene(kind, np.random.default_rng([seed, i]))
-        yield Scene(kind, image, captions)
+        yield draw_scene(kind, np.random.default_rng([seed, i]))
 
 
 def generate_dataset(n: int, seed: int, kinds=SCENE_KINDS, check: bool = True) -> list[Scene]:
@@ -214,7 +241,31 @@ def generate_dataset(n: int, seed: int, kinds=SCENE_KINDS, check: bool = True) -
     return scenes
 
 
-def write_gallery(folder, seed: int = 2024, per_kind: int = 5) -> dict[str, str]:
+GALLERY_SEED, GALLERY_PER_KIND = 2024, 5  # data/gallery
+
+
+def gallery_scenes(seed: int = GALLERY_SEED, per_kind: int = GALLERY_PER_KIND) -> dict[str, Scene]:
+    """The gallery's scenes by file name, with what the painter drew in each.
+
+    The offline gallery ``data/gallery`` is :func:`write_gallery` with these defaults,
+    so ``gallery_scenes()["car_033.png"].attributes["colour"]`` is the colour of that
+    picture's car, as drawn.
+
+    Parameters
+    ----------
+    seed, per_kind : int
+        As for :func:`write_gallery`.
+
+    Returns
+    -------
+    dict
+        File name (``car_033.png``) -> :class:`Scene`.
+    """
+    scenes = generate_dataset(per_kind * len(SCENE_KINDS), seed)
+    return {f"{scene.kind}_{i:03d}.png": scene for i, scene in enumerate(scenes)}
+
+
+def write_gallery(folder, seed: int = GALLERY_SEED, per_kind: int = GALLERY_PER_KIND) -> dict[str, str]:
     """Write ``per_kind`` PNG scenes of every kind and ``captions.json`` to ``folder``.
 
     Files are named ``{kind}_{index:03d}.png`` with a running index over the
@@ -228,8 +279,7 @@ def write_gallery(folder, seed: int = 2024, per_kind: int = 5) -> dict[str, str]
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     captions = {}
-    for i, scene in enumerate(generate_dataset(per_kind * len(SCENE_KINDS), seed)):
-        name = f"{scene.kind}_{i:03d}.png"
+    for name, scene in gallery_scenes(seed, per_kind).items():
         scene.image.save(folder / name, optimize=True)
         captions[name] = scene.captions[0]
     (folder / CAPTIONS_FILE).write_text(json.dumps(captions, indent=1) + "\n")

@@ -30,7 +30,12 @@ query per label made from the templates. Several templates are averaged into
 one text embedding per label (prompt ensembling, as the CLIP paper does with
 :data:`IMAGENET_TEMPLATES`).
 
-Inside: ``_sets`` (the labelled sets), ``_metrics`` (the metrics, :func:`evaluate`, speed and
+The fine-grained benchmark (:func:`finegrained_benchmark`) asks whether a model reads
+details: the colour of the car, how many cats, the time of day, on held-out clip-art
+scenes whose attributes the painter recorded; top-1 among scenes of the same kind,
+with the chance level beside it (notebook 06 teaches it).
+
+Inside: ``_finegrained`` (the fine-grained benchmark), ``_sets`` (the labelled sets), ``_metrics`` (the metrics, :func:`evaluate`, speed and
 size), ``_table`` (:class:`ScoreTable`).
 """
 
@@ -44,6 +49,9 @@ from ._metrics import (
     recall_at_k,
     score_embeddings,
 )
+from ._finegrained import (TASKS as FINEGRAINED_TASKS, FINEGRAINED_PER_KIND, FINEGRAINED_SEED, FINEGRAINED_TARGETS, POOL_SIZE,
+                           FineGrainedSet, finegrained_benchmark, finegrained_set, finegrained_table,
+                           score_finegrained)
 from ._sets import LABELS_FILE, LabelledSet, gallery_set, image_folder_set, photos_set, read_labels
 from ._table import ScoreTable
 
@@ -63,4 +71,14 @@ __all__ = [
     "DEFAULT_TEMPLATES",
     "IMAGENET_TEMPLATES",
     "LABELS_FILE",
+    "FineGrainedSet",
+    "finegrained_set",
+    "finegrained_benchmark",
+    "finegrained_table",
+    "score_finegrained",
+    "FINEGRAINED_SEED",
+    "FINEGRAINED_PER_KIND",
+    "FINEGRAINED_TARGETS",
+    "POOL_SIZE",
+    "FINEGRAINED_TASKS",
 ]

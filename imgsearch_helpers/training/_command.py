@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .. import clipart
+from ..evaluation import finegrained_set
 from ..images import CAPTIONS_FILE
 from ._data import EVAL_SEED, TRAIN_SEED, prepare_data
 from ._eval import DEFAULT_GALLERY, evaluate, folder_size_mb, heldout_scenes, write_model_card, write_report
@@ -38,8 +39,11 @@ def main(argv=None) -> dict:
                         help="gallery to evaluate on (written first if missing)")
     parser.add_argument("--eval-per-kind", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
-    for key in ("scenes", "clip_steps", "siglip_steps", "vit_steps", "batch_size"):
+    for key in ("scenes", "clip_steps", "siglip_steps", "vit_steps", "batch_size", "hard_negatives"):
         parser.add_argument("--" + key.replace("_", "-"), type=int, default=DEFAULTS[key])
+    parser.add_argument("--attribute-share", type=float, default=DEFAULTS["attribute_share"],
+                        help="how often a picture gets a caption naming its attributes (0: never; "
+                             "the fine-grained recipe: --attribute-share 0.5 --hard-negatives 1)")
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     args = parser.parse_args(argv)
     if os.environ.get("OMP_WAIT_POLICY") is None:
@@ -58,25 +62,37 @@ def main(argv=None) -> dict:
     out, gallery = Path(args.out), Path(args.gallery)
     if not (gallery / CAPTIONS_FILE).exists():
         clipart.write_gallery(gallery)
-    data = prepare_data(args.scenes, TRAIN_SEED)
+    # Without attribute captions the tokenizer is learned on the same captions as ever, so
+    # the default recipe gives the same weights as before fine-grained training existed.
+    data = prepare_data(args.scenes, TRAIN_SEED, attributes=args.attribute_share != 0.0)
     heldout = heldout_scenes(args.eval_per_kind, EVAL_SEED)
+    finegrained = finegrained_set()
     trainers = {"vit": (train_vit, args.vit_steps), "clip": (train_clip, args.clip_steps),
                 "siglip": (train_siglip, args.siglip_steps)}
     metrics, infos = {}, {}
     for family in [f.strip() for f in args.only.split(",") if f.strip()]:
         train, steps = trainers[family]
         t0 = time.time()
-        model, history = train(data, steps=steps, batch_size=args.batch_size, size=args.size)
+        recipe = {} if family == "vit" else dict(attribute_share=args.attribute_share,
+                                                 hard_negatives=args.hard_negatives)
+        model, history = train(data, steps=steps, batch_size=args.batch_size, size=args.size, **recipe)
         minutes = (time.time() - t0) / 60
         folder = save(model, family, data.tokenizer, out / f"clipart-{family}")
-        metrics[family] = evaluate(folder, gallery=gallery, heldout=heldout)
+        metrics[family] = evaluate(folder, gallery=gallery, heldout=heldout, finegrained=finegrained)
         infos[family] = dict(parameters=count_parameters(model), size_mb=folder_size_mb(folder),
                              steps=steps, batch_size=args.batch_size, scenes=args.scenes,
                              minutes=minutes, machine=_machine(), vocab=len(data.tokenizer),
-                             final_loss=float(np.mean([r["loss"] for r in history[-20:]])))
+                             final_loss=float(np.mean([r["loss"] for r in history[-20:]])), **recipe)
         write_model_card(folder, family, metrics[family], infos[family])
-        print(f"{family}: {minutes:.1f} min, loss {infos[family]['final_loss']:.3f}, {metrics[family]}",
-              flush=True)
+        shown = {k: v for k, v in metrics[family].items() if k != "finegrained"}
+        print(f"{family}: {minutes:.1f} min, loss {infos[family]['final_loss']:.3f}, {shown}", flush=True)
+    # Families not retrained this time keep their last record (same folder, same weights).
+    previous = out / "eval.json"
+    if previous.exists():
+        old = json.loads(previous.read_text())
+        for family in old.get("metrics", {}):
+            if family not in metrics and (out / f"clipart-{family}").is_dir():
+                metrics[family], infos[family] = old["metrics"][family], old["training"][family]
     command = " ".join(["python -m imgsearch_helpers.training", *argv])
     # CPU time too: on a machine shared with other work the wall time says little.
     write_report(out / "EVAL.md", metrics, infos, (time.time() - start) / 60, command,

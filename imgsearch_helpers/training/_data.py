@@ -133,18 +133,35 @@ class TrainingData:
     lengths: torch.Tensor  # int64 (len(captions),), tokens before padding
     caption_kinds: torch.Tensor  # int64 (len(captions),): kind a generic caption fits, else -1
     tokenizer: object
+    # Captions naming each scene's attributes ("a red car", "two cats"), -1 padded: (n, a) ids,
+    # and each one's hard negatives ("a blue car", "three cats"), -1 padded: (n, a, k) ids.
+    attribute_captions: torch.Tensor | None = None
+    negatives: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
 
 
 def prepare_data(
-    n_scenes: int, seed: int = TRAIN_SEED, tokenizer=None, progress: bool = True
+    n_scenes: int, seed: int = TRAIN_SEED, tokenizer=None, progress: bool = True,
+    attributes: bool = True,
 ) -> TrainingData:
-    """Generate ``n_scenes`` scenes and turn them into tensors (and a tokenizer if none given)."""
+    """Generate ``n_scenes`` scenes and turn them into tensors (and a tokenizer if none given).
+
+    Parameters
+    ----------
+    n_scenes, seed : int
+    tokenizer : CLIPTokenizer, optional
+        Default: one learned on these captions (:func:`build_tokenizer`).
+    progress : bool
+    attributes : bool
+        Also keep each scene's attribute captions and their hard negatives
+        (:meth:`imgsearch_helpers.clipart.Scene.attribute_captions`); the training
+        recipe decides how often they are used.
+    """
     from tqdm.auto import tqdm
 
-    images, labels, caps = [], [], []
+    images, labels, caps, attrs = [], [], [], []
     # One scene at a time: 12,000 scenes at full size would take ~600 MB.
     scenes = clipart.iter_scenes(n_scenes, seed)
     for scene in tqdm(scenes, total=n_scenes, desc="drawing scenes", disable=not progress,
@@ -152,14 +169,17 @@ def prepare_data(
         images.append(to_model_size(scene.image))
         labels.append(clipart.SCENE_KINDS.index(scene.kind))
         caps.append(scene.captions)
-    clipart.check_heldout_queries(c for cs in caps for c in cs)
-    unique = sorted({c for cs in caps for c in cs})
+        attrs.append(scene.attribute_captions() if attributes else [])
+    every = [c for cs in caps for c in cs] + [t for pairs in attrs for c, negs in pairs for t in [c, *negs]]
+    clipart.check_heldout_queries(every)
+    unique = sorted(set(every))
     index = {c: k for k, c in enumerate(unique)}
     width = max(len(cs) for cs in caps)
     caps = [(cs * width)[:width] for cs in caps]  # a scene with fewer captions repeats its own
     if tokenizer is None:
         tokenizer = build_tokenizer(unique)
     enc = tokenizer(unique, padding="max_length", max_length=TEXT_LENGTH, truncation=True)
+    attribute_ids, negative_ids = _attribute_tensors(attrs, index) if attributes else (None, None)
     return TrainingData(
         images=torch.from_numpy(np.stack(images)),
         labels=torch.tensor(labels),
@@ -169,7 +189,22 @@ def prepare_data(
         lengths=torch.tensor([sum(m) for m in enc["attention_mask"]]),
         caption_kinds=torch.tensor([_kind_index(generic_kind(c)) for c in unique]),
         tokenizer=tokenizer,
+        attribute_captions=attribute_ids,
+        negatives=negative_ids,
     )
+
+
+def _attribute_tensors(attrs, index):
+    """(n, a) attribute caption ids and (n, a, k) hard-negative ids, both padded with -1."""
+    a = max(1, max(len(pairs) for pairs in attrs))
+    k = max(1, max((len(negs) for pairs in attrs for _, negs in pairs), default=1))
+    ids = torch.full((len(attrs), a), -1, dtype=torch.long)
+    negatives = torch.full((len(attrs), a, k), -1, dtype=torch.long)
+    for i, pairs in enumerate(attrs):
+        for j, (caption, negs) in enumerate(pairs):
+            ids[i, j] = index[caption]
+            negatives[i, j, :len(negs)] = torch.tensor([index[t] for t in negs], dtype=torch.long)
+    return ids, negatives
 
 
 def _kind_index(kind: str | None) -> int:
@@ -205,18 +240,62 @@ def augment(batch: torch.Tensor, rng: np.random.Generator, shift: int = 4) -> to
     return out.to(torch.uint8)
 
 
-def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Generator):
-    """Pick one caption per scene; returns (caption ids, positives mask).
+def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Generator,
+                    attribute_share: float | None = 0.0, hard_negatives: int = 0):
+    """Pick one caption per scene (and hard negatives); returns (caption ids, positives mask).
 
     ``positives[i, j]`` is True when caption ``j`` of the batch is also one of
     scene ``i``'s captions, or is true of every scene of scene ``i``'s kind ("a
     photo of a cat" for any cat), so the losses do not push a true description
     away from its picture.
+
+    Parameters
+    ----------
+    data : TrainingData
+    idx : torch.Tensor
+        The batch's scene indices.
+    rng : numpy.random.Generator
+    attribute_share : float or None
+        How often a scene that has attribute captions ("a red car", "two cats") gets
+        one of them instead of its other captions: 0 never (the original recipe),
+        None at their natural share (one caption among all of the scene's), else this
+        probability.
+    hard_negatives : int
+        For each scene given an attribute caption, this many of its hard negatives
+        ("a blue car" for a red car) are added after the batch's captions. Each is a
+        wrong answer for its own picture and, like every caption, a right one for any
+        other picture of the batch it is true of.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        Caption ids, shape (b + m,): the b chosen captions, then m hard negatives;
+        positives, shape (b, b + m).
     """
     options = data.scene_captions[idx]  # (b, c)
     pick = torch.from_numpy(rng.integers(0, options.shape[1], len(idx)))
     chosen = options[torch.arange(len(idx)), pick]
-    positives = (options.unsqueeze(-1) == chosen.view(1, 1, -1)).any(1)  # (b, b)
+    use_attributes = attribute_share != 0.0 and data.attribute_captions is not None
+    if use_attributes:
+        attr = data.attribute_captions[idx]  # (b, a), -1 padded
+        counts = (attr >= 0).sum(1)
+        share = (counts / (counts + options.shape[1]) if attribute_share is None
+                 else torch.where(counts > 0, float(attribute_share), 0.0))
+        take = torch.from_numpy(rng.random(len(idx))) < share
+        slot = torch.from_numpy(np.floor(rng.random(len(idx)) * counts.clamp(min=1).numpy()).astype(np.int64))
+        rows = torch.arange(len(idx))
+        chosen = torch.where(take, attr[rows, slot], chosen)
+        options = torch.cat([options, attr], 1)
+        texts = [chosen]
+        if hard_negatives:
+            negs = data.negatives[idx[take], slot[take]]  # (t, k), -1 padded
+            available = (negs >= 0).sum(1)
+            for _ in range(hard_negatives):
+                pick_neg = np.floor(rng.random(len(negs)) * available.clamp(min=1).numpy()).astype(np.int64)
+                ids = negs[torch.arange(len(negs)), torch.from_numpy(pick_neg)]
+                texts.append(ids[available > 0])
+        chosen = torch.cat(texts)
+    positives = (options.unsqueeze(-1) == chosen.view(1, 1, -1)).any(1)  # (b, b + m)
     positives |= data.caption_kinds[chosen].view(1, -1) == data.labels[idx].view(-1, 1)
     return chosen, positives
 

@@ -19,6 +19,7 @@ from ..course import SEED_QUERIES, kind_of
 from ..images import read_captions
 from ..models import GALLERY_DIR
 from ..search import top_k
+from ._details import limits_lines, report_lines
 
 DEFAULT_GALLERY = GALLERY_DIR
 HEADLINE_QUERIES = list(SEED_QUERIES)
@@ -123,7 +124,8 @@ def load_gallery(folder=DEFAULT_GALLERY):
 
 
 def evaluate(
-    model_dir, n_per_kind: int = 50, seed: int = EVAL_SEED, gallery=DEFAULT_GALLERY, heldout=None
+    model_dir, n_per_kind: int = 50, seed: int = EVAL_SEED, gallery=DEFAULT_GALLERY, heldout=None,
+    finegrained=None,
 ) -> dict:
     """Measure one saved offline model (ViT, CLIP or SigLIP) on fresh scenes and the gallery.
 
@@ -139,6 +141,9 @@ def evaluate(
         Folder with the gallery PNGs and captions.json; None skips the search numbers.
     heldout : (images, labels), optional
         Reuse already drawn held-out scenes (from :func:`heldout_scenes`).
+    finegrained : FineGrainedSet or False, optional
+        The fine-grained benchmark's scenes (default: drawn here, see
+        :func:`imgsearch_helpers.evaluation.finegrained_set`); False skips the benchmark.
 
     Returns
     -------
@@ -146,7 +151,8 @@ def evaluate(
         ViT: ``top1``. CLIP/SigLIP: ``zero_shot_top1``, ``recall@1``, ``recall@5``,
         ``image_to_image``, ``misses@1``, ``headline`` (top file per headline query) and
         ``languages``: {"fr"/"de": recall@1, recall@5 and misses@1 of the same search with
-        that language's held-out queries}.
+        that language's held-out queries}; ``finegrained``: the fine-grained benchmark
+        (:func:`imgsearch_helpers.evaluation.score_finegrained`).
     """
     from transformers import (
         AutoConfig,
@@ -174,6 +180,8 @@ def evaluate(
     result["zero_shot_top1"] = zero_shot_top1(
         embed_pil(model, processor.image_processor, images), prompts, labels
     )
+    if finegrained is not False:
+        result["finegrained"] = measure_finegrained(model, processor, family, finegrained)
     if gallery is not None:
         names, gimages, gkinds = load_gallery(gallery)
         gal = embed_pil(model, processor.image_processor, gimages)
@@ -195,6 +203,15 @@ def evaluate(
         result["image_to_image"] = image_to_image(gal, gkinds)
         result["n_gallery"], result["n_queries"] = len(names), len(queries)
     return result
+
+
+def measure_finegrained(model, processor, family: str, fset=None) -> dict:
+    """The fine-grained benchmark (colours, counts, time of day) of one CLIP or SigLIP model."""
+    from ..evaluation import finegrained_set, score_finegrained
+
+    fset = fset or finegrained_set()
+    return score_finegrained(fset, embed_pil(model, processor.image_processor, fset.images),
+                             lambda texts: embed_text(model, processor.tokenizer, family, texts))
 
 
 def folder_size_mb(folder) -> float:
@@ -255,6 +272,14 @@ def metric_lines(m: dict) -> list[str]:
                          f"recall@5 **{lm['recall@5']:.2f}**")
             if lm["misses@1"]:
                 lines.append("  - first hit wrong: " + ", ".join(f'"{q}"' for q in lm["misses@1"]))
+    if "finegrained" in m:
+        groups = m["finegrained"]["groups"]
+        lines.append("- fine-grained top-1 among scenes of the same kind (chance in brackets): "
+                     + ", ".join(f"{g}s **{r['accuracy']:.2f}** ({r['chance']:.2f})" if g != "time" else
+                                 f"time of day **{r['accuracy']:.2f}** ({r['chance']:.2f})"
+                                 for g, r in groups.items()))
+        lines.append("  - " + ", ".join(f"{name} {r['accuracy']:.2f}"
+                                        for name, r in m["finegrained"]["tasks"].items()))
     return lines
 
 
@@ -276,7 +301,7 @@ its answers mean little.
 - text: byte-level BPE, {info.get("vocab", "-")} tokens, at most 64 per text
 - training: {info["steps"]} steps of batch {info["batch_size"]} on {info["scenes"]:,} generated scenes
   (random mirror and shift), AdamW, linear warm-up then cosine decay;
-  {info["minutes"]:.1f} min on {info["machine"]}
+  {info["minutes"]:.1f} min on {info["machine"]}{_recipe(info)}
 
 ## Use
 
@@ -288,7 +313,7 @@ its answers mean little.
 
 {chr(10).join(metric_lines(metrics))}
 
-## Reproduce
+{_limits(metrics)}## Reproduce
 
 ```
 python -m imgsearch_helpers.training --out data/models
@@ -298,6 +323,23 @@ regenerates all three offline models from scratch (seeded) and writes
 `data/models/EVAL.md`.
 """
     (Path(folder) / "README.md").write_text(text)
+
+
+def _recipe(info: dict) -> str:
+    if not info.get("attribute_share") and not info.get("hard_negatives"):
+        return ""
+    share = info["attribute_share"]
+    return ("\n- fine-grained training, as FG-CLIP 2: "
+            + (f"{share:.0%} of the pairs" if share is not None else "some pairs")
+            + " use a caption naming the picture's attributes (\"a red car\", \"two cats\")"
+            + (f", each with {info['hard_negatives']} hard negative(s) (\"a blue car\", \"three cats\") "
+               "in the loss" if info.get("hard_negatives") else ""))
+
+
+def _limits(metrics: dict) -> str:
+    if "finegrained" not in metrics:
+        return ""
+    return "## What it still cannot do\n\n" + "\n".join(limits_lines(metrics)) + "\n\n"
 
 
 def write_report(path, metrics: dict, infos: dict, total_minutes: float, command: str,
@@ -317,4 +359,5 @@ def write_report(path, metrics: dict, infos: dict, total_minutes: float, command
                   f"{info['parameters']:,} parameters, {info['size_mb']:.1f} MB, "
                   f"{info['steps']} steps, {info['minutes']:.1f} min", ""]
         parts += metric_lines(m) + [""]
+    parts += report_lines(metrics, Path(path).parent)
     Path(path).write_text("\n".join(parts))

@@ -19,12 +19,19 @@ from ._models import NORMALISATION, SIZES, build_model, build_processor, save
 
 __all__ = ["contrastive_loss", "sigmoid_loss", "prepare_data", "build_tokenizer", "TrainingData",
            "train_clip", "train_siglip", "train_vit", "heldout_accuracy", "evaluate", "heldout_scenes",
-           "build_processor", "save", "SIZES", "DEFAULTS"]
+           "build_processor", "save", "SIZES", "DEFAULTS", "PLAIN_RECIPE", "FINEGRAINED_RECIPE"]
 
 # The shipped models' recipe. Step counts are fixed (not time budgets) so that a
-# rerun gives the same weights; ~31 min in all on 2 idle CPU cores (measured).
+# rerun gives the same weights; ~22 min in all on 2 idle CPU cores (measured).
+# attribute_share and hard_negatives are 0: the shipped weights predate fine-grained
+# training; FINEGRAINED_RECIPE is the recipe that adds it (see sample_captions).
 DEFAULTS = dict(scenes=12000, batch_size=128, clip_steps=1200, siglip_steps=1200, vit_steps=600,
-                lr=1e-3, warmup=100, weight_decay=0.1)
+                lr=1e-3, warmup=100, weight_decay=0.1, attribute_share=0.0, hard_negatives=0)
+# The recipe without attribute captions and hard negatives (CLIP's and SigLIP's original one).
+PLAIN_RECIPE = dict(attribute_share=0.0, hard_negatives=0)
+# Fine-grained training as FG-CLIP 2 does it: half the pairs name the picture's attributes,
+# each with one hard negative. Measured so far only in short runs (data/models/EVAL.md).
+FINEGRAINED_RECIPE = dict(attribute_share=0.5, hard_negatives=1)
 # Adam moves a scalar by about lr per step, so in a run of ~1,000 steps the
 # temperature and bias could barely leave their start values: they get a larger step.
 LOGIT_LR_FACTOR = 10.0
@@ -41,11 +48,14 @@ def contrastive_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logi
 
     Parameters
     ----------
-    image_embeds, text_embeds : torch.Tensor, shape (b, d)
-        Unit-length embeddings; row ``i`` of each belongs to the same pair.
+    image_embeds : torch.Tensor, shape (b, d)
+    text_embeds : torch.Tensor, shape (b + m, d)
+        Unit-length embeddings; row ``i`` of each belongs to the same pair. Texts
+        after the first b are extra candidates (hard negatives, "a blue car" for a
+        red car): they join every image's softmax, but are not classified themselves.
     logit_scale : float or torch.Tensor
         The temperature multiplier (CLIP's ``logit_scale.exp()``), e.g. 100.
-    positives : torch.Tensor of bool, shape (b, b), optional
+    positives : torch.Tensor of bool, shape (b, b + m), optional
         ``positives[i, j]``: text ``j`` also describes image ``i``. Default: the
         diagonal only. Several positives share a row's target probability.
 
@@ -55,11 +65,13 @@ def contrastive_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logi
         The scalar loss; ``log(b)`` for random embeddings.
     """
     logits = logit_scale * image_embeds @ text_embeds.T
+    b = len(logits)
     if positives is None:
-        positives = torch.eye(len(logits), dtype=torch.bool, device=logits.device)
+        positives = torch.eye(b, logits.shape[1], dtype=torch.bool, device=logits.device)
     target = positives.float()
     per_image = -(target / target.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
-    per_text = -(target.T / target.T.sum(1, keepdim=True) * logits.T.log_softmax(1)).sum(1).mean()
+    target_t, logits_t = target[:, :b].T, logits[:, :b].T
+    per_text = -(target_t / target_t.sum(1, keepdim=True) * logits_t.log_softmax(1)).sum(1).mean()
     return (per_image + per_text) / 2
 
 
@@ -74,13 +86,15 @@ def sigmoid_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_sc
 
     Parameters
     ----------
-    image_embeds, text_embeds : torch.Tensor, shape (b, d)
-        Unit-length embeddings.
+    image_embeds : torch.Tensor, shape (b, d)
+    text_embeds : torch.Tensor, shape (b + m, d)
+        Unit-length embeddings. Texts after the first b (hard negatives) are more
+        pairs to answer, each one more yes/no question per image.
     logit_scale : float or torch.Tensor
         The multiplier t = exp(t') (SigLIP's ``logit_scale.exp()``), starts at 10.
     logit_bias : float or torch.Tensor
         b, starts at -10 so that "no match", right for almost every pair, is the start.
-    positives : torch.Tensor of bool, shape (b, b), optional
+    positives : torch.Tensor of bool, shape (b, b + m), optional
         Matching pairs; default the diagonal.
 
     Returns
@@ -90,7 +104,7 @@ def sigmoid_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_sc
     """
     logits = logit_scale * image_embeds @ text_embeds.T + logit_bias
     if positives is None:
-        positives = torch.eye(len(logits), dtype=torch.bool, device=logits.device)
+        positives = torch.eye(len(logits), logits.shape[1], dtype=torch.bool, device=logits.device)
     signs = 2.0 * positives.float() - 1.0
     return -F.logsigmoid(signs * logits).sum() / len(logits)
 
@@ -126,8 +140,8 @@ def _heldout_tensors(n_per_kind: int):
     return images_to_tensor(images), labels
 
 
-def _dual_step(model, family, data, idx, pixels, rng):
-    captions, positives = sample_captions(data, idx, rng)
+def _dual_step(model, family, data, idx, pixels, rng, recipe):
+    captions, positives = sample_captions(data, idx, rng, **recipe)
     ids, mask = text_inputs(data, captions, full_length=family == "siglip")
     img = F.normalize(pooled_features(model.get_image_features(pixel_values=pixels)), dim=-1)
     txt = text_features(model, family, ids, mask)
@@ -141,13 +155,16 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
            warmup: int = DEFAULTS["warmup"], weight_decay: float = DEFAULTS["weight_decay"],
            eval_every: int | None = None, eval_per_kind: int = 20,
            progress_callback: Callable | None = None, progress: bool = True,
-           seconds: float | None = None, min_steps: int = 1):
+           seconds: float | None = None, min_steps: int = 1,
+           attribute_share: float | None = DEFAULTS["attribute_share"],
+           hard_negatives: int = DEFAULTS["hard_negatives"]):
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = build_model(family, data.tokenizer if family != "vit" else None, size)
     plan = {"steps": steps}
+    recipe = dict(attribute_share=attribute_share, hard_negatives=hard_negatives)
     opt, sched = _optimiser(model, lr, weight_decay, plan, warmup)
     mean, std = NORMALISATION[family]
     batches = Batches(len(data), batch_size, rng)
@@ -168,7 +185,7 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
                 logits = model(pixel_values=pixels).logits
                 loss = F.cross_entropy(logits, data.labels[idx], label_smoothing=0.1)
             else:
-                loss = _dual_step(model, family, data, idx, pixels, rng)
+                loss = _dual_step(model, family, data, idx, pixels, rng, recipe)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -250,6 +267,10 @@ def train_clip(data: TrainingData, steps: int = DEFAULTS["clip_steps"], **option
     **options
         ``batch_size`` (128), ``lr`` (1e-3), ``seed``, ``warmup`` (100 steps),
         ``weight_decay`` (0.1): AdamW with linear warm-up then cosine decay to 0.
+        ``attribute_share`` (0) and ``hard_negatives`` (0): how often a picture is
+        paired with a caption naming its attributes, and how many hard negatives
+        each such caption brings (see :func:`sample_captions`);
+        ``FINEGRAINED_RECIPE`` (0.5 and 1) turns them on.
         ``size``: a key of :data:`SIZES` ('small' ships, 'mini' is notebook 06's,
         'tiny' the tests') or a dict like them.
         ``eval_every``: every so many steps, measure zero-shot accuracy on

@@ -201,15 +201,18 @@ if offline:
 # these queries is a training caption.
 
 # %%
+from imgsearch_helpers import clipart
 from imgsearch_helpers.clipart import HELDOUT_QUERIES_BY_LANGUAGE
 
 if offline:
-    same_search = {"en": ["mountains around a lake", "a red car on the street", "a snowman in winter"],
-                   "fr": ["des montagnes autour d'un lac", "une voiture rouge dans la rue",
+    # The gallery's one yellow car is car_033.png (clipart.gallery_scenes() knows what was drawn):
+    # a right answer must show what the query asks for, not only the right kind of scene.
+    same_search = {"en": ["mountains around a lake", "a yellow car on the street", "a snowman in winter"],
+                   "fr": ["des montagnes autour d'un lac", "une voiture jaune dans la rue",
                           "un bonhomme de neige en hiver"],
-                   "de": ["Berge rund um einen See", "ein rotes Auto fährt auf der Straße",
+                   "de": ["Berge rund um einen See", "ein gelbes Auto auf der Straße",
                           "ein Schneemann im Winter"]}
-    wanted = [("lake",), ("car",), ("snow",)]
+    wanted = [dict(kind="lake"), dict(kind="car", colour="yellow"), dict(kind="snow", snowman=True)]
 else:
     same_search = {"en": ["a lake surrounded by mountains", "a red vintage car",
                           "a polar bear in the snow"],
@@ -237,16 +240,30 @@ for lang in same_search:
                         list(dataset.paths), k=4), title=f"{first}, {lang}: {same_search[lang][0]!r}")
 
 # %%
-def right(path, subjects):
-    return set(subjects) <= set(subjects_of(path))
+drawn = clipart.gallery_scenes() if offline else {}
+
+def right(path, wanted):
+    """Offline: the recorded attributes of the picture (kind, colour, ...); online: its labels."""
+    if offline:
+        return clipart.shows(drawn[path.name].attributes, **wanted)
+    return set(wanted) <= set(subjects_of(path))
 
 if offline:
+    n = sum(len(texts) for texts in same_search.values())
+    detail_misses = {}
     for name in models:
-        misses = [f"{lang}: {text!r}" for lang, texts in same_search.items()
-                  for text, p, w in zip(texts, found[name, lang], wanted) if not right(p, w)]
-        n = sum(len(texts) for texts in same_search.values())
-        check(len(misses) <= 1, f"{name} puts a right scene first for {n - len(misses)} of the {n} "
-                                f"searches in three languages" + (f" (missed {misses[0]})" if misses else ""))
+        kind_misses = [f"{lang}: {text!r}" for lang, texts in same_search.items()
+                       for text, p, w in zip(texts, found[name, lang], wanted)
+                       if not right(p, {"kind": w["kind"]})]
+        detail_misses[name] = [f"{lang}: {text!r} -> {p.name}" for lang, texts in same_search.items()
+                               for text, p, w in zip(texts, found[name, lang], wanted) if not right(p, w)]
+        check(len(kind_misses) <= 1, f"{name} puts the right kind of scene first for "
+                                     f"{n - len(kind_misses)} of the {n} searches in three languages")
+        print(f"  and one that shows what was asked (the yellow car, a snowman) for "
+              f"{n - len(detail_misses[name])} of {n}"
+              + (": missed " + "; ".join(detail_misses[name]) if detail_misses[name] else ""))
+    check(len(detail_misses[profile.clip]) <= 1,
+          f"{profile.clip} also finds the yellow car and a snowman first in all three languages")
 else:
     multilingual = [n for n in models if models[n].family in ("siglip2", "fgclip2")]
     for name in multilingual:
@@ -257,8 +274,13 @@ else:
                    got=", ".join(got))
 
 # %% [markdown]
-# A miss is possible: these are small models trained for half an hour on a laptop's CPU, and one
-# phrasing can land closer to the wrong scene. How good is it beyond three examples? The training
+# The right *kind* of scene is not always the right *answer*: "a yellow car" is answered only by
+# the yellow car (`clipart.gallery_scenes()` records what the painter drew, and `clipart.shows`
+# compares). The shipped offline models were trained to tell kinds apart, not to read details:
+# on the fine-grained benchmark of notebook 06 (`data/models/EVAL.md`) they name the asked colour
+# first in fewer than half of the pools, and SigLIP misses the yellow car and the snowman in French
+# and German above. A miss is possible: these are small models trained for half an hour on a
+# laptop's CPU, and one phrasing can land closer to the wrong scene. How good is it beyond three examples? The training
 # report measures every offline model on 16 held-out queries per language (`data/models/EVAL.md`);
 # here is the same measurement for the models above, as recall@1 over the gallery (offline only:
 # the queries describe clip-art scenes).

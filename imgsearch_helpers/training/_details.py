@@ -1,0 +1,112 @@
+"""Private: the fine-grained part of EVAL.md and of the model cards (details: colours, counts).
+
+The numbers of the models trained *before* fine-grained training and the ablation's
+short trainings are measured by ``bench/bench_finegrained.py`` and kept in
+``finegrained.json`` beside the models; this module puts them next to the new ones.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..evaluation import FINEGRAINED_TARGETS, POOL_SIZE
+
+RECORD_FILE = "finegrained.json"
+_GROUP_NAMES = {"colour": "colours", "count": "counts", "time": "time of day"}
+# What no recipe here teaches: said in every card, beside the measured weak spots.
+LIMITS = [
+    "where things are (left/right, in front of, on top of): no caption says it, and training "
+    "mirrors the pictures",
+    "counts beyond what the painter draws (more than five trees, three cats, two boats), and "
+    "the count of things that are not the scene's main kind",
+    "colours of parts other than those the captions name (a boat's sail, a dog's collar, a "
+    "house's door)",
+    "anything outside the clip-art world: on real photos their answers mean little",
+]
+
+
+def read_record(folder) -> dict:
+    """The ``finegrained.json`` beside the models (empty if there is none)."""
+    path = Path(folder) / RECORD_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _groups(m: dict) -> dict:
+    return {g: r["accuracy"] for g, r in m["finegrained"]["groups"].items()}
+
+
+def weak_spots(m: dict) -> list[str]:
+    """The benchmark's tasks that stay below their group's target (time of day: below 0.8)."""
+    out = []
+    for name, r in m["finegrained"]["tasks"].items():
+        target = FINEGRAINED_TARGETS.get(r["group"], 0.8)
+        if r["accuracy"] < target:
+            out.append(f"{name}: top-1 {r['accuracy']:.2f} (chance {r['chance']:.2f}, "
+                       f"{r['trials']} trials)")
+    return out
+
+
+def limits_lines(m: dict) -> list[str]:
+    """'What it still cannot do': the measured weak spots, then what no training here teaches."""
+    weak = weak_spots(m)
+    lines = ["- below target on the fine-grained benchmark: " + ("; ".join(weak) if weak else "none")]
+    return lines + [f"- {limit}" for limit in LIMITS]
+
+
+def report_lines(metrics: dict, folder) -> list[str]:
+    """The fine-grained section of EVAL.md: targets, before/after, per task, ablation, limits."""
+    duals = [f for f in ("clip", "siglip") if f in metrics and "finegrained" in metrics[f]]
+    if not duals:
+        return []
+    record = read_record(folder)
+    before = record.get("before", {}).get("models", {})
+    parts = ["## Fine-grained: colours, counts, time of day", "",
+             "`imgsearch_helpers.evaluation.finegrained_benchmark`: held-out scenes (seed 7) whose "
+             "attributes the painter recorded. A query (\"a red car\", \"two cats\", \"a snowman with "
+             f"a blue hat\") ranks a pool of {POOL_SIZE} scenes of its kind; top-1 is right when the "
+             "first picture shows the queried value. Chance: the share of the pool that shows it. "
+             "Targets: colours >= {colour}, counts >= {count}.".format(**FINEGRAINED_TARGETS), ""]
+    header = "| model | " + " | ".join(f"{_GROUP_NAMES[g]} before | after | chance"
+                                       for g in ("colour", "count", "time")) + " |"
+    parts += [header, "|---" * (1 + 3 * 3) + "|"]
+    for family in duals:
+        now = metrics[family]["finegrained"]["groups"]
+        old = before.get(family, {})
+        cells = []
+        for g in ("colour", "count", "time"):
+            was = old.get(f"{g} top-1")
+            cells += [f"{was:.2f}" if was is not None else "-", f"**{now[g]['accuracy']:.2f}**",
+                      f"{now[g]['chance']:.2f}"]
+        parts.append(f"| clipart-{family} | " + " | ".join(cells) + " |")
+    parts += ["", "Per task (before -> after):", "",
+              "| task | chance | " + " | ".join(f"{f} before | {f} after" for f in duals) + " |",
+              "|---" * (2 + 2 * len(duals)) + "|"]
+    tasks = metrics[duals[0]]["finegrained"]["tasks"]
+    for name, r in tasks.items():
+        cells = [name, f"{r['chance']:.2f}"]
+        for family in duals:
+            was = before.get(family, {}).get("tasks", {}).get(name)
+            cells += [f"{was:.2f}" if was is not None else "-",
+                      f"{metrics[family]['finegrained']['tasks'][name]['accuracy']:.2f}"]
+        parts.append("| " + " | ".join(cells) + " |")
+    if before:
+        parts += ["", f"Before: {record['before']['what']}."]
+    ablation = record.get("ablation")
+    if ablation:
+        parts += ["", "### Ablation (short trainings)", "",
+                  f"Every row: {ablation['steps']} steps of batch {ablation['batch_size']} on "
+                  f"{ablation['scenes']:,} scenes (the shipped models: far more), the same seed, data "
+                  "and tokenizer; only the recipe changes. `python bench/bench_finegrained.py "
+                  "ablation` measures it.", "",
+                  "| recipe | model | colours | counts | time of day | zero-shot | R@1 en | R@1 fr | "
+                  "R@1 de | s/step |", "|---" * 10 + "|"]
+        for name, fams in ablation["rows"].items():
+            for family, r in fams.items():
+                parts.append(f"| {name} | {family} | " + " | ".join(
+                    f"{r[k]:.2f}" for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
+                                            "recall@1 en", "recall@1 fr", "recall@1 de", "s/step")) + " |")
+    parts += ["", "### What the models still cannot do", ""]
+    for family in duals:
+        parts += [f"clipart-{family}:", ""] + limits_lines(metrics[family])[:1] + [""]
+    parts += [f"- {limit}" for limit in LIMITS] + [""]
+    return parts
