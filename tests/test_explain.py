@@ -111,3 +111,22 @@ def test_the_command_refuses_a_missing_picture(capsys):
     assert main(["explain", "nothing.jpg", f"{GALLERY}/cat_002.png",
                  "--model", "imgsearch/clipart-clip"]) == 2
     assert "query picture not found" in capsys.readouterr().err
+
+
+def test_the_apps_why_toggle_overlays_each_result_and_keeps_the_ranking(tmp_path, tiny_clip):
+    from imgsearch_helpers import SearchApp
+
+    paths = []
+    for kind in range(4):
+        paths.append(tmp_path / f"pic_{kind}.png")
+        make_picture(kind).save(paths[-1])
+    app = SearchApp(paths, [str(tiny_clip)], k=3, device="cpu")
+    before = app.search_text("a red ball")
+    plain = [cell.image.value for cell in app.ui.cells[:3]]
+    app.ui.why.value = True
+    assert [r.item for r in app.results] == [r.item for r in before]
+    shown = [cell.image.value for cell in app.ui.cells[:3]]
+    assert all('class="imgsearch-heatmap"' in v for v in shown) and shown != plain
+    assert app.last_error is None
+    app.ui.why.value = False
+    assert [cell.image.value for cell in app.ui.cells[:3]] == plain

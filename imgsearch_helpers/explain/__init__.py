@@ -26,5 +26,5 @@ from ._words import STOP_WORDS, WordContribution
 
 __all__ = ["explain", "Explanation", "show_explanations", "explanations_html", "METHODS",
            "DEFAULT_METHODS", "default_method", "overlay_heatmap", "WordContribution",
-           "STOP_WORDS", "pointing_game", "pointing_trials", "pointing_query", "make_mosaic", "tile_pictures",
-           "Mosaic", "PointingResult", "POINTING_TARGET"]
+           "STOP_WORDS", "pointing_game", "pointing_trials", "pointing_query", "make_mosaic",
+           "tile_pictures", "Mosaic", "PointingResult", "POINTING_TARGET"]
