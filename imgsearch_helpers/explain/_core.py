@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from ..embeddings import embed_images, embed_texts
 from ..images import load_image
-from ..models import LoadedModel, load_model
+from ..models import ClipartModelWarning, LoadedModel, clipart_note, load_model
 from ._dense import dense_heatmap, gradcam_heatmap
 from ._explanation import Explanation, explanation_html
 from ._perturb import occlusion_heatmap, windows_heatmap
@@ -89,6 +90,9 @@ def explain(model, query, image, method: str = "auto", words: bool = True) -> Ex
     name = default_method(loaded) if method == "auto" else method
     if name not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from 'auto', {', '.join(METHODS)}")
+    note = clipart_note(loaded, [image])
+    if note:      # a clip-art model on a photo: its heatmap means as little as its score
+        warnings.warn(note, ClipartModelWarning, stacklevel=2)
     picture = load_image(image)
     if isinstance(query, str):
         q = embed_texts(loaded, query)[0]

@@ -46,8 +46,10 @@ def word_contributions(loaded, text: str, image_embedding: np.ndarray) -> list[W
 
     A word's contribution is ``cos(text) - cos(text without that word)``: positive
     when the word pulls the query towards the picture, negative when the picture
-    lacks it. Stop words (:data:`STOP_WORDS`) get 0.0. A query of one content word
-    has nothing to compare with; its word gets the whole score.
+    lacks it. The stop words right before the word are left out with it ("a cat
+    and a car" without "car" is "a cat"). Stop words (:data:`STOP_WORDS`) get 0.0.
+    A query of one content word has nothing to compare with; its word gets the
+    whole score.
 
     Parameters
     ----------
@@ -60,8 +62,16 @@ def word_contributions(loaded, text: str, image_embedding: np.ndarray) -> list[W
     list of WordContribution, in the order of the words
     """
     words = split_words(text)
-    content = [i for i, w in enumerate(words) if _key(w) and _key(w) not in STOP_WORDS]
-    variants = [" ".join(words[:i] + words[i + 1:]) for i in content]
+    stop = [not _key(w) or _key(w) in STOP_WORDS for w in words]
+    content = [i for i, is_stop in enumerate(stop) if not is_stop]
+    variants = []
+    for i in content:
+        # The stop words just before a word go with it ("... and a car" -> "..."): left
+        # behind, a dangling "and a" would change the score by itself.
+        start = i
+        while start > 0 and stop[start - 1]:
+            start -= 1
+        variants.append(" ".join(words[:start] + words[i + 1:]))
     variants = [v if v.strip() else None for v in variants]
     to_embed = [text] + [v for v in variants if v is not None]
     scores = embed_texts(loaded, to_embed) @ np.asarray(image_embedding, np.float32)

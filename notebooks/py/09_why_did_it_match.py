@@ -152,9 +152,10 @@ else:
     print("words on a right picture:  ", ", ".join(str(w) for w in success.words if not w.stop))
 
 # %% [markdown]
-# Read the words: on the wrong picture, the words that still score are the ones the two kinds share
-# in the captions this model learned from (water, grass, "outside"); the word that names the right
-# thing adds little or nothing. The heatmap shows the part of the picture those shared words match.
+# Compare the two explanations. The words show which parts of the query the wrong picture does
+# satisfy (often words that both kinds share in the captions this model learned from, such as water,
+# grass or "outside"), and whether the word that names the right thing adds anything there. The
+# heatmap shows which part of the wrong picture those words matched.
 
 # %% [markdown]
 # ## 5. Four methods, one mosaic
