@@ -16,7 +16,7 @@ from ._dense import dense_heatmap, gradcam_heatmap
 from ._explanation import Explanation, explanation_html
 from ._perturb import occlusion_heatmap, windows_heatmap
 from ._tower import picture_embedding
-from ._words import word_contributions
+from ._words import query_parts, word_contributions
 
 # name -> (heatmap function, one line on what it does)
 METHODS: dict[str, tuple[Callable, str]] = {
@@ -57,7 +57,8 @@ def _label(item) -> str:
     return "a picture"
 
 
-def explain(model, query, image, method: str = "auto", words: bool = True) -> Explanation:
+def explain(model, query, image, method: str = "auto", words: bool = True,
+            parts: bool = False) -> Explanation:
     """Explain why ``image`` matches ``query``: where the model looked and which words counted.
 
     Notebook 09 teaches it.
@@ -74,6 +75,11 @@ def explain(model, query, image, method: str = "auto", words: bool = True) -> Ex
         One of :data:`METHODS`, or "auto" for the family's default (:func:`default_method`).
     words : bool
         Compute each word's contribution (text queries; one text embedding per word).
+    parts : bool
+        For a text query that names several things ("a cat and a car"): one heatmap per
+        thing (:func:`query_parts`), each scaled to 0..1, and the heatmap their
+        maximum, so that every thing lights up. One query's embedding is a blend, and
+        its map shows mainly the region that matches the blend best.
 
     Returns
     -------
@@ -103,9 +109,21 @@ def explain(model, query, image, method: str = "auto", words: bool = True) -> Ex
     image_embedding = picture_embedding(loaded, picture)
     score = float(image_embedding @ q)
     heatmap = np.asarray(METHODS[name][0](loaded, picture, q), np.float32)
+    by_part = {}
+    phrases = query_parts(query) if parts and isinstance(query, str) else []
+    if phrases:
+        for phrase, vector in zip(phrases, embed_texts(loaded, phrases)):
+            by_part[phrase] = _unit_range(METHODS[name][0](loaded, picture, vector))
+        heatmap = np.max(list(by_part.values()), axis=0).astype(np.float32)
     contributions = (word_contributions(loaded, query, image_embedding)
                      if words and isinstance(query, str) else [])
-    return Explanation(label, picture, score, heatmap, contributions, name, loaded.name)
+    return Explanation(label, picture, score, heatmap, contributions, name, loaded.name, by_part)
+
+
+def _unit_range(heatmap) -> np.ndarray:
+    heat = np.asarray(heatmap, np.float32)
+    span = float(heat.max() - heat.min())
+    return (heat - heat.min()) / span if span > 0 else np.zeros_like(heat)
 
 
 def explanations_html(explanations: Sequence[Explanation], labels: Sequence[str] = (),

@@ -35,6 +35,9 @@ class Explanation:
         Which method made the heatmap (see :data:`METHODS`).
     model : str
         The model's name.
+    parts : dict of str -> np.ndarray
+        With ``explain(..., parts=True)``: each thing the query names and its own
+        heatmap (0..1); ``heatmap`` is then their maximum.
     """
 
     query: str
@@ -44,6 +47,7 @@ class Explanation:
     words: list[WordContribution] = field(default_factory=list)
     method: str = ""
     model: str = ""
+    parts: dict = field(default_factory=dict)
 
     def peak(self) -> tuple[int, int]:
         """The ``(x, y)`` pixel where the heatmap is highest."""
@@ -111,4 +115,6 @@ def explanation_html(e: Explanation, size: int = 256, label: str = "") -> str:
     return (f'<figure style="margin:4px;width:{size}px;font:12px sans-serif">'
             f'<img src="{_data_uri(e.overlay(), size)}" width="{size}" alt="{alt}">'
             f'<figcaption>{html.escape(label) + "<br>" if label else ""}'
-            f'score {e.score:.3f} · {html.escape(e.method)}<br>{e.words_html()}</figcaption></figure>')
+            f'score {e.score:.3f} · {html.escape(e.method)}'
+            f'{" per thing: " + html.escape(", ".join(e.parts)) if e.parts else ""}'
+            f'<br>{e.words_html()}</figcaption></figure>')

@@ -20,6 +20,10 @@ ein eine einer einem einen der die das den dem des und oder in im auf mit am an 
 """.split())
 
 
+# Words that join two things in a query (English, French, German).
+_JOINERS = frozenset("and with or plus & et avec ou und mit oder sowie".split())
+
+
 @dataclass(frozen=True)
 class WordContribution:
     """One word of a text query and how much it adds to the score."""
@@ -39,6 +43,40 @@ def _key(word: str) -> str:
 def split_words(text: str) -> list[str]:
     """The words of a query as written (split on white space, punctuation kept)."""
     return text.split()
+
+
+def _phrase_spans(words: list[str]) -> list[tuple[int, int]]:
+    """``(start, i)`` per content word ``i``: the stop words right before it start its phrase."""
+    stop = [not _key(w) or _key(w) in STOP_WORDS for w in words]
+    spans = []
+    for i, is_stop in enumerate(stop):
+        if not is_stop:
+            start = i
+            while start > 0 and stop[start - 1]:
+                start -= 1
+            spans.append((start, i))
+    return spans
+
+
+def query_parts(text: str) -> list[str]:
+    """The things a query names, split at "and", "with", commas and the like.
+
+    "a cat and a car" -> ["a cat", "a car"]; "a beautiful lake with mountains" ->
+    ["a beautiful lake", "mountains"]; "a red car" -> ["a red car"].
+    """
+    parts, current = [], []
+    for word in split_words(text):
+        key = _key(word)
+        if key in _JOINERS:
+            parts.append(current)
+            current = []
+            continue
+        current.append(word.rstrip(",;"))
+        if word.endswith((",", ";")):
+            parts.append(current)
+            current = []
+    parts.append(current)
+    return [" ".join(p) for p in parts if any(_key(w) and _key(w) not in STOP_WORDS for w in p)]
 
 
 def word_contributions(loaded, text: str, image_embedding: np.ndarray) -> list[WordContribution]:
@@ -62,16 +100,11 @@ def word_contributions(loaded, text: str, image_embedding: np.ndarray) -> list[W
     list of WordContribution, in the order of the words
     """
     words = split_words(text)
-    stop = [not _key(w) or _key(w) in STOP_WORDS for w in words]
-    content = [i for i, is_stop in enumerate(stop) if not is_stop]
-    variants = []
-    for i in content:
-        # The stop words just before a word go with it ("... and a car" -> "..."): left
-        # behind, a dangling "and a" would change the score by itself.
-        start = i
-        while start > 0 and stop[start - 1]:
-            start -= 1
-        variants.append(" ".join(words[:start] + words[i + 1:]))
+    spans = _phrase_spans(words)
+    content = [i for _, i in spans]
+    # The stop words just before a word go with it ("... and a car" -> "..."): left
+    # behind, a dangling "and a" would change the score by itself.
+    variants = [" ".join(words[:start] + words[i + 1:]) for start, i in spans]
     variants = [v if v.strip() else None for v in variants]
     to_embed = [text] + [v for v in variants if v is not None]
     scores = embed_texts(loaded, to_embed) @ np.asarray(image_embedding, np.float32)

