@@ -28,6 +28,7 @@ from _common import table, write_section  # noqa: E402
 from imgsearch_helpers import load_model  # noqa: E402
 from imgsearch_helpers.explain import (DEFAULT_METHODS, METHODS, POINTING_TARGET,  # noqa: E402
                                        PointingResult, pointing_game, pointing_trials)
+from imgsearch_helpers.explain import WINDOW_SCALES  # noqa: E402
 
 MODELS = ("imgsearch/clipart-clip", "imgsearch/clipart-siglip")
 PLOT = Path(__file__).with_name("explain_pointing.png")
@@ -115,9 +116,20 @@ def report(results: dict, misses: dict, models, grids, n: int, threads: int) -> 
         missed = misses.get((name, grids[0], method), Counter())
         lines.append(f"- {name} ({family}), default `{method}`: {r.accuracy:.2f} at "
                      f"{r.ms_per_explanation:.0f} ms: target {'met' if met else 'NOT met'}"
-                     + (f"; missed queries: {dict(missed)}" if missed else "") + ".")
-    lines += ["", f"![pointing game]({PLOT.name})"]
+                     + (f"; missed queries: {_counts(missed)}" if missed else "") + ".")
+    lines += ["", "Why the defaults: the one-pass methods (dense, gradcam) read the 64-px input's "
+              "8 x 8 patches, so a 2x2 mosaic gives each scene 4 x 4 patches; occlusion greys out "
+              "parts of that same input. Windows resize each window to the model's input, so a "
+              "scene is seen at full resolution. Window sides are "
+              f"{', '.join(f'{s:g}' for s in WINDOW_SCALES)} of the picture's shorter side: a "
+              "3x3 tile (a third) is smaller than the smallest window, so on 3x3 every window "
+              "straddles several scenes, which is why windows fall there.", "",
+              f"![pointing game]({PLOT.name})"]
     return "\n".join(lines)
+
+
+def _counts(counter: Counter) -> str:
+    return ", ".join(f"{kind} x{count}" for kind, count in counter.most_common())
 
 
 def main() -> None:

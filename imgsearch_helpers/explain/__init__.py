@@ -22,9 +22,11 @@ from ._core import (DEFAULT_METHODS, METHODS, default_method, explain, explanati
 from ._explanation import Explanation, overlay_heatmap
 from ._pointing import (POINTING_TARGET, Mosaic, PointingResult, make_mosaic, pointing_game,
                         pointing_query, pointing_trials, tile_pictures)
+from ._perturb import WINDOW_SCALES
 from ._words import STOP_WORDS, WordContribution, query_parts
 
 __all__ = ["explain", "Explanation", "show_explanations", "explanations_html", "METHODS",
            "DEFAULT_METHODS", "default_method", "overlay_heatmap", "WordContribution",
            "STOP_WORDS", "query_parts", "pointing_game", "pointing_trials", "pointing_query",
-           "make_mosaic", "tile_pictures", "Mosaic", "PointingResult", "POINTING_TARGET"]
+           "make_mosaic", "tile_pictures", "Mosaic", "PointingResult", "POINTING_TARGET",
+           "WINDOW_SCALES"]
