@@ -83,7 +83,7 @@ def plot(results: dict, models, grids) -> None:
         ax.set_ylim(0, 1)
         ax.set_title(f"pointing game, {grid}x{grid} mosaics")
         ax.set_ylabel("accuracy")
-    axes[0][0].legend(fontsize=8, loc="lower left")
+    axes[0][0].legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(PLOT, dpi=110)
 
