@@ -1,6 +1,9 @@
 """Helpers for the text-based image search course.
 
 The public API is what ``__all__`` lists; modules starting with ``_`` are private.
+Explanations ("why did it match?") are their own public subpackage:
+``from imgsearch_helpers.explain import explain`` (notebook 09). The function is not
+re-exported here, because ``imgsearch_helpers.explain`` names the subpackage.
 """
 from .device import select_device, select_dtype
 from .display import results_html, show_results

@@ -97,6 +97,40 @@ def tiny_siglip2(tmp_path_factory):
     return _save(tmp_path_factory, "tiny-siglip2", model, processor)
 
 
+def _tiny_gemma_tokenizer():
+    """A case-sensitive Gemma tokenizer of byte tokens (one token per byte of text)."""
+    from transformers import GemmaTokenizer
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3, "<mask>": 4}
+    for byte in range(256):
+        vocab[f"<0x{byte:02X}>"] = len(vocab)
+    return GemmaTokenizer(vocab=vocab, merges=[], padding_side="right")
+
+
+@pytest.fixture(scope="session")
+def fgclip2_folder(tmp_path_factory):
+    """A tiny FG-CLIP 2 saved with save_pretrained (model, image processor, tokenizer)."""
+    import torch
+    from imgsearch_helpers.fgclip2 import (Fgclip2Config, Fgclip2ImageProcessor, Fgclip2Model,
+                                           Fgclip2Processor)
+
+    torch.manual_seed(0)
+    config = Fgclip2Config(
+        text_config=dict(vocab_size=261, hidden_size=32, intermediate_size=37, num_hidden_layers=1,
+                         num_attention_heads=2, max_position_embeddings=64, longtext_len=196,
+                         keep_len=20, pad_token_id=0, eos_token_id=1, bos_token_id=2),
+        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1,
+                           num_attention_heads=2, patch_size=16, num_patches=16))
+    model = Fgclip2Model(config)
+    with torch.no_grad():
+        model.logit_scale.fill_(np.log(10.0))
+        model.logit_bias.fill_(-2.0)
+    path = tmp_path_factory.mktemp("tiny-fgclip2")
+    model.save_pretrained(path)
+    Fgclip2Processor(Fgclip2ImageProcessor(), _tiny_gemma_tokenizer()).save_pretrained(path)
+    return path
+
+
 def install_in_hf_cache(cache_dir, repo_id: str, folder) -> None:
     """Copy a saved model into a Hugging Face cache layout under ``repo_id``.
 

@@ -12,7 +12,8 @@ file name through the folder box and checks that no markup from it runs.
 
 The second test starts ``imgsearch app`` on a copy of the offline gallery, opens
 the URL it prints, searches, checks the top result, saves
-``build/cli-app-screenshot.png``, and stops the command with Ctrl-C (SIGINT),
+``build/cli-app-screenshot.png``, turns on the "why?" toggle (each result's
+heatmap over its thumbnail: ``build/app-why-screenshot.png``), and stops the command with Ctrl-C (SIGINT),
 which must end Voila and its kernel too.
 
 In CI (``CI`` set) every problem fails the test; on a laptop without
@@ -385,6 +386,25 @@ def test_imgsearch_app_serves_the_search_app(page, imgsearch_app):
         assert results and results[0]["name"].startswith("lake_"), results
         assert results[0]["caption"], "the gallery's captions.json is read through the index"
         assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+        _show_why(page, len(results))
     except BaseException:
         page.screenshot(path=str(BUILD / "cli-app-failure.png"), full_page=True)
         raise
+
+
+def _show_why(page, n: int) -> None:
+    """The "why?" toggle lays each result's heatmap over its thumbnail, and takes it off again."""
+    plain = page.evaluate("() => [...document.querySelectorAll('.imgsearch-app .imgsearch-thumb img')]"
+                          ".map(img => img.src)")
+    page.locator(".imgsearch-app .imgsearch-why").click()
+    page.wait_for_function("""(n) => document.querySelectorAll(
+        '.imgsearch-app .imgsearch-result .imgsearch-heatmap img').length >= n""", arg=n,
+        timeout=60_000)
+    heat = page.evaluate("() => [...document.querySelectorAll('.imgsearch-app .imgsearch-heatmap img')]"
+                         ".map(img => img.src)")
+    page.locator(".imgsearch-app").screenshot(path=str(BUILD / "app-why-screenshot.png"))
+    assert len(heat) == n and not set(heat) & set(plain), "the heatmaps replace the thumbnails"
+    assert _visible_results(page)[0]["name"].startswith("lake_"), "the ranking stays the same"
+    page.locator(".imgsearch-app .imgsearch-why").click()
+    page.wait_for_function("() => !document.querySelector('.imgsearch-app .imgsearch-heatmap')",
+                           timeout=60_000)

@@ -391,7 +391,7 @@ def test_every_subcommand_help_shows_an_example(tmp_path):
 
     parser, commands = build_parser()
     assert set(commands) == {"index", "search", "similar", "duplicates", "models", "prefetch",
-                             "doctor", "app"}
+                             "doctor", "app", "explain"}
     for name, sub in commands.items():
         text = sub.format_help()
         assert f"imgsearch {name}" in text.split("example", 1)[1], name

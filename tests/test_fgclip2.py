@@ -21,8 +21,8 @@ from imgsearch_helpers import (available_models, embed_images, embed_texts, load
                                model_info, search, zero_shot_classify, zero_shot_scores)
 from imgsearch_helpers import models
 from imgsearch_helpers.embeddings import model_input_side, text_inputs
-from imgsearch_helpers.fgclip2 import (PATCH_BUDGETS, Fgclip2Config, Fgclip2ImageProcessor,
-                                       Fgclip2Model, Fgclip2Processor, patch_budget)
+from imgsearch_helpers.fgclip2 import (PATCH_BUDGETS, Fgclip2ImageProcessor, Fgclip2Model,
+                                       patch_budget)
 
 NAME = "qihoo360/fg-clip2-base"
 SNAPSHOT = "0123456789abcdef0123456789abcdef01234567"
@@ -30,36 +30,6 @@ LONG = "A Long caption (over 64 tokens, under 196): a RED car and two black cats
 TOO_LONG = "a very long caption " * 12
 # Three sizes, three patch budgets: 48x40 -> 128, 300x200 -> 256, 400x300 -> 576 patches.
 SIZES = [(48, 40), (300, 200), (400, 300), (40, 48), (200, 300)]
-
-
-def _tiny_gemma_tokenizer():
-    """A case-sensitive Gemma tokenizer of byte tokens (one token per byte of text)."""
-    from transformers import GemmaTokenizer
-
-    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3, "<mask>": 4}
-    for byte in range(256):
-        vocab[f"<0x{byte:02X}>"] = len(vocab)
-    return GemmaTokenizer(vocab=vocab, merges=[], padding_side="right")
-
-
-@pytest.fixture(scope="session")
-def fgclip2_folder(tmp_path_factory):
-    """A tiny FG-CLIP 2 saved with save_pretrained (model, image processor, tokenizer)."""
-    torch.manual_seed(0)
-    config = Fgclip2Config(
-        text_config=dict(vocab_size=261, hidden_size=32, intermediate_size=37, num_hidden_layers=1,
-                         num_attention_heads=2, max_position_embeddings=64, longtext_len=196,
-                         keep_len=20, pad_token_id=0, eos_token_id=1, bos_token_id=2),
-        vision_config=dict(hidden_size=32, intermediate_size=37, num_hidden_layers=1,
-                           num_attention_heads=2, patch_size=16, num_patches=16))
-    model = Fgclip2Model(config)
-    with torch.no_grad():
-        model.logit_scale.fill_(np.log(10.0))
-        model.logit_bias.fill_(-2.0)
-    path = tmp_path_factory.mktemp("tiny-fgclip2")
-    model.save_pretrained(path)
-    Fgclip2Processor(Fgclip2ImageProcessor(), _tiny_gemma_tokenizer()).save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from ._gallery import Embedded, Gallery
 from ._view import THUMB_PX, AppView, thumb_html
+from ._why import why_thumb
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_images, embed_texts
 from ..images import ImageLoadError
@@ -226,6 +227,7 @@ class SearchApp:
         ui.upload.observe(self._on_upload, names="value")
         ui.model.observe(self._on_model_change, names="value")
         ui.k.observe(self._on_k_change, names="value")
+        ui.why.observe(self._on_k_change, names="value")     # same thing: show the query again
         ui.index_button.on_click(lambda _b: self.index_folder(ui.folder.value))
 
     def _on_query_change(self, change) -> None:
@@ -338,8 +340,9 @@ class SearchApp:
         self._seq += 1
         for slot, (cell, result) in enumerate(zip(self.ui.first_cells(len(results)), results)):
             path = Path(result.item)
+            picture = (self._why_thumb(path, query) if self.ui.why.value else self._thumb(path))
             cell.show(slot + 1, result.score, path.name, self.captions.get(path.name),
-                      self._thumb(path), self._seq)
+                      picture, self._seq)
         self.ui.hide_cells_from(len(results))
         preview = None
         if query.kind == "image":
@@ -361,6 +364,13 @@ class SearchApp:
                 # e.g. deleted since it was embedded: say so in the cell, keep the rest.
                 return thumb_html(None, path.name, err.reason)
         return self._thumbs[path]
+
+    def _why_thumb(self, path: Path, query: _Query) -> str:
+        try:
+            return why_thumb(self._model(), query.text if query.kind == "text" else query.image,
+                             path)
+        except ImageLoadError as err:
+            return thumb_html(None, path.name, err.reason)
 
     # -- messages ------------------------------------------------------------
     def _update_status(self, note: str = "", query: _Query | None = None,

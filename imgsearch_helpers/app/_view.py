@@ -116,6 +116,10 @@ class AppView:
         self.k = W.IntSlider(value=k, min=1, max=max_k, description="Top k",
                              continuous_update=False)
         self.k.add_class("imgsearch-k")
+        self.why = W.ToggleButton(value=False, description="why?", icon="eye",
+                                  tooltip="Show where each result matches the query (a heatmap)",
+                                  layout=W.Layout(width="90px"))
+        self.why.add_class("imgsearch-why")
         self.folder = W.Text(placeholder="a folder of your own photos, e.g. ~/Pictures",
                              description="Folder", layout=W.Layout(flex="1 1 auto"))
         self.folder.add_class("imgsearch-folder")
@@ -139,7 +143,7 @@ class AppView:
         self.root = W.VBox([
             title,
             W.HBox([self.query, self.search_button, self.upload]),
-            W.HBox([self.model, self.k]),
+            W.HBox([self.model, self.k, self.why]),
             W.HBox([self.folder, self.index_button]),
             self.progress, self.message, self.status, self.query_preview, self.grid,
         ], layout=W.Layout(max_width="980px"))

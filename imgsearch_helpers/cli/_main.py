@@ -8,6 +8,7 @@ import warnings
 
 from ._app import register as add_app_command
 from ._common import MODEL_ENV, CliError, Interrupted, note
+from ._explain import register as add_explain_command
 from ._quiet import only_our_words
 from ._search import register as add_search_commands
 from ._setup import register as add_setup_commands
@@ -27,6 +28,7 @@ examples:
   imgsearch prefetch                              # while online: get the real models
   imgsearch doctor                                # is this laptop ready?
   imgsearch app ~/Pictures                        # the search app as a web page
+  imgsearch explain "a cat" IMG_0042.jpg -o heat.png  # why did it match?
 
 `imgsearch COMMAND --help` shows each command's options and examples.
 """
@@ -49,7 +51,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for add in (add_search_commands, add_setup_commands, add_app_command):
+    for add in (add_search_commands, add_setup_commands, add_app_command, add_explain_command):
         add(sub)
     return parser, dict(sub.choices)
 
