@@ -9,14 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from ._gallery import Embedded, Gallery
 from ._view import THUMB_PX, AppView, thumb_html
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_images, embed_texts
 from ..images import ImageLoadError
 from ..index import ImageIndex
+from ..matching import MATCH_PROBABILITY, calibration_for, refine
 from ..models import LoadedModel, ModelNotAvailableError, load_model
-from ..search import SearchResult, search
+from ..search import SearchResult, all_scores, search
 
 __all__ = ["SearchApp"]
 
@@ -88,8 +91,11 @@ class SearchApp:
         self._last_run = 0.0
         self._seq = 0
         self._last_ms: float | None = None
+        # Results marked right (True) or wrong (False) for the query on screen.
+        self.marks: dict[Path, bool] = {}
+        self.matches: int | None = None
         options = [(Path(m).name if os.sep in m and Path(m).is_dir() else m, m) for m in self.models]
-        self.ui = AppView(options, min(k, max_k), max(max_k, k), self._on_more)
+        self.ui = AppView(options, min(k, max_k), max(max_k, k), self._on_more, self.mark)
         self._wire()
         with self._guard("Opening the gallery"):
             if isinstance(images, ImageIndex):
@@ -179,6 +185,27 @@ class SearchApp:
             name = Path(image).name if isinstance(image, (str, os.PathLike)) else "a picture"
         return self._search(_Query("image", image=image, label=f"more like {name}"),
                             f"Searching with {name}")
+
+    def mark(self, slot: int, right: bool = True) -> list[SearchResult]:
+        """Mark result ``slot`` (0 = the first) right or wrong, as its 👍 / 👎 buttons do.
+
+        The query moves towards the pictures marked right and away from those marked
+        wrong (:func:`~imgsearch_helpers.matching.refine`) and the results are ranked
+        again. Marking a result the same way twice takes the mark back.
+
+        Returns
+        -------
+        list of SearchResult
+            The new results; empty when the search failed (the app says why).
+        """
+        if self._query is None or not 0 <= slot < len(self.results):
+            return []
+        item = Path(self.results[slot].item)
+        if self.marks.get(item) is right:
+            del self.marks[item]
+        else:
+            self.marks[item] = right
+        return self._search(self._query, "Learning from your marks")
 
     def index_folder(self, folder: str | os.PathLike) -> int:
         """Make the images in ``folder`` (and its subfolders) the gallery, as the Index button does.
@@ -283,6 +310,8 @@ class SearchApp:
 
     # -- work ----------------------------------------------------------------
     def _search(self, query: _Query, action: str) -> list[SearchResult]:
+        if query != self._query:
+            self.marks = {}        # marks belong to the query they were made for
         with self._guard(action):
             return self._run(query)
         return []
@@ -325,7 +354,9 @@ class SearchApp:
             vector = (embedded.matrix[row] if row is not None
                       else embed_images(self._model(), [query.image])[0])
         query.vectors[self.model_name] = vector
+        vector = self._refined(vector, embedded)
         results = search(vector, embedded.matrix, embedded.items, k=self.ui.k.value)
+        results = self._judge(query, vector, embedded, results)
         self._last_ms = (time.perf_counter() - start) * 1000
         self._query, self.results, self._last_run = query, results, time.monotonic()
         self._clear_error()
@@ -334,13 +365,41 @@ class SearchApp:
         self._show(results, query, note)
         return results
 
+    def _refined(self, vector, embedded: Embedded):
+        rows = {item: embedded.row_of(item) for item in self.marks}
+        likes = [embedded.matrix[r] for item, r in rows.items() if r is not None and self.marks[item]]
+        unlikes = [embedded.matrix[r] for item, r in rows.items()
+                   if r is not None and not self.marks[item]]
+        return refine(vector, likes, unlikes) if likes or unlikes else vector
+
+    def _judge(self, query: _Query, vector, embedded: Embedded,
+               results: list[SearchResult]) -> list[SearchResult]:
+        """Add ``p_match`` to text results and count the matches (None for picture queries)."""
+        self.matches = None
+        if query.kind != "text" or not len(embedded.items):
+            return results
+        calibration = calibration_for(self._model())
+        scores = all_scores(vector, embedded.matrix)
+        p = calibration.probabilities(scores)
+        self.matches = int(np.count_nonzero(p >= MATCH_PROBABILITY))
+        return [SearchResult(r.item, r.score, r.index, float(p[r.index])) for r in results]
+
     def _show(self, results: list[SearchResult], query: _Query, note: str) -> None:
         self._seq += 1
         for slot, (cell, result) in enumerate(zip(self.ui.first_cells(len(results)), results)):
             path = Path(result.item)
             cell.show(slot + 1, result.score, path.name, self.captions.get(path.name),
-                      self._thumb(path), self._seq)
+                      self._thumb(path), self._seq, result.p_match, self.marks.get(path))
         self.ui.hide_cells_from(len(results))
+        if self.matches is None:
+            self.ui.show_matches_end(None)
+        else:
+            shown_matches = sum(r.p_match >= MATCH_PROBABILITY for r in results)
+            more = (f" (the first {shown_matches} shown)" if self.matches > shown_matches
+                    else "")
+            line = (f"↑ {_match_words(self.matches)}{more} · below: judged not to match"
+                    if shown_matches < len(results) else None)
+            self.ui.show_matches_end(shown_matches if line else None, line or "")
         preview = None
         if query.kind == "image":
             try:
@@ -375,6 +434,11 @@ class SearchApp:
         parts.append(f"model {self.model_name}")
         if query is not None:
             parts += [query.label, f"{self._last_ms:.0f} ms"]
+            if self.matches is not None:
+                parts.append(_match_words(self.matches))
+            if self.marks:
+                liked = sum(self.marks.values())
+                parts.append(f"refined by {liked} 👍 {len(self.marks) - liked} 👎")
         parts.append(note)
         # _show numbers its search itself, so that cells and status share the number.
         if new_seq:
@@ -414,3 +478,7 @@ class SearchApp:
         self.last_error = text
         self.ui.stop_progress()
         self.ui.show_message(text, "error")
+
+
+def _match_words(n: int) -> str:
+    return "1 picture matches" if n == 1 else f"{n} pictures match"

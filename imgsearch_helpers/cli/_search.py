@@ -14,9 +14,11 @@ from ._common import (CliError, UsageError, check_model, choose_model, folder_ar
                       model_options, note, open_index, shown, warn_clipart)
 from ..embeddings import embed_images, embed_texts
 from ..images import SCAN_EXTENSIONS, ImageLoadError
+from ..matching import MATCH_PROBABILITY, calibration_for, refine
 from ..similarity import NEGATIVE_WEIGHT, combine_queries, near_duplicates
 
 _RAW = argparse.RawDescriptionHelpFormatter
+DEFAULT_K = 10
 
 _INDEX_HELP = """\
 Build the index of a folder's pictures, or bring it up to date: only new and
@@ -49,7 +51,14 @@ examples:
   imgsearch search data/gallery/tree_001.png "+2 snow" data/gallery
   imgsearch search "sunset" --paths | xargs -d '\\n' cp -t ~/best/
   imgsearch search "sunset" --json > results.json
-""" % NEGATIVE_WEIGHT
+  imgsearch search "a red car" --matches          # only the pictures judged to match
+  imgsearch search "a lake" --like lake_000.png --unlike boat_005.png
+
+--matches keeps only the pictures judged to match (their match probability p is
+at least %s; without -k, all of them). --like and --unlike mark pictures as
+right or wrong (relevance feedback): every query moves towards the liked ones
+and away from the others.
+""" % (NEGATIVE_WEIGHT, MATCH_PROBABILITY)
 
 _SIMILAR_HELP = """\
 Pictures of FOLDER that look most like IMAGE (IMAGE itself is left out).
@@ -84,6 +93,12 @@ def register(sub) -> None:
     p.add_argument("words", nargs="+", metavar="QUERY",
                    help='words, a picture file, "+ WORDS" or "- WORDS"; the last may be the FOLDER')
     _output_options(p)
+    p.add_argument("--matches", action="store_true",
+                   help="only the pictures judged to match, with their match probability")
+    p.add_argument("--like", action="append", default=[], metavar="PICTURE",
+                   help="a picture that is right (may be repeated)")
+    p.add_argument("--unlike", action="append", default=[], metavar="PICTURE",
+                   help="a picture that is wrong (may be repeated)")
     p.set_defaults(run=run_search)
 
     p = sub.add_parser("similar", parents=[common], formatter_class=_RAW,
@@ -103,7 +118,8 @@ def register(sub) -> None:
 
 
 def _output_options(p) -> None:
-    p.add_argument("-k", type=_positive, default=10, help="how many results (default 10)")
+    p.add_argument("-k", type=_positive, default=None,
+                   help=f"how many results (default {DEFAULT_K}; with --matches, every match)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the results as JSON")
     out.add_argument("--paths", action="store_true",
@@ -256,10 +272,22 @@ def _split_folder(words: list[str]) -> tuple[list[str], str | None]:
 def run_search(args) -> int:
     words, folder_value = _split_folder(args.words)
     queries = parse_queries(words)
+    for value in args.like + args.unlike:
+        if not _is_picture_file(value):
+            raise UsageError(f"--like and --unlike take picture files; not found: {value}")
     folder, loaded, index = _prepare(args, folder_value)
     _searchable(folder, index, loaded)
-    answers = [(label, index.search_embedding(embed_query(loaded, terms), args.k))
-               for label, terms in queries]
+    likes = [embed_query(loaded, [Term(v, True)]) for v in args.like]
+    unlikes = [embed_query(loaded, [Term(v, True)]) for v in args.unlike]
+    matches = "auto" if args.matches else None
+    k = args.k if args.k is not None or args.matches else DEFAULT_K
+    calibration = calibration_for(loaded) if args.matches else None
+    answers = []
+    for label, terms in queries:
+        vector = embed_query(loaded, terms)
+        if likes or unlikes:
+            vector = refine(vector, likes, unlikes)
+        answers.append((label, index.search_embedding(vector, k, matches, calibration)))
     _print_results(args, folder, index, answers)
     return 0
 
@@ -270,9 +298,10 @@ def run_similar(args) -> int:
         raise UsageError(f"picture not found: {args.image}")
     folder, loaded, index = _prepare(args, args.folder)
     _searchable(folder, index, loaded)
-    hits = index.search_embedding(embed_query(loaded, [Term(str(query), True)]), args.k + 1)
+    k = args.k or DEFAULT_K
+    hits = index.search_embedding(embed_query(loaded, [Term(str(query), True)]), k + 1)
     itself = query.resolve()
-    hits = [h for h in hits if Path(h.item).resolve() != itself][:args.k]
+    hits = [h for h in hits if Path(h.item).resolve() != itself][:k]
     _print_results(args, folder, index, [(f"more like {shown(query)}", hits)])
     return 0
 
@@ -282,7 +311,8 @@ def _print_results(args, folder, index, answers) -> None:
         print(json.dumps({
             "model": index.model_name, "folder": str(folder), "index": str(index.index_dir),
             "queries": [{"query": label, "results": [
-                {"rank": rank, "score": round(r.score, 6), "path": str(Path(r.item).absolute())}
+                {"rank": rank, "score": round(r.score, 6), "path": str(Path(r.item).absolute()),
+                 **({} if r.p_match is None else {"p_match": round(r.p_match, 6)})}
                 for rank, r in enumerate(hits, 1)]} for label, hits in answers]},
             indent=2, ensure_ascii=False))
         return
@@ -294,7 +324,12 @@ def _print_results(args, folder, index, answers) -> None:
         if len(answers) > 1:
             print(("\n" if number else "") + f"{label}:")
         for rank, r in enumerate(hits, 1):
-            print(f"{rank:3d}  {r.score:6.3f}  {shown(r.item)}")
+            p = "" if r.p_match is None else f"  p {r.p_match:4.2f}"
+            print(f"{rank:3d}  {r.score:6.3f}{p}  {shown(r.item)}")
+        if getattr(args, "matches", False):
+            n = len(hits)
+            print(f"{n} of {len(index)} pictures match" if n != 1
+                  else f"1 of {len(index)} pictures matches")
 
 
 # -- duplicates ------------------------------------------------------------------------

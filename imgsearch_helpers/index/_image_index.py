@@ -17,7 +17,7 @@ from ._store import (DTYPES, MANIFEST, ImageIndexError, IndexCorruptError, Index
 from ._update import Update, scan, unchanged
 from ..embeddings import ImageBatchResult, embed_images, embed_texts, iter_image_batches
 from ..models import LoadedModel, clipart_note
-from ..search import SearchResult, top_k
+from ..search import SearchResult, match_rows, top_k
 
 __all__ = ["ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "ImageIndexError",
            "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError",
@@ -313,11 +313,19 @@ class ImageIndex:
         verify_embeddings(self.index_dir, self._manifest)
 
     # -- searching ------------------------------------------------------------
-    def search_text(self, model, query: str, k: int = 5) -> list[SearchResult]:
-        """The ``k`` images that best match a text query (any language the model knows)."""
+    def search_text(self, model, query: str, k: int | None = 5, matches=None,
+                    calibration=None) -> list[SearchResult]:
+        """The ``k`` images that best match a text query (any language the model knows).
+
+        ``matches="auto"`` keeps only the images judged to match, each with its
+        ``p_match`` (see :func:`~imgsearch_helpers.search.search`); the calibration
+        is the model's own unless ``calibration`` is given. ``k=None``: no limit.
+        """
         embedder = _as_embedder(model)
         self._check_model(embedder.name)
-        return self.search_embedding(embedder.embed_text(query), k)
+        if matches is not None and calibration is None:
+            calibration = getattr(embedder, "loaded", None)
+        return self.search_embedding(embedder.embed_text(query), k, matches, calibration)
 
     def search_image(self, model, image, k: int = 5) -> list[SearchResult]:
         """The ``k`` images most similar to ``image`` (path, bytes or PIL image).
@@ -331,18 +339,27 @@ class ImageIndex:
         self._check_model(embedder.name)
         return self.search_embedding(embedder.embed_image(image), k)
 
-    def search_embedding(self, vector, k: int = 5) -> list[SearchResult]:
-        """The ``k`` nearest images to a unit ``vector`` of the index's model."""
+    def search_embedding(self, vector, k: int | None = 5, matches=None,
+                         calibration=None) -> list[SearchResult]:
+        """The ``k`` nearest images to a unit ``vector`` of the index's model.
+
+        ``matches`` and ``calibration`` are as for :func:`~imgsearch_helpers.search.search`.
+        """
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         if len(self) == 0:
             return []
         if vector.shape[0] != self.dim:
             raise ValueError(f"query has dimension {vector.shape[0]}, the index {self.dim}")
-        idx, scores = top_k(vector, self.embeddings, k)
+        if matches is not None:
+            rows = match_rows(vector, self.embeddings, matches, calibration, k)
+            idx, scores, probs = (list(x) for x in zip(*rows)) if rows else ([], [], [])
+        else:
+            idx, scores = top_k(vector, self.embeddings, len(self) if k is None else k)
+            probs = [None] * len(idx)
         self._check_rows(idx)
         paths = self._manifest.paths
-        return [SearchResult(self.folder / paths[i], float(s), int(i))
-                for i, s in zip(idx, scores)]
+        return [SearchResult(self.folder / paths[i], float(s), int(i), p)
+                for i, s, p in zip(idx, scores, probs)]
 
     def _check_rows(self, rows) -> None:
         # Only the rows about to be returned, so a search stays as fast as before:
