@@ -1,0 +1,86 @@
+"""The app's "N pictures match", the line where matches end, and its 👍 / 👎 buttons."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imgsearch_helpers import SearchApp, embed_texts, load_model
+from imgsearch_helpers.matching import MATCH_PROBABILITY, calibration_for, refine
+from imgsearch_helpers.models import DATA_DIR
+from imgsearch_helpers.search import all_scores
+
+MODEL = "imgsearch/clipart-clip"
+
+
+@pytest.fixture
+def app():
+    paths = sorted((DATA_DIR / "gallery").glob("*.png"))
+    # A list of files is embedded in memory: nothing is written next to the gallery.
+    return SearchApp(paths, [MODEL], k=24, device="cpu")
+
+
+def test_the_app_counts_the_matches_and_draws_the_line_where_they_end(app):
+    results = app.search_text("a red vehicle on the road")
+    model = load_model(MODEL, device="cpu")
+    p = calibration_for(model).probabilities(
+        all_scores(embed_texts(model, ["a red vehicle on the road"])[0], app._embedded_now().matrix))
+    expected = int((p >= MATCH_PROBABILITY).sum())
+    assert app.matches == expected and 0 < expected < len(results)
+    assert f"{expected} pictures match" in app.ui.status.value
+    flags = [r.p_match >= MATCH_PROBABILITY for r in results]
+    assert flags == sorted(flags, reverse=True), "the matches come first"
+    # The line sits in the grid right after the last match, and says how many match.
+    children = list(app.ui.grid.children)
+    line = children.index(app.ui.matches_end)
+    assert line == sum(flags) and app.ui.matches_end.layout.display is None
+    assert f"{expected} pictures match" in app.ui.matches_end.value
+    assert all(f"p {r.p_match:.2f}" in cell.label.value
+               for cell, r in zip(app.ui.cells, results))
+
+
+def test_a_picture_query_has_no_match_count(app):
+    app.search_text("a red vehicle on the road")
+    app.search_image(app.gallery[0])
+    assert app.matches is None and app.ui.matches_end.layout.display == "none"
+    assert "match" not in app.ui.status.value
+
+
+def test_thumbs_up_refines_the_query_and_a_second_click_takes_it_back(app):
+    query = "a red vehicle on the road"
+    before = app.search_text(query)
+    liked = before[3].item
+    app.ui.cells[3].like.click()          # as the browser's click does
+    assert app.marks == {liked: True}
+    after = app.results
+    model = load_model(MODEL, device="cpu")
+    matrix = app._embedded_now().matrix
+    row = app._embedded_now().row_of(liked)
+    expected = refine(embed_texts(model, [query])[0], [matrix[row]], [])
+    order = np.lexsort((np.arange(len(matrix)), -(matrix @ expected)))[:len(after)]
+    assert [r.index for r in after] == list(order)
+    assert [r.item for r in after].index(liked) <= 3
+    assert "refined by 1 👍 0 👎" in app.ui.status.value
+    slot = [r.item for r in after].index(liked)
+    assert app.ui.cells[slot].like.button_style == "success"
+    app.mark(slot, True)                  # the same mark again: taken back
+    assert app.marks == {} and [r.item for r in app.results] == [r.item for r in before]
+
+
+def test_thumbs_down_lowers_a_picture_and_a_new_query_forgets_the_marks(app):
+    before = app.search_text("a red vehicle on the road")
+    disliked = before[0].item
+    app.ui.cells[0].unlike.click()
+    assert app.marks == {disliked: False}
+    after = {r.item: r for r in app.results}
+    # Rocchio subtracts a quarter of it from the query: exactly what the app ranks by.
+    model = load_model(MODEL, device="cpu")
+    embedded = app._embedded_now()
+    expected = refine(embed_texts(model, ["a red vehicle on the road"])[0], [],
+                      [embedded.matrix[embedded.row_of(disliked)]])
+    assert after[disliked].score == pytest.approx(
+        float(embedded.matrix[embedded.row_of(disliked)] @ expected), abs=1e-5)
+    assert after[disliked].score < before[0].score
+    slot = list(after).index(disliked)
+    assert app.ui.cells[slot].unlike.button_style == "danger"
+    app.search_text("a cottage with a chimney and smoke")
+    assert app.marks == {} and "👍" not in app.ui.status.value
