@@ -6,9 +6,14 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable, Mapping
 
-__all__ = ["LabelsDB", "LABELS_FORMAT_VERSION"]
+from .formats import Format, NewerFormatError
 
-LABELS_FORMAT_VERSION = 1
+__all__ = ["LabelsDB", "LABELS_FORMAT", "LABELS_FORMAT_VERSION"]
+
+# Upgrade steps take the open connection (inside the opening transaction) and
+# return it: ``@LABELS_FORMAT.upgrade(1) def _v1_to_v2(conn): ...``.
+LABELS_FORMAT = Format("imgsearch-labels", 1, "labels")
+LABELS_FORMAT_VERSION = LABELS_FORMAT.version
 
 _SCHEMA = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -90,10 +95,10 @@ class LabelsDB:
             if not (isinstance(version, str) and version.isdigit()):
                 raise ValueError(f"{self.path}: its format_version {version!r} is not a number; "
                                  "the file is damaged. Move it away and label the images again")
-            if int(version) > LABELS_FORMAT_VERSION:
-                raise ValueError(f"{self.path} has labels format {version}; this version of "
-                                 f"imgsearch_helpers reads up to {LABELS_FORMAT_VERSION}. "
-                                 "Upgrade it, or give another path")
+            try:
+                LABELS_FORMAT.read(conn, self.path, version=int(version))
+            except NewerFormatError as err:
+                raise ValueError(f"{err} Or give another path.") from err
             stored_model = meta.get("model")
             if model and stored_model and stored_model != model:
                 raise ValueError(f"{self.path} holds labels from {stored_model!r}, not "
@@ -101,8 +106,11 @@ class LabelsDB:
             model = stored_model or model
             # Written only when new, so that opening a database leaves its file as it is.
             if version != str(LABELS_FORMAT_VERSION) or "format_version" not in meta:
-                conn.execute("INSERT OR REPLACE INTO meta VALUES ('format_version', ?)",
-                             (str(LABELS_FORMAT_VERSION),))
+                stamp = LABELS_FORMAT.stamp()
+                made = f"{stamp['made_by']['package']} {stamp['made_by']['version']}"
+                conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                    ("format", stamp["format"]), ("format_version", str(stamp["format_version"])),
+                    ("made_by", made)])
             if model and stored_model != model:
                 conn.execute("INSERT OR REPLACE INTO meta VALUES ('model', ?)", (model,))
             conn.commit()

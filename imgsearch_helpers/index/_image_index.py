@@ -387,6 +387,11 @@ class ImageIndex:
         return self._manifest.model
 
     @property
+    def weights(self) -> str | None:
+        """The fingerprint of the weights that made the embeddings (None: unknown)."""
+        return self._manifest.weights
+
+    @property
     def dim(self) -> int:
         return self._manifest.dim
 

@@ -36,8 +36,18 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = "imgsearch-index"
-FORMAT_VERSION = 1
+from ..formats import Format, FormatError, NewerFormatError
+
+# Version 2 records the model's weights (a fingerprint) and what wrote the manifest.
+MANIFEST_FORMAT = Format("imgsearch-index", 2, "index")
+FORMAT, FORMAT_VERSION = MANIFEST_FORMAT.name, MANIFEST_FORMAT.version
+
+
+@MANIFEST_FORMAT.upgrade(1)
+def _v1_to_v2(data: dict) -> dict:
+    # Made before fingerprints: which weights made it is unknown (None), so the
+    # next update re-embeds (see ImageIndex.update).
+    return {**data, "weights": None, "made_by": None}
 MANIFEST = "manifest.json"
 DTYPES = ("float32", "float16")
 _EMB_NAME = re.compile(r"^embeddings-(\d+)\.npy$")
@@ -79,6 +89,8 @@ class Manifest:
     embeddings_file: str | None = None
     embeddings_bytes: int = 0
     embeddings_sha256: str | None = None  # None: made by a version that recorded none
+    weights: str | None = None        # the model's weights fingerprint; None: unknown
+    made_by: dict | None = None       # package and version that wrote it last
     paths: list[str] = field(default_factory=list)        # relative, "/"-separated
     # Columns, as in the JSON: a million tuples would cost a tenth of a second to build.
     sizes: list[int] = field(default_factory=list)
@@ -92,8 +104,8 @@ class Manifest:
 
     def to_json(self) -> dict:
         return {
-            "format": FORMAT, "format_version": FORMAT_VERSION,
-            "model": self.model, "dim": self.dim, "dtype": self.dtype,
+            **MANIFEST_FORMAT.stamp(),
+            "model": self.model, "weights": self.weights, "dim": self.dim, "dtype": self.dtype,
             "folder": self.folder, "recursive": self.recursive,
             "generation": self.generation, "embeddings_file": self.embeddings_file,
             "embeddings_bytes": self.embeddings_bytes,
@@ -114,14 +126,12 @@ class Manifest:
         def need(ok, what):
             if not ok:
                 raise IndexCorruptError(f"{where}: {what}. {_UNTOUCHED}")
-        need(isinstance(data, dict) and data.get("format") == FORMAT,
-             f"not an {FORMAT} manifest")
-        version = data.get("format_version")
-        need(is_int(version) and version >= 1, "no valid format_version")
-        if version > FORMAT_VERSION:
-            raise ImageIndexError(f"{where} has index format {version}; this version of "
-                                  f"imgsearch_helpers reads up to {FORMAT_VERSION}. Upgrade it.")
-        # Older formats would be migrated here, one version step at a time.
+        try:
+            data = MANIFEST_FORMAT.read(data, where)
+        except NewerFormatError as err:
+            raise ImageIndexError(str(err)) from err
+        except FormatError as err:
+            raise IndexCorruptError(f"{err}. {_UNTOUCHED}") from err
         missing = [k for k in _FIELDS if k not in data]
         need(not missing, f"missing field(s) {', '.join(missing)}")
         for key, check in _FIELDS.items():
@@ -140,7 +150,7 @@ class Manifest:
                    folder=data["folder"], recursive=data["recursive"],
                    generation=data["generation"], embeddings_file=data["embeddings_file"],
                    embeddings_bytes=data["embeddings_bytes"],
-                   embeddings_sha256=checksum,
+                   embeddings_sha256=checksum, weights=data["weights"],
                    paths=paths, sizes=data["sizes"], mtimes=data["mtimes_ns"],
                    inodes=data["inodes"], racy=set(data["racy"]),
                    skipped=[(p, r) for p, r in data["skipped"]],
@@ -176,9 +186,9 @@ def _pair_list(value) -> bool:
         isinstance(x, list) and len(x) == 2 and _str(x[0]) and _str(x[1]) for x in value)
 
 
-# The manifest's fields and what each must be (format version 1).
+# The manifest's fields and what each must be (format version 2).
 _FIELDS = {
-    "model": _str, "dtype": lambda v: v in DTYPES, "folder": _str,
+    "model": _str, "weights": lambda v: v is None or _str(v), "dtype": lambda v: v in DTYPES, "folder": _str,
     "dim": lambda v: is_int(v, 0, 1 << 20), "recursive": lambda v: isinstance(v, bool),
     "generation": lambda v: is_int(v, 0, 1 << 62), "count": lambda v: is_int(v, 0),
     "embeddings_file": lambda v: v is None or (_str(v) and _EMB_NAME.match(v) is not None),

@@ -15,14 +15,15 @@ from typing import Sequence
 
 import numpy as np
 
+from ..formats import Format, FormatError
 from ..index import ImageIndex, IndexModelMismatchError, ModelEmbedder
 from ..models import LoadedModel
 from ..search import SearchResult
 
 __all__ = ["MilvusImageIndex", "MILVUS_FORMAT_VERSION"]
 
-MILVUS_FORMAT_VERSION = 1
-_FORMAT = "imgsearch-milvus"
+MILVUS_FORMAT = Format("imgsearch-milvus", 1, "collection")
+MILVUS_FORMAT_VERSION = MILVUS_FORMAT.version
 # Collection properties: where a collection records what it holds (any Milvus keeps them).
 _P_FORMAT, _P_VERSION, _P_MODEL, _P_DIM = ("imgsearch.format", "imgsearch.format_version",
                                            "imgsearch.model", "imgsearch.dim")
@@ -107,13 +108,16 @@ class MilvusImageIndex:
     def _read_properties(self) -> None:
         info = self.client.describe_collection(self.collection)
         props = info.get("properties") or {}
-        if props.get(_P_FORMAT) != _FORMAT:
+        if props.get(_P_FORMAT) != MILVUS_FORMAT.name:
             raise ValueError(f"collection {self.collection!r} in {self.uri} was not made by "
                              "MilvusImageIndex; choose another collection name")
-        if int(props.get(_P_VERSION, 0)) > MILVUS_FORMAT_VERSION:
-            raise ValueError(f"collection {self.collection!r} has format "
-                             f"{props[_P_VERSION]}; this version of imgsearch_helpers reads "
-                             f"up to {MILVUS_FORMAT_VERSION}. Upgrade it.")
+        version = props.get(_P_VERSION, "")
+        try:      # properties are strings; the helper checks the number
+            MILVUS_FORMAT.version_of({"format": MILVUS_FORMAT.name,
+                                      "format_version": int(version) if version.isdigit()
+                                      else version}, f"collection {self.collection!r}")
+        except FormatError as err:
+            raise ValueError(str(err)) from err
         self.model_name, self.dim = props[_P_MODEL], int(props[_P_DIM])
         indexes = self.client.list_indexes(self.collection)
         if indexes:
@@ -170,7 +174,7 @@ class MilvusImageIndex:
                         params=self.index_params)
         self.client.create_collection(
             self.collection, schema=schema, index_params=index, consistency_level="Strong",
-            properties={_P_FORMAT: _FORMAT, _P_VERSION: str(MILVUS_FORMAT_VERSION),
+            properties={_P_FORMAT: MILVUS_FORMAT.name, _P_VERSION: str(MILVUS_FORMAT.version),
                         _P_MODEL: model, _P_DIM: str(dim)})
         self.model_name, self.dim = model, dim
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..embeddings import embed_images, iter_image_batches
+from ..formats import Format, FormatError
 from ..images import find_image_files
 from ..index import ModelEmbedder
 from ..models import load_model
@@ -27,7 +28,7 @@ __all__ = ["start_ray", "stop_ray", "EmbedImages", "embed_with_ray", "RayEmbeddi
 # Written next to the Parquet shards: which model made them, and the format's version.
 # The leading "_" makes Parquet readers (pyarrow, Spark, Milvus bulk import) skip it.
 SHARDS_META = "_imgsearch_shards.json"
-_SHARDS_FORMAT, _SHARDS_VERSION = "imgsearch-parquet-shards", 1
+SHARDS_FORMAT = Format("imgsearch-parquet-shards", 1, "shard")
 # Ray's switch for "this node may join a cluster". Off, Ray takes 127.0.0.1 as the
 # node's address, so a local Ray listens on the loopback interface only (by default
 # it advertises, and its agents listen on, the machine's network address). Ray's
@@ -436,7 +437,7 @@ def _meta_fs(out):
 
 def _write_meta(out, shards: Shards) -> None:
     fs, base = _meta_fs(out)
-    meta = {"format": _SHARDS_FORMAT, "format_version": _SHARDS_VERSION, "model": shards.model,
+    meta = {**SHARDS_FORMAT.stamp(), "model": shards.model,
             "dim": shards.dim, "count": len(shards.paths), "skipped": len(shards.skipped),
             "written": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     with fs.open_output_stream(f"{base}/{SHARDS_META}") as stream:
@@ -450,9 +451,7 @@ def _read_meta(out) -> dict | None:
             meta = json.loads(stream.read())
     except FileNotFoundError:
         return None
-    if meta.get("format") != _SHARDS_FORMAT:
-        raise ValueError(f"{out}/{SHARDS_META} is not an {_SHARDS_FORMAT} file")
-    if int(meta.get("format_version", 0)) > _SHARDS_VERSION:
-        raise ValueError(f"{out} has shard format {meta['format_version']}; this version of "
-                         f"imgsearch_helpers reads up to {_SHARDS_VERSION}. Upgrade it.")
-    return meta
+    try:
+        return SHARDS_FORMAT.read(meta, f"{out}/{SHARDS_META}")
+    except FormatError as err:
+        raise ValueError(str(err)) from err
