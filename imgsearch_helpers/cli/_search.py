@@ -14,6 +14,7 @@ from ._common import (CliError, UsageError, check_model, choose_model, folder_ar
                       model_options, note, open_index, shown, warn_clipart)
 from ..embeddings import embed_images, embed_texts
 from ..images import SCAN_EXTENSIONS, ImageLoadError
+from ..index import SORTS, parse_when
 from ..matching import MATCH_PROBABILITY, calibration_for, refine
 from ..similarity import NEGATIVE_WEIGHT, combine_queries, near_duplicates
 
@@ -53,11 +54,13 @@ examples:
   imgsearch search "sunset" --json > results.json
   imgsearch search "a red car" --matches          # only the pictures judged to match
   imgsearch search "a lake" --like lake_000.png --unlike boat_005.png
+  imgsearch search "a red car" --matches --after 2024-05-01 --sort time
 
 --matches keeps only the pictures judged to match (their match probability p is
 at least %s; without -k, all of them). --like and --unlike mark pictures as
 right or wrong (relevance feedback): every query moves towards the liked ones
-and away from the others.
+and away from the others. --after, --before and --sort time use when each picture
+was taken (EXIF DateTimeOriginal, else the file's modification time).
 """ % (NEGATIVE_WEIGHT, MATCH_PROBABILITY)
 
 _SIMILAR_HELP = """\
@@ -99,6 +102,12 @@ def register(sub) -> None:
                    help="a picture that is right (may be repeated)")
     p.add_argument("--unlike", action="append", default=[], metavar="PICTURE",
                    help="a picture that is wrong (may be repeated)")
+    p.add_argument("--after", metavar="DATE", type=_when,
+                   help="only pictures taken on or after DATE (YYYY-MM-DD[THH:MM])")
+    p.add_argument("--before", metavar="DATE", type=_when_end,
+                   help="only pictures taken before DATE (a bare date: up to its end)")
+    p.add_argument("--sort", choices=SORTS, default="relevance",
+                   help="relevance (default) or time: the results oldest first")
     p.set_defaults(run=run_search)
 
     p = sub.add_parser("similar", parents=[common], formatter_class=_RAW,
@@ -134,6 +143,17 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _when(text: str, end: bool = False):
+    try:
+        return parse_when(text, end)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _when_end(text: str):
+    return _when(text, end=True)
 
 
 def _cosine(text: str) -> float:
@@ -287,7 +307,9 @@ def run_search(args) -> int:
         vector = embed_query(loaded, terms)
         if likes or unlikes:
             vector = refine(vector, likes, unlikes)
-        answers.append((label, index.search_embedding(vector, k, matches, calibration)))
+        answers.append((label, index.search_embedding(
+            vector, k, matches, calibration, taken_after=args.after, taken_before=args.before,
+            sort=args.sort)))
     _print_results(args, folder, index, answers)
     return 0
 
@@ -312,7 +334,8 @@ def _print_results(args, folder, index, answers) -> None:
             "model": index.model_name, "folder": str(folder), "index": str(index.index_dir),
             "queries": [{"query": label, "results": [
                 {"rank": rank, "score": round(r.score, 6), "path": str(Path(r.item).absolute()),
-                 **({} if r.p_match is None else {"p_match": round(r.p_match, 6)})}
+                 **({} if r.p_match is None else {"p_match": round(r.p_match, 6)}),
+                 **(_taken_json(index, r.index) if _uses_time(args) else {})}
                 for rank, r in enumerate(hits, 1)]} for label, hits in answers]},
             indent=2, ensure_ascii=False))
         return
@@ -325,11 +348,30 @@ def _print_results(args, folder, index, answers) -> None:
             print(("\n" if number else "") + f"{label}:")
         for rank, r in enumerate(hits, 1):
             p = "" if r.p_match is None else f"  p {r.p_match:4.2f}"
-            print(f"{rank:3d}  {r.score:6.3f}{p}  {shown(r.item)}")
+            when = f"  {_taken(index, r.index)}" if _uses_time(args) else ""
+            print(f"{rank:3d}  {r.score:6.3f}{p}{when}  {shown(r.item)}")
         if getattr(args, "matches", False):
             n = len(hits)
             print(f"{n} of {len(index)} pictures match" if n != 1
                   else f"1 of {len(index)} pictures matches")
+
+
+def _uses_time(args) -> bool:
+    return (getattr(args, "sort", None) == "time" or getattr(args, "after", None) is not None
+            or getattr(args, "before", None) is not None)
+
+
+def _taken_json(index, row: int) -> dict:
+    capture = index.captures[row]
+    return {"taken": capture.taken.isoformat(), "taken_from": capture.source,
+            "camera": capture.camera}
+
+
+def _taken(index, row: int) -> str:
+    capture = index.captures[row]
+    mark = "" if capture.source == "exif" else " (file time)" if capture.source == "mtime" \
+        else " (camera's local time)"
+    return capture.taken.isoformat(sep=" ", timespec="minutes") + mark
 
 
 # -- duplicates ------------------------------------------------------------------------
