@@ -84,3 +84,27 @@ def test_thumbs_down_lowers_a_picture_and_a_new_query_forgets_the_marks(app):
     assert app.ui.cells[slot].unlike.button_style == "danger"
     app.search_text("a cottage with a chimney and smoke")
     assert app.marks == {} and "👍" not in app.ui.status.value
+
+
+def test_the_date_range_and_time_order(tmp_path, tiny_clip):
+    import datetime as dt
+    from pathlib import Path
+
+    from test_capture import jpeg
+
+    dates = {"a.jpg": "2024:04:20 09:00:00", "b.jpg": "2024:05:01 10:00:00",
+             "c.jpg": "2024:06:15 18:00:00", "d.jpg": "2024:05:20 12:00:00"}
+    paths = [jpeg(tmp_path / name, (40 * i, 200 - 40 * i, 90), date, "+02:00")
+             for i, (name, date) in enumerate(dates.items())]
+    app = SearchApp(paths, [tiny_clip], k=4, device="cpu")
+    names = lambda: [Path(r.item).name for r in app.results]      # noqa: E731
+    app.search_text("a picture")
+    assert sorted(names()) == sorted(dates)
+    app.ui.taken_after.value = dt.date(2024, 5, 1)      # the query on screen runs again
+    app.ui.taken_before.value = dt.date(2024, 5, 31)
+    assert sorted(names()) == ["b.jpg", "d.jpg"]
+    assert app.matches is not None and app.matches <= 2
+    app.ui.taken_after.value = None
+    app.ui.sort.value = "time"
+    assert names() == ["a.jpg", "b.jpg", "d.jpg"]
+    assert app.ui.matches_end.layout.display == "none"

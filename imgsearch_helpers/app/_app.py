@@ -13,13 +13,14 @@ import numpy as np
 
 from ._gallery import Embedded, Gallery
 from ._view import THUMB_PX, AppView, thumb_html
+from ._when import Taken, search_taken
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_images, embed_texts
 from ..images import ImageLoadError
 from ..index import ImageIndex
 from ..matching import MATCH_PROBABILITY, calibration_for, refine
 from ..models import LoadedModel, ModelNotAvailableError, load_model
-from ..search import SearchResult, all_scores, search
+from ..search import SearchResult, all_scores
 
 __all__ = ["SearchApp"]
 
@@ -93,6 +94,7 @@ class SearchApp:
         self._last_ms: float | None = None
         # Results marked right (True) or wrong (False) for the query on screen.
         self.marks: dict[Path, bool] = {}
+        self._taken = Taken()
         self.matches: int | None = None
         options = [(Path(m).name if os.sep in m and Path(m).is_dir() else m, m) for m in self.models]
         self.ui = AppView(options, min(k, max_k), max(max_k, k), self._on_more, self.mark)
@@ -253,6 +255,9 @@ class SearchApp:
         ui.upload.observe(self._on_upload, names="value")
         ui.model.observe(self._on_model_change, names="value")
         ui.k.observe(self._on_k_change, names="value")
+        # A new date range or order runs the query on screen again, as a new k does.
+        for widget in (ui.taken_after, ui.taken_before, ui.sort):
+            widget.observe(self._on_k_change, names="value")
         ui.index_button.on_click(lambda _b: self.index_folder(ui.folder.value))
 
     def _on_query_change(self, change) -> None:
@@ -355,7 +360,9 @@ class SearchApp:
                       else embed_images(self._model(), [query.image])[0])
         query.vectors[self.model_name] = vector
         vector = self._refined(vector, embedded)
-        results = search(vector, embedded.matrix, embedded.items, k=self.ui.k.value)
+        results = search_taken(self._taken, vector, embedded.matrix, embedded.items,
+                               self.ui.k.value, self.ui.taken_after.value,
+                               self.ui.taken_before.value, self.ui.sort.value == "time")
         results = self._judge(query, vector, embedded, results)
         self._last_ms = (time.perf_counter() - start) * 1000
         self._query, self.results, self._last_run = query, results, time.monotonic()
@@ -380,8 +387,13 @@ class SearchApp:
             return results
         calibration = calibration_for(self._model())
         scores = all_scores(vector, embedded.matrix)
+        # The collection the probabilities are judged against is the whole gallery; the
+        # count is of the pictures in the date range.
         p = calibration.probabilities(scores)
-        self.matches = int(np.count_nonzero(p >= MATCH_PROBABILITY))
+        after, before = self.ui.taken_after.value, self.ui.taken_before.value
+        in_range = (p if after is None and before is None
+                    else p[self._taken.rows(embedded.items, after, before)])
+        self.matches = int(np.count_nonzero(in_range >= MATCH_PROBABILITY))
         return [SearchResult(r.item, r.score, r.index, float(p[r.index])) for r in results]
 
     def _show(self, results: list[SearchResult], query: _Query, note: str) -> None:
@@ -391,7 +403,8 @@ class SearchApp:
             cell.show(slot + 1, result.score, path.name, self.captions.get(path.name),
                       self._thumb(path), self._seq, result.p_match, self.marks.get(path))
         self.ui.hide_cells_from(len(results))
-        if self.matches is None:
+        if self.matches is None or self.ui.sort.value == "time":
+            # In time order the matches are not a block: their green frames show them.
             self.ui.show_matches_end(None)
         else:
             shown_matches = sum(r.p_match >= MATCH_PROBABILITY for r in results)

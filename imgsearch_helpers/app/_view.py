@@ -149,6 +149,14 @@ class AppView:
         self.index_button = W.Button(description="Index", icon="folder-open",
                                      tooltip="Embed the images in this folder and search them")
         self.index_button.add_class("imgsearch-index")
+        self.taken_after = W.DatePicker(description="Taken from", layout=W.Layout(width="260px"))
+        self.taken_after.add_class("imgsearch-after")
+        self.taken_before = W.DatePicker(description="to", layout=W.Layout(width="200px"),
+                                         style={"description_width": "24px"})
+        self.taken_before.add_class("imgsearch-before")
+        self.sort = W.Dropdown(options=[("best first", "relevance"), ("oldest first", "time")],
+                               description="Order", layout=W.Layout(width="220px"))
+        self.sort.add_class("imgsearch-sort")
         self.progress = W.IntProgress(value=0, min=0, max=1, description="",
                                       layout=W.Layout(display="none", width="480px"),
                                       style={"description_width": "initial"})
@@ -171,6 +179,7 @@ class AppView:
             title,
             W.HBox([self.query, self.search_button, self.upload]),
             W.HBox([self.model, self.k]),
+            W.HBox([self.taken_after, self.taken_before, self.sort]),
             W.HBox([self.folder, self.index_button]),
             self.progress, self.message, self.status, self.query_preview, self.grid,
         ], layout=W.Layout(max_width="980px"))
