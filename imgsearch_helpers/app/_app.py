@@ -9,18 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 
 from ._gallery import Embedded, Gallery
+from ._feedback import judged, match_words, refined
 from ._view import THUMB_PX, AppView, thumb_html
 from ._when import Taken, search_taken
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_images, embed_texts
 from ..images import ImageLoadError
 from ..index import ImageIndex
-from ..matching import MATCH_PROBABILITY, calibration_for, refine
+from ..matching import MATCH_PROBABILITY, calibration_for
 from ..models import LoadedModel, ModelNotAvailableError, load_model
-from ..search import SearchResult, all_scores
+from ..search import SearchResult
 
 __all__ = ["SearchApp"]
 
@@ -359,7 +359,7 @@ class SearchApp:
             vector = (embedded.matrix[row] if row is not None
                       else embed_images(self._model(), [query.image])[0])
         query.vectors[self.model_name] = vector
-        vector = self._refined(vector, embedded)
+        vector = refined(vector, self.marks, embedded)
         results = search_taken(self._taken, vector, embedded.matrix, embedded.items,
                                self.ui.k.value, self.ui.taken_after.value,
                                self.ui.taken_before.value, self.ui.sort.value == "time")
@@ -372,29 +372,18 @@ class SearchApp:
         self._show(results, query, note)
         return results
 
-    def _refined(self, vector, embedded: Embedded):
-        rows = {item: embedded.row_of(item) for item in self.marks}
-        likes = [embedded.matrix[r] for item, r in rows.items() if r is not None and self.marks[item]]
-        unlikes = [embedded.matrix[r] for item, r in rows.items()
-                   if r is not None and not self.marks[item]]
-        return refine(vector, likes, unlikes) if likes or unlikes else vector
-
     def _judge(self, query: _Query, vector, embedded: Embedded,
                results: list[SearchResult]) -> list[SearchResult]:
         """Add ``p_match`` to text results and count the matches (None for picture queries)."""
         self.matches = None
         if query.kind != "text" or not len(embedded.items):
             return results
-        calibration = calibration_for(self._model())
-        scores = all_scores(vector, embedded.matrix)
-        # The collection the probabilities are judged against is the whole gallery; the
-        # count is of the pictures in the date range.
-        p = calibration.probabilities(scores)
         after, before = self.ui.taken_after.value, self.ui.taken_before.value
-        in_range = (p if after is None and before is None
-                    else p[self._taken.rows(embedded.items, after, before)])
-        self.matches = int(np.count_nonzero(in_range >= MATCH_PROBABILITY))
-        return [SearchResult(r.item, r.score, r.index, float(p[r.index])) for r in results]
+        rows = (None if after is None and before is None
+                else self._taken.rows(embedded.items, after, before))
+        results, self.matches = judged(vector, embedded, results,
+                                       calibration_for(self._model()), rows)
+        return results
 
     def _show(self, results: list[SearchResult], query: _Query, note: str) -> None:
         self._seq += 1
@@ -410,7 +399,7 @@ class SearchApp:
             shown_matches = sum(r.p_match >= MATCH_PROBABILITY for r in results)
             more = (f" (the first {shown_matches} shown)" if self.matches > shown_matches
                     else "")
-            line = (f"↑ {_match_words(self.matches)}{more} · below: judged not to match"
+            line = (f"↑ {match_words(self.matches)}{more} · below: judged not to match"
                     if shown_matches < len(results) else None)
             self.ui.show_matches_end(shown_matches if line else None, line or "")
         preview = None
@@ -448,7 +437,7 @@ class SearchApp:
         if query is not None:
             parts += [query.label, f"{self._last_ms:.0f} ms"]
             if self.matches is not None:
-                parts.append(_match_words(self.matches))
+                parts.append(match_words(self.matches))
             if self.marks:
                 liked = sum(self.marks.values())
                 parts.append(f"refined by {liked} 👍 {len(self.marks) - liked} 👎")
@@ -492,6 +481,3 @@ class SearchApp:
         self.ui.stop_progress()
         self.ui.show_message(text, "error")
 
-
-def _match_words(n: int) -> str:
-    return "1 picture matches" if n == 1 else f"{n} pictures match"
