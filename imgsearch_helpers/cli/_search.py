@@ -302,15 +302,18 @@ def run_search(args) -> int:
     matches = "auto" if args.matches else None
     k = args.k if args.k is not None or args.matches else DEFAULT_K
     calibration = calibration_for(loaded) if args.matches else None
-    answers = []
+    answers, counts = [], {}
     for label, terms in queries:
         vector = embed_query(loaded, terms)
         if likes or unlikes:
             vector = refine(vector, likes, unlikes)
-        answers.append((label, index.search_embedding(
-            vector, k, matches, calibration, taken_after=args.after, taken_before=args.before,
-            sort=args.sort)))
-    _print_results(args, folder, index, answers)
+        # Every match, so that the count is right however many -k shows.
+        hits = index.search_embedding(
+            vector, None if matches else k, matches, calibration, taken_after=args.after,
+            taken_before=args.before, sort=args.sort)
+        counts[label] = len(hits)
+        answers.append((label, hits[:k] if k is not None else hits))
+    _print_results(args, folder, index, answers, counts if args.matches else None)
     return 0
 
 
@@ -328,11 +331,14 @@ def run_similar(args) -> int:
     return 0
 
 
-def _print_results(args, folder, index, answers) -> None:
+def _print_results(args, folder, index, answers, counts=None) -> None:
+    """Print each query's results; ``counts``: how many match each query (with --matches)."""
     if args.json:
         print(json.dumps({
             "model": index.model_name, "folder": str(folder), "index": str(index.index_dir),
-            "queries": [{"query": label, "results": [
+            "queries": [{"query": label,
+                         **({} if counts is None else {"matches": counts[label]}),
+                         "results": [
                 {"rank": rank, "score": round(r.score, 6), "path": str(Path(r.item).absolute()),
                  **({} if r.p_match is None else {"p_match": round(r.p_match, 6)}),
                  **(_taken_json(index, r.index) if _uses_time(args) else {})}
@@ -350,10 +356,11 @@ def _print_results(args, folder, index, answers) -> None:
             p = "" if r.p_match is None else f"  p {r.p_match:4.2f}"
             when = f"  {_taken(index, r.index)}" if _uses_time(args) else ""
             print(f"{rank:3d}  {r.score:6.3f}{p}{when}  {shown(r.item)}")
-        if getattr(args, "matches", False):
-            n = len(hits)
-            print(f"{n} of {len(index)} pictures match" if n != 1
-                  else f"1 of {len(index)} pictures matches")
+        if counts is not None:
+            n = counts[label]
+            shown_note = f" ({len(hits)} shown)" if len(hits) < n else ""
+            print((f"{n} of {len(index)} pictures match" if n != 1
+                   else f"1 of {len(index)} pictures matches") + shown_note)
 
 
 def _uses_time(args) -> bool:
