@@ -27,7 +27,6 @@ def test_the_app_shows_how_many_match_and_learns_from_a_thumbs_up(page, imgsearc
         page.goto(imgsearch_app)
         box = page.locator(".imgsearch-app .imgsearch-query input")
         box.wait_for(timeout=120_000)
-        page.locator(".imgsearch-app .imgsearch-k input").first.wait_for(timeout=10_000)
         box.fill(QUERY)
         box.press("Enter")
         page.wait_for_function("""(query) => {
