@@ -59,7 +59,7 @@ def test_thumbs_up_refines_the_query_and_a_second_click_takes_it_back(app):
     order = np.lexsort((np.arange(len(matrix)), -(matrix @ expected)))[:len(after)]
     assert [r.index for r in after] == list(order)
     assert [r.item for r in after].index(liked) <= 3
-    assert "refined by 1 👍 0 👎" in app.ui.status.value
+    assert "refined: 1 marked right, 0 wrong" in app.ui.status.value
     slot = [r.item for r in after].index(liked)
     assert app.ui.cells[slot].like.button_style == "success"
     app.mark(slot, True)                  # the same mark again: taken back
@@ -83,7 +83,7 @@ def test_thumbs_down_lowers_a_picture_and_a_new_query_forgets_the_marks(app):
     slot = list(after).index(disliked)
     assert app.ui.cells[slot].unlike.button_style == "danger"
     app.search_text("a cottage with a chimney and smoke")
-    assert app.marks == {} and "👍" not in app.ui.status.value
+    assert app.marks == {} and "refined" not in app.ui.status.value
 
 
 def test_the_date_range_and_time_order(tmp_path, tiny_clip):

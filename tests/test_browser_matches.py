@@ -50,13 +50,18 @@ def test_the_app_shows_how_many_match_and_learns_from_a_thumbs_up(page, imgsearc
         assert likes.count() >= len(results) and \
             page.locator(".imgsearch-app .imgsearch-unlike").count() >= len(results)
         page.locator(".imgsearch-app").screenshot(path=str(BUILD / "matches-screenshot.png"))
-        # A thumbs-up on the fifth result: the search runs again, refined, and it moves up.
-        liked = results[4]["name"]
-        likes.nth(4).click()
+        # A thumbs-up on the first result judged not to match: the search runs again,
+        # refined, and that picture is now among the matches.
+        slot = min(matches, len(results) - 1)
+        liked = results[slot]["name"]
+        likes.nth(slot).click()
         page.wait_for_function("""() => document.querySelector('.imgsearch-app .imgsearch-status')
-            .textContent.includes('refined by 1 👍 0 👎')""", timeout=60_000)
+            .textContent.includes('refined: 1 marked right, 0 wrong')""", timeout=60_000)
+        now = int(re.search(r"(\d+) pictures? match", _status(page)).group(1))
         after = [r["name"] for r in _visible_results(page)]
-        assert liked in after and after.index(liked) < 4, (liked, after)
+        assert liked in after[:now], (liked, after, now)
+        marked = page.locator(".imgsearch-app .imgsearch-result").nth(after.index(liked))
+        assert "mod-success" in marked.locator(".imgsearch-like").get_attribute("class")
         page.locator(".imgsearch-app").screenshot(
             path=str(BUILD / "matches-refined-screenshot.png"))
     except BaseException:

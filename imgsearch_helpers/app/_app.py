@@ -440,7 +440,7 @@ class SearchApp:
                 parts.append(match_words(self.matches))
             if self.marks:
                 liked = sum(self.marks.values())
-                parts.append(f"refined by {liked} 👍 {len(self.marks) - liked} 👎")
+                parts.append(f"refined: {liked} marked right, {len(self.marks) - liked} wrong")
         parts.append(note)
         # _show numbers its search itself, so that cells and status share the number.
         if new_seq:

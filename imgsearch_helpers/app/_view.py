@@ -61,10 +61,10 @@ class ResultCell:
         self.more.add_class("imgsearch-more")
         self.more.on_click(lambda _button: on_more(slot))
         # Relevance feedback: mark a result right or wrong and the search re-ranks.
-        self.like = W.Button(description="👍", tooltip="Right: more like this one",
+        self.like = W.Button(icon="thumbs-up", tooltip="Right: more like this one",
                              layout=W.Layout(width=f"{THUMB_PX // 2 - 2}px"))
         self.like.add_class("imgsearch-like")
-        self.unlike = W.Button(description="👎", tooltip="Wrong: fewer like this one",
+        self.unlike = W.Button(icon="thumbs-down", tooltip="Wrong: fewer like this one",
                                layout=W.Layout(width=f"{THUMB_PX // 2 - 2}px"))
         self.unlike.add_class("imgsearch-unlike")
         if on_mark is not None:
