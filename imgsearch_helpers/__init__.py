@@ -14,6 +14,7 @@ from .labels import LabelsDB
 from .models import (LoadedModel, ModelInfo, ModelNotAvailableError, available_models,
                      load_model, model_info)
 from .profiles import Profile, get_profile
+from .matching import Calibration, calibration_for, refine
 from .search import SearchResult, search, top_k
 from .zeroshot import zero_shot_classify, zero_shot_scores
 
@@ -27,6 +28,7 @@ __all__ = [
     "load_image", "ImageLoadError",
     "ImageIndex", "ImageIndexError", "IndexCorruptError", "IndexModelMismatchError",
     "top_k", "search", "SearchResult",
+    "refine", "Calibration", "calibration_for",
     "zero_shot_scores", "zero_shot_classify",
     "LabelsDB",
     "get_profile", "Profile",

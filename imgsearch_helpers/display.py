@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 from typing import Sequence
 
+from .matching import MATCH_PROBABILITY
 from .images import ImageLoadError, load_image
 from .search import SearchResult
 
@@ -26,6 +27,11 @@ def _label(item) -> str:
     return Path(item).name if isinstance(item, (str, Path)) else str(item)
 
 
+def _match_text(result) -> str:
+    p = getattr(result, "p_match", None)
+    return "" if p is None else f" · p {p:.2f}"
+
+
 def results_html(results: Sequence[SearchResult], title: str | None = None,
                  captions: dict | None = None, size: int = 160) -> str:
     """Render ranked results as a grid of thumbnails with rank, score and file name.
@@ -42,9 +48,15 @@ def results_html(results: Sequence[SearchResult], title: str | None = None,
         except ImageLoadError as err:
             img = f'<div style="width:{size}px;height:{size}px">cannot show: {html.escape(err.reason)}</div>'
         cap = f'<div style="color:#555">{html.escape(caption)}</div>' if caption else ""
+        match = _match_text(r)
+        # A result judged to match gets a green frame, one judged not to a grey one.
+        p = getattr(r, "p_match", None)
+        frame = ("" if p is None else
+                 f"outline:3px solid {'#2e7d32' if p >= MATCH_PROBABILITY else '#ccc'};")
         cells.append(
-            f'<figure style="margin:4px;width:{size}px;font:12px sans-serif">{img}'
-            f'<figcaption><b>#{rank}</b> {r.score:.3f}<br>{html.escape(name)}{cap}</figcaption></figure>')
+            f'<figure style="margin:6px;width:{size}px;font:12px sans-serif;{frame}">{img}'
+            f'<figcaption><b>#{rank}</b> {r.score:.3f}{match}<br>{html.escape(name)}{cap}'
+            '</figcaption></figure>')
     head = f"<h4>{html.escape(title)}</h4>" if title else ""
     return f'{head}<div style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
 
@@ -54,6 +66,7 @@ def show_results(results: Sequence[SearchResult], title: str | None = None,
     """Display :func:`results_html` in a notebook, with a plain-text fallback."""
     from IPython.display import display
 
-    text = "\n".join(f"#{i} {r.score:.3f} {_label(r.item)}" for i, r in enumerate(results, 1))
+    text = "\n".join(f"#{i} {r.score:.3f}{_match_text(r)} {_label(r.item)}"
+                     for i, r in enumerate(results, 1))
     display({"text/html": results_html(results, title, captions, size),
              "text/plain": (f"{title}\n" if title else "") + text}, raw=True)

@@ -12,7 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["SearchResult", "top_k", "search", "faiss_available", "FAISS_MIN_ROWS"]
+__all__ = ["SearchResult", "top_k", "search", "all_scores", "match_rows", "faiss_available",
+           "FAISS_MIN_ROWS"]
 
 # "auto" uses FAISS from this many rows on; None: never. FAISS's exact flat search
 # was slower than the numpy path below at every size bench/bench_search.py tried
@@ -28,11 +29,16 @@ _BLOCK_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class SearchResult:
-    """One ranked hit: the item (e.g. a path), its cosine score and row index."""
+    """One ranked hit: the item (e.g. a path), its cosine score and row index.
+
+    ``p_match`` is the probability that it matches the query, when the search was
+    asked to judge that (``matches=``), else None.
+    """
 
     item: object
     score: float
     index: int
+    p_match: float | None = None
 
 
 def faiss_available() -> bool:
@@ -180,8 +186,8 @@ def _exact_rank(q: np.ndarray, matrix: np.ndarray, cand: np.ndarray,
     return idx_out, score_out
 
 
-def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int = 5,
-           backend: str = "auto") -> list[SearchResult]:
+def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int | None = 5,
+           backend: str = "auto", matches=None, calibration=None) -> list[SearchResult]:
     """Rank ``items`` by cosine similarity of their ``embeddings`` to one ``query`` embedding.
 
     Parameters
@@ -189,9 +195,19 @@ def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int = 
     query : np.ndarray, shape (d,) or (1, d)
     embeddings : np.ndarray, shape (n, d), unit rows
     items : sequence of length n (paths, names, anything)
-    k : int
+    k : int or None
+        At most this many results; None: no limit (every match, or every item).
     backend : {"auto", "numpy", "faiss"}
         See :func:`top_k`.
+    matches : None, "auto" or float
+        None: the ``k`` best, whether they match or not. "auto": only the results
+        judged to match (match probability at least
+        :data:`~imgsearch_helpers.matching.MATCH_PROBABILITY`), each with ``p_match``;
+        a number: that probability instead.
+    calibration : Calibration or LoadedModel
+        How scores become probabilities (needed with ``matches``): a
+        :class:`~imgsearch_helpers.matching.Calibration`, or the query's model,
+        whose calibration :func:`~imgsearch_helpers.matching.calibration_for` finds.
 
     Returns
     -------
@@ -204,5 +220,56 @@ def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int = 
         if query.shape[0] != 1:
             raise ValueError("search() takes one query; use top_k() for several")
         query = query[0]
-    idx, scores = top_k(query, embeddings, k, backend=backend)
-    return [SearchResult(items[i], float(s), int(i)) for i, s in zip(idx, scores)]
+    if k is not None and k < 1:
+        raise ValueError("k must be at least 1, or None for no limit")
+    if matches is None:
+        idx, scores = top_k(query, embeddings, len(items) if k is None else k, backend=backend)
+        return [SearchResult(items[i], float(s), int(i)) for i, s in zip(idx, scores)]
+    return [SearchResult(items[i], s, i, p)
+            for i, s, p in match_rows(query, embeddings, matches, calibration, k)]
+
+
+def all_scores(query: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Cosines of one unit ``query`` with every row of ``matrix`` (float32; blocks of ~64 MB)."""
+    query = np.asarray(query, np.float32).reshape(-1)
+    if matrix.ndim != 2 or matrix.shape[1] != len(query):
+        raise ValueError(f"query dimension {len(query)} does not match the embeddings' "
+                         f"{matrix.shape[1] if matrix.ndim == 2 else matrix.shape}")
+    rows = _block_rows(1, matrix.shape[1], converts=matrix.dtype != np.float32)
+    return np.concatenate([np.asarray(matrix[s:s + rows], np.float32) @ query
+                           for s in range(0, len(matrix), rows)] or [np.zeros(0, np.float32)])
+
+
+def match_rows(query: np.ndarray, matrix: np.ndarray, matches, calibration,
+               k: int | None = None) -> list[tuple[int, float, float]]:
+    """``(row, score, p_match)`` of the rows judged to match ``query``, best first.
+
+    ``matches`` and ``calibration`` are as for :func:`search`; at most ``k`` rows.
+    """
+    from .matching import MATCH_PROBABILITY, Calibration, calibration_for
+
+    if matches == "auto":
+        threshold = MATCH_PROBABILITY
+    elif isinstance(matches, (int, float)) and not isinstance(matches, bool) \
+            and 0.0 < matches < 1.0:
+        threshold = float(matches)
+    else:
+        raise ValueError(f'matches must be None, "auto" or a probability between 0 and 1, '
+                         f"not {matches!r}")
+    if calibration is None:
+        raise ValueError("matches= needs calibration=: the query's model or a Calibration")
+    if not isinstance(calibration, Calibration):
+        calibration = calibration_for(calibration)
+    scores = all_scores(query, matrix)
+    if len(scores) == 0:
+        return []
+    p = calibration.probabilities(scores)
+    rows = np.flatnonzero(p >= threshold)
+    if len(rows) == 0:
+        return []
+    # The same exact float64 scores and tie order as top_k, so the matches are a
+    # prefix of the plain ranking.
+    q = query.reshape(1, -1)
+    idx, exact = _exact_rank(q, matrix, rows[None, :], len(rows) if k is None
+                             else min(k, len(rows)))
+    return [(int(i), float(s), float(p[i])) for i, s in zip(idx[0], exact[0])]

@@ -8,6 +8,7 @@ from conftest import make_picture
 from imgsearch_helpers import __version__
 from imgsearch_helpers.formats import Format, NewerFormatError, UnknownFormatError
 from imgsearch_helpers.index import ImageIndex, ImageIndexError, IndexCorruptError
+from imgsearch_helpers.index._store import MANIFEST_FORMAT
 
 
 def test_steps_run_in_order_from_the_stored_version_to_the_current_one():
@@ -65,14 +66,15 @@ def test_an_index_of_format_1_is_upgraded_and_its_weights_are_unknown(tmp_path):
     index = ImageIndex.build(folder, FakeEmbedder())
     manifest = index.index_dir / "manifest.json"
     data = json.loads(manifest.read_text())
-    assert data["format_version"] == 2 and data["made_by"]["package"] == "imgsearch_helpers"
-    # What version 1 wrote: no weights, no made_by.
-    old = {k: v for k, v in data.items() if k not in ("weights", "made_by")}
+    current = MANIFEST_FORMAT.version
+    assert data["format_version"] == current and data["made_by"]["package"] == "imgsearch_helpers"
+    # What version 1 wrote: no weights, no made_by (and no capture times, from version 3).
+    old = {k: v for k, v in data.items() if k not in ("weights", "made_by", "captures")}
     manifest.write_text(json.dumps({**old, "format_version": 1}))
     again = ImageIndex.open(index.index_dir)
     assert again.relpaths == index.relpaths and again.weights is None
-    manifest.write_text(json.dumps({**data, "format_version": 3}))
-    with pytest.raises(ImageIndexError, match="index format 3.*reads up to 2"):
+    manifest.write_text(json.dumps({**data, "format_version": current + 1}))
+    with pytest.raises(ImageIndexError, match=f"index format {current + 1}.*reads up to {current}"):
         ImageIndex.open(index.index_dir)
     manifest.write_text(json.dumps({**data, "format": "something else"}))
     with pytest.raises(IndexCorruptError, match="not an imgsearch-index file"):

@@ -68,6 +68,7 @@ def test_public_api_is_unchanged():
         "load_image", "ImageLoadError",
         "ImageIndex", "ImageIndexError", "IndexCorruptError", "IndexModelMismatchError",
         "top_k", "search", "SearchResult",
+        "refine", "Calibration", "calibration_for",
         "zero_shot_scores", "zero_shot_classify",
         "LabelsDB",
         "get_profile", "Profile",

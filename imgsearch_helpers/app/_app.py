@@ -9,15 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+
 from ._gallery import Embedded, Gallery
+from ._feedback import judged, match_words, refined
 from ._view import THUMB_PX, AppView, thumb_html
 from ._why import why_thumb
+from ._when import Taken, search_taken
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_images, embed_texts
 from ..images import ImageLoadError
 from ..index import ImageIndex
+from ..matching import MATCH_PROBABILITY, calibration_for
 from ..models import LoadedModel, ModelNotAvailableError, load_model
-from ..search import SearchResult, search
+from ..search import SearchResult
 
 __all__ = ["SearchApp"]
 
@@ -89,8 +93,12 @@ class SearchApp:
         self._last_run = 0.0
         self._seq = 0
         self._last_ms: float | None = None
+        # Results marked right (True) or wrong (False) for the query on screen.
+        self.marks: dict[Path, bool] = {}
+        self._taken = Taken()
+        self.matches: int | None = None
         options = [(Path(m).name if os.sep in m and Path(m).is_dir() else m, m) for m in self.models]
-        self.ui = AppView(options, min(k, max_k), max(max_k, k), self._on_more)
+        self.ui = AppView(options, min(k, max_k), max(max_k, k), self._on_more, self.mark)
         self._wire()
         with self._guard("Opening the gallery"):
             if isinstance(images, ImageIndex):
@@ -181,6 +189,27 @@ class SearchApp:
         return self._search(_Query("image", image=image, label=f"more like {name}"),
                             f"Searching with {name}")
 
+    def mark(self, slot: int, right: bool = True) -> list[SearchResult]:
+        """Mark result ``slot`` (0 = the first) right or wrong, as its 👍 / 👎 buttons do.
+
+        The query moves towards the pictures marked right and away from those marked
+        wrong (:func:`~imgsearch_helpers.matching.refine`) and the results are ranked
+        again. Marking a result the same way twice takes the mark back.
+
+        Returns
+        -------
+        list of SearchResult
+            The new results; empty when the search failed (the app says why).
+        """
+        if self._query is None or not 0 <= slot < len(self.results):
+            return []
+        item = Path(self.results[slot].item)
+        if self.marks.get(item) is right:
+            del self.marks[item]
+        else:
+            self.marks[item] = right
+        return self._search(self._query, "Learning from your marks")
+
     def index_folder(self, folder: str | os.PathLike) -> int:
         """Make the images in ``folder`` (and its subfolders) the gallery, as the Index button does.
 
@@ -228,6 +257,9 @@ class SearchApp:
         ui.model.observe(self._on_model_change, names="value")
         ui.k.observe(self._on_k_change, names="value")
         ui.why.observe(self._on_k_change, names="value")     # same thing: show the query again
+        # A new date range or order runs the query on screen again, as a new k does.
+        for widget in (ui.taken_after, ui.taken_before, ui.sort):
+            widget.observe(self._on_k_change, names="value")
         ui.index_button.on_click(lambda _b: self.index_folder(ui.folder.value))
 
     def _on_query_change(self, change) -> None:
@@ -285,6 +317,8 @@ class SearchApp:
 
     # -- work ----------------------------------------------------------------
     def _search(self, query: _Query, action: str) -> list[SearchResult]:
+        if query != self._query:
+            self.marks = {}        # marks belong to the query they were made for
         with self._guard(action):
             return self._run(query)
         return []
@@ -327,7 +361,11 @@ class SearchApp:
             vector = (embedded.matrix[row] if row is not None
                       else embed_images(self._model(), [query.image])[0])
         query.vectors[self.model_name] = vector
-        results = search(vector, embedded.matrix, embedded.items, k=self.ui.k.value)
+        vector = refined(vector, self.marks, embedded)
+        results = search_taken(self._taken, vector, embedded.matrix, embedded.items,
+                               self.ui.k.value, self.ui.taken_after.value,
+                               self.ui.taken_before.value, self.ui.sort.value == "time")
+        results = self._judge(query, vector, embedded, results)
         self._last_ms = (time.perf_counter() - start) * 1000
         self._query, self.results, self._last_run = query, results, time.monotonic()
         self._clear_error()
@@ -336,14 +374,37 @@ class SearchApp:
         self._show(results, query, note)
         return results
 
+    def _judge(self, query: _Query, vector, embedded: Embedded,
+               results: list[SearchResult]) -> list[SearchResult]:
+        """Add ``p_match`` to text results and count the matches (None for picture queries)."""
+        self.matches = None
+        if query.kind != "text" or not len(embedded.items):
+            return results
+        after, before = self.ui.taken_after.value, self.ui.taken_before.value
+        rows = (None if after is None and before is None
+                else self._taken.rows(embedded.items, after, before))
+        results, self.matches = judged(vector, embedded, results,
+                                       calibration_for(self._model()), rows)
+        return results
+
     def _show(self, results: list[SearchResult], query: _Query, note: str) -> None:
         self._seq += 1
         for slot, (cell, result) in enumerate(zip(self.ui.first_cells(len(results)), results)):
             path = Path(result.item)
             picture = (self._why_thumb(path, query) if self.ui.why.value else self._thumb(path))
             cell.show(slot + 1, result.score, path.name, self.captions.get(path.name),
-                      picture, self._seq)
+                      picture, self._seq, result.p_match, self.marks.get(path))
         self.ui.hide_cells_from(len(results))
+        if self.matches is None or self.ui.sort.value == "time":
+            # In time order the matches are not a block: their green frames show them.
+            self.ui.show_matches_end(None)
+        else:
+            shown_matches = sum(r.p_match >= MATCH_PROBABILITY for r in results)
+            more = (f" (the first {shown_matches} shown)" if self.matches > shown_matches
+                    else "")
+            line = (f"↑ {match_words(self.matches)}{more} · below: judged not to match"
+                    if shown_matches < len(results) else None)
+            self.ui.show_matches_end(shown_matches if line else None, line or "")
         preview = None
         if query.kind == "image":
             try:
@@ -385,6 +446,11 @@ class SearchApp:
         parts.append(f"model {self.model_name}")
         if query is not None:
             parts += [query.label, f"{self._last_ms:.0f} ms"]
+            if self.matches is not None:
+                parts.append(match_words(self.matches))
+            if self.marks:
+                liked = sum(self.marks.values())
+                parts.append(f"refined: {liked} marked right, {len(self.marks) - liked} wrong")
         parts.append(note)
         # _show numbers its search itself, so that cells and status share the number.
         if new_seq:
@@ -424,3 +490,4 @@ class SearchApp:
         self.last_error = text
         self.ui.stop_progress()
         self.ui.show_message(text, "error")
+

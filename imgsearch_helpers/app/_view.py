@@ -12,6 +12,8 @@ from typing import Callable
 
 import ipywidgets as W
 
+from ..matching import MATCH_PROBABILITY
+
 THUMB_PX = 128
 _CELL_PX = THUMB_PX + 20
 _MESSAGE_COLORS = {"error": ("#fdecea", "#b3261e"), "warning": ("#fff4e0", "#8a5300"),
@@ -45,7 +47,8 @@ class ResultCell:
     the browser, while a new widget also needs a new view there.
     """
 
-    def __init__(self, slot: int, on_more: Callable[[int], None]):
+    def __init__(self, slot: int, on_more: Callable[[int], None],
+                 on_mark: Callable[[int, bool], None] | None = None):
         self.image = W.HTML()
         self.image.add_class("imgsearch-thumb")
         self.label = W.HTML()
@@ -57,24 +60,47 @@ class ResultCell:
                              layout=W.Layout(width=f"{THUMB_PX}px"))
         self.more.add_class("imgsearch-more")
         self.more.on_click(lambda _button: on_more(slot))
-        self.box = W.VBox([self.image, self.label, self.caption, self.more],
+        # Relevance feedback: mark a result right or wrong and the search re-ranks.
+        self.like = W.Button(icon="thumbs-up", tooltip="Right: more like this one",
+                             layout=W.Layout(width=f"{THUMB_PX // 2 - 2}px"))
+        self.like.add_class("imgsearch-like")
+        self.unlike = W.Button(icon="thumbs-down", tooltip="Wrong: fewer like this one",
+                               layout=W.Layout(width=f"{THUMB_PX // 2 - 2}px"))
+        self.unlike.add_class("imgsearch-unlike")
+        if on_mark is not None:
+            self.like.on_click(lambda _button: on_mark(slot, True))
+            self.unlike.on_click(lambda _button: on_mark(slot, False))
+        self.box = W.VBox([self.image, self.label, self.caption, self.more,
+                           W.HBox([self.like, self.unlike])],
                           layout=W.Layout(width=f"{_CELL_PX}px", margin="4px", padding="6px",
                                           border="1px solid #ddd", display="none"))
         self.box.add_class("imgsearch-result")
 
     def show(self, rank: int, score: float, name: str, caption: str | None,
-             image_html: str, seq: int) -> None:
-        """Fill the cell with one result and make it visible."""
+             image_html: str, seq: int, p_match: float | None = None,
+             mark: bool | None = None) -> None:
+        """Fill the cell with one result and make it visible.
+
+        ``p_match``: its match probability, shown when known; ``mark``: True or
+        False when the user marked it right or wrong.
+        """
         self.image.value = image_html
+        match = ("" if p_match is None else
+                 f' <span class="imgsearch-pmatch" title="probability that it matches">'
+                 f"p {p_match:.2f}</span>")
         # data-seq tells a browser test which search these values belong to.
         self.label.value = (
             f'<div data-seq="{seq}" style="font:12px sans-serif;line-height:1.3;'
             f'word-break:break-all"><b>#{rank}</b> '
-            f'<span class="imgsearch-score">{score:.3f}</span><br>'
+            f'<span class="imgsearch-score">{score:.3f}</span>{match}<br>'
             f'<span class="imgsearch-name">{html.escape(name)}</span></div>')
         self.caption.value = (f'<div style="font:11px sans-serif;color:#555;line-height:1.25">'
                               f"{html.escape(caption)}</div>" if caption else "")
         self.caption.layout.display = None if caption else "none"
+        self.like.button_style = "success" if mark is True else ""
+        self.unlike.button_style = "danger" if mark is False else ""
+        matched = p_match is not None and p_match >= MATCH_PROBABILITY
+        self.box.layout.border = "2px solid #2e7d32" if matched else "1px solid #ddd"
         self.box.layout.display = None
 
     def hide(self) -> None:
@@ -101,8 +127,9 @@ class AppView:
     """
 
     def __init__(self, model_options: list[tuple[str, str]], k: int, max_k: int,
-                 on_more: Callable[[int], None]):
-        self._on_more = on_more
+                 on_more: Callable[[int], None],
+                 on_mark: Callable[[int, bool], None] | None = None):
+        self._on_more, self._on_mark = on_more, on_mark
         self.query = W.Text(placeholder="Describe a picture, then press Enter",
                             continuous_update=False, layout=W.Layout(flex="1 1 auto"))
         self.query.add_class("imgsearch-query")
@@ -126,6 +153,14 @@ class AppView:
         self.index_button = W.Button(description="Index", icon="folder-open",
                                      tooltip="Embed the images in this folder and search them")
         self.index_button.add_class("imgsearch-index")
+        self.taken_after = W.DatePicker(description="Taken from", layout=W.Layout(width="260px"))
+        self.taken_after.add_class("imgsearch-after")
+        self.taken_before = W.DatePicker(description="to", layout=W.Layout(width="200px"),
+                                         style={"description_width": "24px"})
+        self.taken_before.add_class("imgsearch-before")
+        self.sort = W.Dropdown(options=[("best first", "relevance"), ("oldest first", "time")],
+                               description="Order", layout=W.Layout(width="220px"))
+        self.sort.add_class("imgsearch-sort")
         self.progress = W.IntProgress(value=0, min=0, max=1, description="",
                                       layout=W.Layout(display="none", width="480px"),
                                       style={"description_width": "initial"})
@@ -139,11 +174,16 @@ class AppView:
         self.cells: list[ResultCell] = []
         self.grid = W.Box(layout=W.Layout(display="flex", flex_flow="row wrap"))
         self.grid.add_class("imgsearch-grid")
+        # A full-width line in the grid after the last result judged to match.
+        self.matches_end = W.HTML(layout=W.Layout(width="100%", display="none"))
+        self.matches_end.add_class("imgsearch-matches-end")
+        self._line_at: int | None = None
         title = W.HTML('<h3 style="margin:4px 0">Image search</h3>')
         self.root = W.VBox([
             title,
             W.HBox([self.query, self.search_button, self.upload]),
             W.HBox([self.model, self.k, self.why]),
+            W.HBox([self.taken_after, self.taken_before, self.sort]),
             W.HBox([self.folder, self.index_button]),
             self.progress, self.message, self.status, self.query_preview, self.grid,
         ], layout=W.Layout(max_width="980px"))
@@ -191,9 +231,28 @@ class AppView:
     def first_cells(self, n: int) -> list[ResultCell]:
         """The first ``n`` pooled cells, creating missing ones with one update of the grid."""
         if len(self.cells) < n:
-            self.cells += [ResultCell(i, self._on_more) for i in range(len(self.cells), n)]
-            self.grid.children = tuple(c.box for c in self.cells)
+            self.cells += [ResultCell(i, self._on_more, self._on_mark)
+                           for i in range(len(self.cells), n)]
+            self._lay_out_grid()
         return self.cells[:n]
+
+    def _lay_out_grid(self) -> None:
+        boxes = [c.box for c in self.cells]
+        at = len(boxes) if self._line_at is None else self._line_at
+        self.grid.children = tuple(boxes[:at] + [self.matches_end] + boxes[at:])
+
+    def show_matches_end(self, after: int | None, text: str = "") -> None:
+        """Draw the "matches end here" line after result ``after`` (None: no line)."""
+        if after is None:
+            self.matches_end.layout.display = "none"
+        else:
+            self.matches_end.value = (
+                f'<div style="border-top:3px solid #2e7d32;margin:6px 4px 2px;padding-top:2px;'
+                f'font:12px sans-serif;color:#2e7d32">{html.escape(text)}</div>')
+            self.matches_end.layout.display = None
+        if after != self._line_at:
+            self._line_at = after
+            self._lay_out_grid()
 
     def hide_cells_from(self, slot: int) -> None:
         """Hide every cell at ``slot`` or later."""

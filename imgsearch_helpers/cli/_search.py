@@ -18,9 +18,12 @@ from ..embeddings import embed_images, embed_texts
 from ..images import SCAN_EXTENSIONS, ImageLoadError
 from ..models import MODELS
 from ..settings import DUPLICATE_THRESHOLD
+from ..index import SORTS, parse_when
+from ..matching import MATCH_PROBABILITY, calibration_for, refine
 from ..similarity import NEGATIVE_WEIGHT, combine_queries, near_duplicates
 
 _RAW = argparse.RawDescriptionHelpFormatter
+DEFAULT_K = 10
 
 _INDEX_HELP = """\
 Build the index of a folder's pictures, or bring it up to date: only new and
@@ -54,7 +57,16 @@ examples:
   imgsearch search "sunset" --paths | xargs -d '\\n' cp -t ~/best/
   imgsearch search "sunset" --paths -0 | xargs -0 cp -t ~/best/
   imgsearch search "sunset" --json > results.json
-""" % NEGATIVE_WEIGHT
+  imgsearch search "a red car" --matches          # only the pictures judged to match
+  imgsearch search "a lake" --like lake_000.png --unlike boat_005.png
+  imgsearch search "a red car" --matches --after 2024-05-01 --sort time
+
+--matches keeps only the pictures judged to match (their match probability p is
+at least %s; without -k, all of them). --like and --unlike mark pictures as
+right or wrong (relevance feedback): every query moves towards the liked ones
+and away from the others. --after, --before and --sort time use when each picture
+was taken (EXIF DateTimeOriginal, else the file's modification time).
+""" % (NEGATIVE_WEIGHT, MATCH_PROBABILITY)
 
 _SIMILAR_HELP = """\
 Pictures of FOLDER that look most like IMAGE (IMAGE itself is left out).
@@ -89,6 +101,18 @@ def register(sub) -> None:
     p.add_argument("words", nargs="+", metavar="QUERY",
                    help='words, a picture file, "+ WORDS" or "- WORDS"; the last may be the FOLDER')
     _output_options(p)
+    p.add_argument("--matches", action="store_true",
+                   help="only the pictures judged to match, with their match probability")
+    p.add_argument("--like", action="append", default=[], metavar="PICTURE",
+                   help="a picture that is right (may be repeated)")
+    p.add_argument("--unlike", action="append", default=[], metavar="PICTURE",
+                   help="a picture that is wrong (may be repeated)")
+    p.add_argument("--after", metavar="DATE", type=_when,
+                   help="only pictures taken on or after DATE (YYYY-MM-DD[THH:MM])")
+    p.add_argument("--before", metavar="DATE", type=_when_end,
+                   help="only pictures taken before DATE (a bare date: up to its end)")
+    p.add_argument("--sort", choices=SORTS, default="relevance",
+                   help="relevance (default) or time: the results oldest first")
     p.set_defaults(run=run_search)
 
     p = sub.add_parser("similar", parents=[common], formatter_class=_RAW,
@@ -110,7 +134,8 @@ def register(sub) -> None:
 
 
 def _output_options(p) -> None:
-    p.add_argument("-k", type=_positive, default=10, help="how many results (default 10)")
+    p.add_argument("-k", type=_positive, default=None,
+                   help=f"how many results (default {DEFAULT_K}; with --matches, every match)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the results as JSON")
     out.add_argument("--paths", action="store_true",
@@ -128,6 +153,17 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _when(text: str, end: bool = False):
+    try:
+        return parse_when(text, end)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _when_end(text: str):
+    return _when(text, end=True)
 
 
 def _cosine(text: str) -> float:
@@ -297,11 +333,28 @@ def run_search(args) -> int:
     _check_output(args)
     words, folder_value = _split_folder(args.words)
     queries = parse_queries(words)
+    for value in args.like + args.unlike:
+        if not _is_picture_file(value):
+            raise UsageError(f"--like and --unlike take picture files; not found: {value}")
     folder, loaded, index = _prepare(args, folder_value)
     _searchable(folder, index, loaded)
-    answers = [(label, index.search_embedding(embed_query(loaded, terms), args.k))
-               for label, terms in queries]
-    _print_results(args, folder, index, answers)
+    likes = [embed_query(loaded, [Term(v, True)]) for v in args.like]
+    unlikes = [embed_query(loaded, [Term(v, True)]) for v in args.unlike]
+    matches = "auto" if args.matches else None
+    k = args.k if args.k is not None or args.matches else DEFAULT_K
+    calibration = calibration_for(loaded) if args.matches else None
+    answers, counts = [], {}
+    for label, terms in queries:
+        vector = embed_query(loaded, terms)
+        if likes or unlikes:
+            vector = refine(vector, likes, unlikes)
+        # Every match, so that the count is right however many -k shows.
+        hits = index.search_embedding(
+            vector, None if matches else k, matches, calibration, taken_after=args.after,
+            taken_before=args.before, sort=args.sort)
+        counts[label] = len(hits)
+        answers.append((label, hits[:k] if k is not None else hits))
+    _print_results(args, folder, index, answers, counts if args.matches else None)
     return 0
 
 
@@ -312,14 +365,16 @@ def run_similar(args) -> int:
         raise UsageError(f"picture not found: {args.image}")
     folder, loaded, index = _prepare(args, args.folder)
     _searchable(folder, index, loaded)
-    hits = index.search_embedding(embed_query(loaded, [Term(str(query), True)]), args.k + 1)
+    k = args.k or DEFAULT_K
+    hits = index.search_embedding(embed_query(loaded, [Term(str(query), True)]), k + 1)
     itself = query.resolve()
-    hits = [h for h in hits if Path(h.item).resolve() != itself][:args.k]
+    hits = [h for h in hits if Path(h.item).resolve() != itself][:k]
     _print_results(args, folder, index, [(f"more like {shown(query)}", hits)])
     return 0
 
 
-def _print_results(args, folder, index, answers) -> None:
+def _print_results(args, folder, index, answers, counts=None) -> None:
+    """Print each query's results; ``counts``: how many match each query (with --matches)."""
     if args.null:
         out = sys.stdout.buffer
         for _, hits in answers:
@@ -331,8 +386,12 @@ def _print_results(args, folder, index, answers) -> None:
     if args.json:
         print(json.dumps({
             "model": index.model_name, "folder": str(folder), "index": str(index.index_dir),
-            "queries": [{"query": label, "results": [
-                {"rank": rank, "score": round(r.score, 6), "path": str(Path(r.item).absolute())}
+            "queries": [{"query": label,
+                         **({} if counts is None else {"matches": counts[label]}),
+                         "results": [
+                {"rank": rank, "score": round(r.score, 6), "path": str(Path(r.item).absolute()),
+                 **({} if r.p_match is None else {"p_match": round(r.p_match, 6)}),
+                 **(_taken_json(index, r.index) if _uses_time(args) else {})}
                 for rank, r in enumerate(hits, 1)]} for label, hits in answers]},
             indent=2, ensure_ascii=False))
         return
@@ -344,7 +403,32 @@ def _print_results(args, folder, index, answers) -> None:
         if len(answers) > 1:
             print(("\n" if number else "") + f"{label}:")
         for rank, r in enumerate(hits, 1):
-            print(f"{rank:3d}  {r.score:6.3f}  {shown(r.item)}")
+            p = "" if r.p_match is None else f"  p {r.p_match:4.2f}"
+            when = f"  {_taken(index, r.index)}" if _uses_time(args) else ""
+            print(f"{rank:3d}  {r.score:6.3f}{p}{when}  {shown(r.item)}")
+        if counts is not None:
+            n = counts[label]
+            shown_note = f" ({len(hits)} shown)" if len(hits) < n else ""
+            print((f"{n} of {len(index)} pictures match" if n != 1
+                   else f"1 of {len(index)} pictures matches") + shown_note)
+
+
+def _uses_time(args) -> bool:
+    return (getattr(args, "sort", None) == "time" or getattr(args, "after", None) is not None
+            or getattr(args, "before", None) is not None)
+
+
+def _taken_json(index, row: int) -> dict:
+    capture = index.captures[row]
+    return {"taken": capture.taken.isoformat(), "taken_from": capture.source,
+            "camera": capture.camera}
+
+
+def _taken(index, row: int) -> str:
+    capture = index.captures[row]
+    mark = "" if capture.source == "exif" else " (file time)" if capture.source == "mtime" \
+        else " (camera's local time)"
+    return capture.taken.isoformat(sep=" ", timespec="minutes") + mark
 
 
 # -- duplicates ------------------------------------------------------------------------

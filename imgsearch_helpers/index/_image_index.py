@@ -1,6 +1,7 @@
 """ImageIndex: build, update, open and search a persistent index of one folder."""
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import re
@@ -14,17 +15,22 @@ from ..settings import BATCH_SIZE, DECODER, DRAFT_SIZE
 from ._store import (DTYPES, MANIFEST, ImageIndexError, IndexCorruptError, IndexLockedError,
                      IndexModelMismatchError, IndexReadOnlyError, Manifest, make_index_dir,
                      now_iso, open_embeddings, read_manifest, remove_stale_files, update_lock,
+                     write_manifest,
                      verify_embeddings)
+from ._capture import Capture, fill_captures, in_range, parse_when
 from ._update import Update, scan, unchanged
 from ..embeddings import ImageBatchResult, embed_images, embed_texts, iter_image_batches
 from ..models import LoadedModel, clipart_note
-from ..search import SearchResult, top_k
+from ..search import SearchResult, match_rows, top_k
 
 __all__ = ["index_location", "user_cache_dir", "ImageIndex", "Embedder", "ModelEmbedder", "default_index_dir", "ImageIndexError",
            "IndexCorruptError", "IndexModelMismatchError", "IndexLockedError",
            "IndexReadOnlyError"]
 
 INDEX_DIRNAME = ".imgsearch"
+SORTS = ("relevance", "time")
+# The stand-in time of a file that could not be read (it sorts first; the next update drops it).
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 # Stored rows are unit vectors; float16 storage leaves them within ~1e-3 of length 1.
 _NORM_TOLERANCE = 1e-2
 
@@ -372,12 +378,22 @@ class ImageIndex:
         verify_embeddings(self.index_dir, self._manifest)
 
     # -- searching ------------------------------------------------------------
-    def search_text(self, model, query: str, k: int = 5) -> list[SearchResult]:
-        """The ``k`` images that best match a text query (any language the model knows)."""
+    def search_text(self, model, query: str, k: int | None = 5, matches=None,
+                    calibration=None, **filters) -> list[SearchResult]:
+        """The ``k`` images that best match a text query (any language the model knows).
+
+        ``matches="auto"`` keeps only the images judged to match, each with its
+        ``p_match`` (see :func:`~imgsearch_helpers.search.search`); the calibration
+        is the model's own unless ``calibration`` is given. ``k=None``: no limit.
+        ``taken_after``, ``taken_before`` and ``sort`` are as for :meth:`search_embedding`.
+        """
         embedder = _as_embedder(model)
         self._check_model(embedder.name)
         self._check_weights(embedder)
-        return self.search_embedding(embedder.embed_text(query), k)
+        if matches is not None and calibration is None:
+            calibration = getattr(embedder, "loaded", None)
+        return self.search_embedding(embedder.embed_text(query), k, matches, calibration,
+                                     **filters)
 
     def search_image(self, model, image, k: int = 5) -> list[SearchResult]:
         """The ``k`` images most similar to ``image`` (path, bytes or PIL image).
@@ -392,18 +408,88 @@ class ImageIndex:
         self._check_weights(embedder)
         return self.search_embedding(embedder.embed_image(image), k)
 
-    def search_embedding(self, vector, k: int = 5) -> list[SearchResult]:
-        """The ``k`` nearest images to a unit ``vector`` of the index's model."""
+    def search_embedding(self, vector, k: int | None = 5, matches=None, calibration=None, *,
+                         taken_after=None, taken_before=None,
+                         sort: str = "relevance") -> list[SearchResult]:
+        """The ``k`` nearest images to a unit ``vector`` of the index's model.
+
+        Parameters
+        ----------
+        vector : array, (dim,)
+        k : int or None
+            At most this many results (None: no limit).
+        matches, calibration
+            As for :func:`~imgsearch_helpers.search.search`: only the images judged to match.
+        taken_after, taken_before : date, datetime or str, optional
+            Only images taken in ``[taken_after, taken_before)`` (see :attr:`captures`);
+            a bare date ("2024-05-01") is its whole day.
+        sort : {"relevance", "time"}
+            "time": the results (the matches, or the ``k`` best) in the order they were
+            taken, oldest first.
+        """
+        if sort not in SORTS:
+            raise ValueError(f"sort must be one of {SORTS}, not {sort!r}")
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         if len(self) == 0:
             return []
         if vector.shape[0] != self.dim:
             raise ValueError(f"query has dimension {vector.shape[0]}, the index {self.dim}")
-        idx, scores = top_k(vector, self.embeddings, k)
+        after = None if taken_after is None else parse_when(taken_after)
+        before = None if taken_before is None else parse_when(taken_before, end=True)
+        captures = self.captures if (after or before or sort == "time") else None
+        if after is not None or before is not None:
+            keep = np.array([in_range(c, after, before) for c in captures], bool)
+            rows = np.flatnonzero(keep)
+            matrix = self.embeddings[rows] if len(rows) else np.zeros((0, self.dim), np.float32)
+        else:
+            rows, matrix = None, self.embeddings
+        if len(matrix) == 0:
+            return []
+        if matches is not None:
+            found = match_rows(vector, matrix, matches, calibration, k)
+            idx, scores, probs = (list(x) for x in zip(*found)) if found else ([], [], [])
+        else:
+            idx, scores = top_k(vector, matrix, len(matrix) if k is None else k)
+            probs = [None] * len(idx)
+        if rows is not None:
+            idx = [int(rows[i]) for i in idx]
         self._check_rows(idx)
         paths = self._manifest.paths
-        return [SearchResult(self.folder / paths[i], float(s), int(i))
-                for i, s in zip(idx, scores)]
+        out = [SearchResult(self.folder / paths[i], float(s), int(i), p)
+               for i, s, p in zip(idx, scores, probs)]
+        if sort == "time":
+            out.sort(key=lambda r: (captures[r.index].sort_key(), r.index))
+        return out
+
+    @property
+    def captures(self) -> list[Capture]:
+        """When each image was taken and by what camera, in row order.
+
+        From EXIF DateTimeOriginal (and OffsetTimeOriginal), else the file's
+        modification time; :attr:`Capture.source` says which. Read from the files
+        the first time they are needed (an index made before capture times were
+        recorded gains them then, without embedding anything again) and saved in
+        the manifest when the index can be written.
+        """
+        manifest = self._manifest
+        if any(p not in manifest.captures for p in manifest.paths):
+            captures = dict(manifest.captures)
+            if fill_captures(captures, manifest.paths, self.folder):
+                manifest.captures = captures
+                self._save_captures()
+        return [Capture.from_json(manifest.captures[p]) if p in manifest.captures
+                else Capture(_EPOCH, "mtime", None) for p in manifest.paths]
+
+    def _save_captures(self) -> None:
+        # Only the manifest changes, and only if no other process has committed since
+        # it was read; a busy or read-only index keeps the times in memory this time.
+        try:
+            with update_lock(self.index_dir, 0.0):
+                latest = read_manifest(self.index_dir)
+                if latest is not None and latest.generation == self._manifest.generation:
+                    write_manifest(self.index_dir, self._manifest)
+        except (IndexLockedError, IndexReadOnlyError, OSError):
+            pass
 
     def _check_rows(self, rows) -> None:
         # Only the rows about to be returned, so a search stays as fast as before:

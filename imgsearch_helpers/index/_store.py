@@ -38,8 +38,9 @@ import numpy as np
 
 from ..formats import Format, FormatError, NewerFormatError
 
-# Version 2 records the model's weights (a fingerprint) and what wrote the manifest.
-MANIFEST_FORMAT = Format("imgsearch-index", 2, "index")
+# Version 2 records the model's weights (a fingerprint) and what wrote the manifest;
+# version 3 when each picture was taken and by what camera (``captures``).
+MANIFEST_FORMAT = Format("imgsearch-index", 3, "index")
 FORMAT, FORMAT_VERSION = MANIFEST_FORMAT.name, MANIFEST_FORMAT.version
 
 
@@ -49,6 +50,15 @@ def _v1_to_v2(data: dict) -> dict:
     # next update re-embeds (see ImageIndex.update).
     return {**data, "weights": None, "made_by": None,
             "skipped_stats": [None] * len(data.get("skipped", []))}
+
+
+@MANIFEST_FORMAT.upgrade(2)
+def _v2_to_v3(data: dict) -> dict:
+    # No capture times yet: ImageIndex reads them from the files (EXIF, else the file's
+    # time) the first time it opens, and keeps every embedding as it is.
+    return {**data, "captures": {}}
+
+
 MANIFEST = "manifest.json"
 DTYPES = ("float32", "float16")
 _EMB_NAME = re.compile(r"^embeddings-(\d+)\.npy$")
@@ -105,6 +115,8 @@ class Manifest:
     created: str = ""
     updated: str = ""
     last_summary: dict = field(default_factory=dict)
+    # relpath -> [taken (ISO 8601), source, camera]: see _capture.Capture.to_json.
+    captures: dict = field(default_factory=dict)
 
     def __post_init__(self):
         # One stat (or None: "try again") per skipped file, whoever built the lists.
@@ -128,6 +140,7 @@ class Manifest:
             "racy": sorted(self.racy),
             "skipped": [list(s) for s in self.skipped],
             "skipped_stats": [None if st is None else list(st) for st in self.skipped_stats],
+            "captures": self.captures,
         }
 
     @classmethod
@@ -166,7 +179,7 @@ class Manifest:
                    skipped=[(p, r) for p, r in data["skipped"]],
                    skipped_stats=_skipped_stats(data),
                    created=data["created"], updated=data["updated"],
-                   last_summary=data["last_summary"])
+                   last_summary=data["last_summary"], captures=data["captures"])
 
     def stat(self, row: int) -> Stat:
         return self.sizes[row], self.mtimes[row], self.inodes[row]
@@ -207,7 +220,7 @@ def _pair_list(value) -> bool:
         isinstance(x, list) and len(x) == 2 and _str(x[0]) and _str(x[1]) for x in value)
 
 
-# The manifest's fields and what each must be (format version 2).
+# The manifest's fields and what each must be (format version 3).
 _FIELDS = {
     "model": _str, "weights": lambda v: v is None or _str(v), "dtype": lambda v: v in DTYPES, "folder": _str,
     "dim": lambda v: is_int(v, 0, 1 << 20), "recursive": lambda v: isinstance(v, bool),
@@ -219,6 +232,9 @@ _FIELDS = {
     "racy": _int_column(0), "skipped": _pair_list, "created": _str, "updated": _str,
     "last_summary": lambda v: isinstance(v, dict) and all(
         _str(k) and is_int(x, 0) for k, x in v.items()),
+    "captures": lambda v: isinstance(v, dict) and all(
+        isinstance(x, list) and len(x) == 3 and _str(x[0]) and _str(x[1])
+        and (x[2] is None or _str(x[2])) for x in v.values()),
 }
 _COLUMNS = ("paths", "sizes", "mtimes_ns", "inodes")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -211,6 +211,10 @@ class Update:
         new.paths = final
         new.sizes, new.mtimes, new.inodes = ([self.files[p][c] for p in final] for c in range(3))
         new.racy = {j for j, p in enumerate(final) if p in self.new_racy}
+        # A capture time stays while its file is unchanged; others are read again.
+        before = dict(zip(self.old.paths, zip(self.old.sizes, self.old.mtimes)))
+        new.captures = {p: self.old.captures[p] for p in final if p in self.old.captures
+                        and before.get(p) == tuple(self.files[p][:2])}
 
         def blocks():
             for start in range(0, len(final), _WRITE_BLOCK):

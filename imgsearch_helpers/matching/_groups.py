@@ -1,0 +1,181 @@
+"""Private: labelled query groups on clip-art scenes, and the cut-off comparison table."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._calibrate import MATCH_PROBABILITY, Calibration
+from ._measure import CutoffScore, best_global_threshold, cutoff_score, oracle_cutoff
+from ..models import LoadedModel
+
+# The held-out evaluation scenes (training's EVAL_SEED: never trained on, never used to
+# fit a calibration) and how many of each kind the benchmark draws.
+HELDOUT_SEED = 1
+HELDOUT_PER_KIND = 20
+# Colour queries are asked of these kinds; count and hat queries of the others below.
+_COLOUR_KINDS = ("car", "house", "boat", "cat", "dog", "flower")
+_COUNT_KINDS = ("cat", "tree")
+
+
+@dataclass(frozen=True)
+class QueryGroup:
+    """Text queries over one collection of pictures, with the right pictures of each."""
+
+    name: str
+    queries: tuple[str, ...]
+    relevant: np.ndarray           # (queries, pictures) bool
+
+    def __len__(self) -> int:
+        return len(self.queries)
+
+
+def kind_queries(scenes) -> QueryGroup:
+    """The held-out kind-level queries ("a quiet pond between the hills"): right = that kind."""
+    from ..clipart import HELDOUT_QUERIES
+
+    kinds = [s.kind for s in scenes]
+    relevant = np.array([[k in right for k in kinds] for _, right in HELDOUT_QUERIES])
+    keep = relevant.any(axis=1)
+    return QueryGroup("kind", tuple(q for (q, _), ok in zip(HELDOUT_QUERIES, keep) if ok),
+                      relevant[keep])
+
+
+def attribute_queries(scenes) -> QueryGroup:
+    """Attribute queries ("a red car", "two cats", "a snowman with a blue hat").
+
+    Right: the pictures of that kind that show the attribute, as the painter drew
+    it (:attr:`Scene.attributes`); only queries with at least one right picture.
+    """
+    from ..clipart import ATTRIBUTE_VALUES, colour_query, count_query
+    from ..clipart import hat_query
+
+    tests = []
+    for kind in _COLOUR_KINDS:
+        for colour in ATTRIBUTE_VALUES[(kind, "colour")]:
+            tests.append((colour_query(kind, colour),
+                          lambda a, k=kind, c=colour: a["kind"] == k and a["colour"] == c))
+    for kind in _COUNT_KINDS:
+        for n in ATTRIBUTE_VALUES[(kind, "count")]:
+            tests.append((count_query(kind, n),
+                          lambda a, k=kind, n=n: a["kind"] == k and a["count"] == n))
+    for hat in ATTRIBUTE_VALUES[("snow", "hat")]:
+        tests.append((hat_query(hat), lambda a, h=hat: a["kind"] == "snow"
+                      and a.get("snowman") and a.get("hat") == h))
+    relevant = np.array([[bool(test(s.attributes)) for s in scenes] for _, test in tests])
+    keep = relevant.any(axis=1)
+    return QueryGroup("attribute", tuple(q for (q, _), ok in zip(tests, keep) if ok),
+                      relevant[keep])
+
+
+def mixed(groups) -> QueryGroup:
+    """All the groups' queries together (over the same pictures)."""
+    return QueryGroup("all", tuple(q for g in groups for q in g.queries),
+                      np.concatenate([g.relevant for g in groups]))
+
+
+@dataclass(frozen=True)
+class CutoffRow:
+    """One line of the cut-off table: a model, a collection, a query group, three cut-offs."""
+
+    model: str
+    collection: str
+    group: str
+    queries: int
+    auto: CutoffScore
+    best_global: CutoffScore
+    oracle: CutoffScore
+
+    @property
+    def auto_vs_oracle(self) -> float:
+        """The automatic cut-off's F1 as a share of the oracle's."""
+        return self.auto.f1 / self.oracle.f1 if self.oracle.f1 else float("nan")
+
+
+def compare_cutoffs(model_name: str, collection: str, scores: np.ndarray, group: QueryGroup,
+                    calibration: Calibration) -> CutoffRow:
+    """The automatic cut-off against the best global threshold and the per-query oracle.
+
+    Parameters
+    ----------
+    model_name, collection : str
+        For the table.
+    scores : np.ndarray, (queries, pictures)
+        The group's cosines against every picture of the collection.
+    group : QueryGroup
+    calibration : Calibration
+    """
+    auto = cutoff_score(calibration.probabilities(scores) >= MATCH_PROBABILITY, group.relevant)
+    return CutoffRow(model_name, collection, group.name, len(group), auto,
+                     best_global_threshold(scores, group.relevant),
+                     oracle_cutoff(scores, group.relevant))
+
+
+def embed_collection(model: LoadedModel, scenes) -> np.ndarray:
+    """Unit embeddings of the scenes' pictures."""
+    from ..embeddings import embed_images
+
+    return embed_images(model, [s.image for s in scenes])
+
+
+def query_scores(model: LoadedModel, group: QueryGroup, pictures: np.ndarray) -> np.ndarray:
+    """Cosines of the group's queries (embedded by ``model``) with every picture."""
+    from ..embeddings import embed_texts
+
+    return embed_texts(model, list(group.queries)) @ np.asarray(pictures).T
+
+
+def clipart_collections(heldout_per_kind: int = HELDOUT_PER_KIND) -> dict[str, list]:
+    """The two clip-art collections the cut-off is measured on, by name: their scenes."""
+    from ..clipart import generate_dataset, gallery_scenes
+
+    return {"gallery": list(gallery_scenes().values()),
+            "held-out scenes": generate_dataset(heldout_per_kind * 10, HELDOUT_SEED, check=False)}
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One cut-off row with what it was computed from (for further measures)."""
+
+    row: CutoffRow
+    scores: np.ndarray          # (queries, pictures)
+    group: QueryGroup
+    queries_emb: np.ndarray     # (queries, d)
+    pictures: np.ndarray        # (pictures, d)
+
+    def __iter__(self):
+        return iter((self.row, self.scores, self.group))
+
+
+def cutoff_table(model: LoadedModel, heldout_per_kind: int = HELDOUT_PER_KIND,
+                 calibration: Calibration | None = None) -> list[Measured]:
+    """The cut-off comparison of ``model`` on both clip-art collections and all query groups.
+
+    Parameters
+    ----------
+    model : LoadedModel
+    heldout_per_kind : int
+        Held-out scenes per kind.
+    calibration : Calibration, optional
+        Default: :func:`calibration_for` the model.
+
+    Returns
+    -------
+    list of Measured
+        Per collection: the kind, attribute and all-queries rows.
+    """
+    from ..embeddings import embed_texts
+    from ._fit import calibration_for
+
+    calibration = calibration or calibration_for(model)
+    out = []
+    for collection, scenes in clipart_collections(heldout_per_kind).items():
+        pictures = embed_collection(model, scenes)
+        groups = [kind_queries(scenes), attribute_queries(scenes)]
+        groups.append(mixed(groups))
+        for group in groups:
+            queries = embed_texts(model, list(group.queries))
+            scores = queries @ pictures.T
+            out.append(Measured(compare_cutoffs(model.name, collection, scores, group,
+                                                calibration), scores, group, queries, pictures))
+    return out

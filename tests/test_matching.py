@@ -1,0 +1,220 @@
+"""How many pictures match (calibrations, the cut-off), the measures of a cut-off, and refine()."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imgsearch_helpers import load_model, refine, search
+from imgsearch_helpers.matching import (CALIBRATION_FILE, DEFAULT_CALIBRATION, MATCH_PROBABILITY, Calibration,
+                                        average_precision_rows, best_global_threshold,
+                                        calibration_for, cutoff_score, fit_calibration,
+                                        oracle_cutoff, own_sigmoid, prf, simulate_feedback,
+                                        weights_sha256)
+
+
+def unit(rows):
+    rows = np.asarray(rows, np.float64)
+    return (rows / np.linalg.norm(rows, axis=-1, keepdims=True)).astype(np.float32)
+
+
+# -- calibrations ------------------------------------------------------------------------
+
+def test_sigmoid_rule_is_siglips_formula():
+    cal = Calibration("sigmoid", 10.0, -3.0)
+    cos = np.array([0.1, 0.3, 0.5])
+    np.testing.assert_allclose(cal.probabilities(cos), 1 / (1 + np.exp(-(10 * cos - 3))))
+
+
+def test_zscore_rule_depends_on_how_a_picture_stands_out_not_on_the_raw_cosine():
+    cal = Calibration("zscore", 3.0, -6.0)
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.2, 0.02, 200)
+    # The same pattern shifted (another query's cosines are all higher) gives the same p.
+    np.testing.assert_allclose(cal.probabilities(base), cal.probabilities(base + 0.15))
+    z = (base - base.mean()) / base.std()
+    np.testing.assert_allclose(cal.logits(base), 3 * z - 6)
+    # Judged against another collection, the same scores get other probabilities.
+    assert not np.allclose(cal.probabilities(base[:5], base), cal.probabilities(base[:5]))
+
+
+@pytest.mark.parametrize("args", [("softmax", 1.0, 0.0), ("zscore", 0.0, 1.0),
+                                  ("sigmoid", float("nan"), 0.0), ("zscore", 1.0, float("inf"))])
+def test_bad_calibrations_are_refused(args):
+    with pytest.raises(ValueError):
+        Calibration(*args)
+
+
+def test_a_calibration_file_is_read_only_for_the_weights_it_was_fitted_to(tmp_path):
+    path = tmp_path / "calibration.json"
+    cal = Calibration("zscore", 2.5, -7.0, "fitted on something")
+    cal.save(path, "abc")
+    assert Calibration.load(path, "abc") == cal
+    assert Calibration.load(path, "other weights") is None
+    assert Calibration.load(tmp_path / "missing.json") is None
+    path.write_text(json.dumps({"method": "zscore"}))
+    with pytest.raises(ValueError, match="not a calibration file"):
+        Calibration.load(path)
+
+
+def test_fit_puts_the_boundary_between_right_and_other_pictures():
+    rng = np.random.default_rng(1)
+    right = rng.normal(0.40, 0.03, (30, 20))
+    other = rng.normal(0.20, 0.03, (30, 200))
+    scores = np.concatenate([right, other], axis=1)
+    relevant = np.zeros(scores.shape, bool)
+    relevant[:, :20] = True
+    fitted = fit_calibration(scores, relevant, "sigmoid")
+    # Right and other pictures count the same in total: the boundary is half-way.
+    assert fitted.method == "sigmoid" and -fitted.bias / fitted.scale == pytest.approx(0.30, abs=0.01)
+    assert cutoff_score(fitted.probabilities(scores) >= 0.5, relevant).f1 > 0.99
+
+
+def test_fit_needs_both_kinds_of_pictures():
+    with pytest.raises(ValueError, match="both matching and other"):
+        fit_calibration(np.ones((2, 5)), np.ones((2, 5), bool))
+
+
+# -- which model gets which --------------------------------------------------------------
+
+def test_siglips_own_sigmoid_is_its_scale_and_bias(tiny_siglip, tiny_clip):
+    model = load_model(tiny_siglip)
+    cal = own_sigmoid(model)
+    assert cal.method == "sigmoid"
+    assert cal.scale == pytest.approx(model.logit_scale) and cal.bias == pytest.approx(-10.0)
+    with pytest.raises(ValueError, match="softmax"):
+        own_sigmoid(load_model(tiny_clip))
+
+
+def test_real_models_without_a_calibration_of_their_own_get_the_default(tiny_clip, tiny_siglip):
+    assert calibration_for(load_model(tiny_clip)) == DEFAULT_CALIBRATION
+    assert calibration_for(load_model(tiny_siglip)) == DEFAULT_CALIBRATION
+
+
+@pytest.mark.parametrize("name", ["imgsearch/clipart-clip", "imgsearch/clipart-siglip"])
+def test_the_course_models_have_a_zscore_calibration_fitted_to_their_weights(name):
+    model = load_model(name, device="cpu")
+    cal = calibration_for(model)
+    assert cal.method == "zscore" and cal.scale > 0 and "generated clip-art" in cal.source
+    # Saved beside the weights for the weights it was fitted to.
+    assert Calibration.load(Path(model.info.source) / CALIBRATION_FILE,
+                            weights_sha256(model.info.source)) == cal
+
+
+def test_a_classifier_cannot_judge_text_matches(tiny_vit):
+    with pytest.raises(ValueError, match="no text encoder"):
+        calibration_for(load_model(tiny_vit))
+
+
+# -- search(matches=...) -------------------------------------------------------------------
+
+@pytest.fixture
+def collection():
+    rng = np.random.default_rng(3)
+    emb = unit(rng.normal(size=(60, 8)))
+    return emb, [f"p{i}" for i in range(60)]
+
+
+def test_matches_are_the_head_of_the_plain_ranking_each_with_its_probability(collection):
+    emb, items = collection
+    query = emb[7]
+    cal = Calibration("sigmoid", 8.0, -2.0)
+    found = search(query, emb, items, k=None, matches="auto", calibration=cal)
+    plain = search(query, emb, items, k=len(items))
+    p = cal.probabilities(emb @ query)
+    assert len(found) == int((p >= MATCH_PROBABILITY).sum()) > 0
+    assert [r.index for r in found] == [r.index for r in plain[:len(found)]]
+    for r in found:
+        assert r.p_match == pytest.approx(p[r.index], rel=1e-5) and r.p_match >= 0.5
+    assert all(r.p_match is None for r in plain)
+    assert len(search(query, emb, items, k=2, matches="auto", calibration=cal)) == 2
+    # A stricter probability keeps fewer.
+    strict = search(query, emb, items, k=None, matches=0.9, calibration=cal)
+    assert len(strict) < len(found) and all(r.p_match >= 0.9 for r in strict)
+
+
+def test_nothing_matches_is_an_empty_list_not_the_top_k(collection):
+    emb, items = collection
+    cal = Calibration("sigmoid", 1.0, -50.0)
+    assert search(emb[0], emb, items, k=5, matches="auto", calibration=cal) == []
+
+
+@pytest.mark.parametrize("matches", ["yes", 0.0, 1.0, True, -0.5])
+def test_bad_matches_values_are_refused(collection, matches):
+    emb, items = collection
+    with pytest.raises(ValueError, match="matches must be"):
+        search(emb[0], emb, items, matches=matches, calibration=DEFAULT_CALIBRATION)
+
+
+def test_matches_need_a_calibration(collection):
+    emb, items = collection
+    with pytest.raises(ValueError, match="calibration="):
+        search(emb[0], emb, items, matches="auto")
+
+
+def test_k_none_without_matches_ranks_everything(collection):
+    emb, items = collection
+    assert len(search(emb[0], emb, items, k=None)) == len(items)
+    with pytest.raises(ValueError, match="k must be"):
+        search(emb[0], emb, items, k=0)
+
+
+# -- measuring a cut-off -------------------------------------------------------------------
+
+def test_precision_recall_f1_by_hand():
+    relevant = np.array([[1, 1, 0, 0], [0, 0, 0, 1]], bool)
+    predicted = np.array([[1, 0, 1, 0], [0, 0, 0, 0]], bool)
+    p, r, f = prf(predicted, relevant)
+    np.testing.assert_allclose(p, [0.5, 0.0])
+    np.testing.assert_allclose(r, [0.5, 0.0])
+    np.testing.assert_allclose(f, [0.5, 0.0])
+    assert cutoff_score(predicted, relevant).f1 == pytest.approx(0.25)
+
+
+def test_oracle_beats_one_global_threshold_when_queries_live_on_different_scales():
+    # Query 0's right pictures score 0.9, its others 0.6; query 1's right 0.5, others 0.2.
+    scores = np.array([[0.9, 0.9, 0.6, 0.6], [0.5, 0.2, 0.2, 0.2]])
+    relevant = np.array([[1, 1, 0, 0], [1, 0, 0, 0]], bool)
+    oracle = oracle_cutoff(scores, relevant)
+    best = best_global_threshold(scores, relevant)
+    assert oracle.f1 == pytest.approx(1.0)
+    assert best.f1 < 1.0 and best.threshold in (0.5, 0.6, 0.9)
+    # A z-score cut-off sees that each query's right pictures stand out: perfect.
+    z = Calibration("zscore", 4.0, -2.0)
+    assert cutoff_score(z.probabilities(scores) >= 0.5, relevant).f1 == pytest.approx(1.0)
+
+
+# -- refine ----------------------------------------------------------------------------------
+
+def test_refine_moves_towards_likes_and_away_from_unlikes():
+    rng = np.random.default_rng(4)
+    q, good, bad = unit(rng.normal(size=(3, 16)))
+    new = refine(q, [good], [bad])
+    assert np.linalg.norm(new) == pytest.approx(1.0, abs=1e-6)
+    assert new @ good > q @ good and new @ bad < q @ bad
+    np.testing.assert_allclose(refine(q), q, atol=1e-6)
+
+
+def test_refine_refuses_what_it_cannot_use():
+    q = unit(np.ones(4))
+    with pytest.raises(ValueError, match="dimension"):
+        refine(q, [np.ones(5)])
+    with pytest.raises(ValueError, match="cancels"):
+        refine(q, [], [q], gamma=1.0)
+    with pytest.raises(ValueError, match="finite"):
+        refine(np.zeros(4), [q])
+
+
+def test_a_simulated_user_improves_map_on_clustered_pictures():
+    rng = np.random.default_rng(5)
+    centres = unit(rng.normal(size=(4, 32)))
+    labels = np.repeat(np.arange(4), 25)
+    pictures = unit(centres[labels] + 0.6 * rng.normal(size=(100, 32)) / np.sqrt(32))
+    # Noisy queries: halfway between their cluster and a random direction.
+    queries = unit(centres + 1.2 * unit(rng.normal(size=(4, 32))))
+    relevant = labels[None, :] == np.arange(4)[:, None]
+    maps = simulate_feedback(queries, pictures, relevant, rounds=2, marks=10)
+    assert len(maps) == 3
+    assert maps[1] > maps[0] and maps[2] >= maps[1] - 1e-9
+    np.testing.assert_allclose(maps[0], average_precision_rows(queries @ pictures.T,
+                                                               relevant).mean())
