@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .folders import kind_of
+from .folders import LABELS_FILE, kind_of, read_labels
 
 __all__ = ["check", "expect", "kind_of", "subjects_of", "SEED_QUERIES", "SEED_SUBJECTS"]
 
@@ -58,8 +58,6 @@ def subjects_of(path) -> tuple[str, ...]:
     ``data/photos/lake_boats.jpg`` -> ("lake", "mountain", "boat", ...);
     ``data/gallery/lake_007.png`` -> ("lake",).
     """
-    from .evaluation import LABELS_FILE, read_labels
-
     path = Path(path)
     if (path.parent / LABELS_FILE).is_file():
         labels = read_labels(path.parent)

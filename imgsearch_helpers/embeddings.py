@@ -21,7 +21,7 @@ from .models import ClipartModelWarning, LoadedModel, clipart_note, no_text_enco
 
 __all__ = ["embed_texts", "embed_images", "embed_image_files", "ImageBatchResult",
            "iter_image_batches", "model_input_side", "normalize", "SIGLIP_TEXT_LENGTH",
-           "text_inputs", "image_inputs", "pooled_features", "progress_bar"]
+           "text_inputs", "image_inputs", "on_model_device", "pooled_features", "progress_bar"]
 
 # SigLIP pools the *last* token, so it was trained on text padded to 64 tokens;
 # padding=True would pool on a different token and quietly hurt results. FG-CLIP 2
@@ -226,7 +226,8 @@ def _run_batches(loaded: LoadedModel, batches: list[tuple[list[int], dict]], n: 
     return out if out is not None else np.zeros((0, 0), np.float32)
 
 
-def _run_image_model(loaded: LoadedModel, inputs: dict) -> np.ndarray:
+def on_model_device(loaded: LoadedModel, inputs: dict) -> dict:
+    """A processor's tensors moved to the model's device; floating ones to its dtype too."""
     moved = {}
     for key, value in inputs.items():
         if isinstance(value, torch.Tensor):
@@ -234,6 +235,11 @@ def _run_image_model(loaded: LoadedModel, inputs: dict) -> np.ndarray:
             if value.is_floating_point():
                 value = value.to(loaded.dtype)
         moved[key] = value
+    return moved
+
+
+def _run_image_model(loaded: LoadedModel, inputs: dict) -> np.ndarray:
+    moved = on_model_device(loaded, inputs)
     with loaded.lock, torch.inference_mode():
         return normalize(pooled_features(loaded.model.get_image_features(**moved)))
 

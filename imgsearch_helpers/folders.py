@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 __all__ = ["IMAGE_EXTENSIONS", "UNSUPPORTED_EXTENSIONS", "SCAN_EXTENSIONS", "find_image_files",
-           "CAPTIONS_FILE", "read_captions", "kind_of", "is_course_clipart"]
+           "CAPTIONS_FILE", "read_captions", "LABELS_FILE", "read_labels", "kind_of", "is_course_clipart"]
 
 IMAGE_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif",
@@ -136,3 +136,30 @@ def is_course_clipart(path, gallery) -> bool:
     if name is None:
         return all(ours.get(n) == c for n, c in theirs.items())
     return name in theirs and ours.get(name) == theirs[name]
+
+
+LABELS_FILE = "labels.json"
+
+
+def read_labels(folder) -> dict[str, tuple[str, ...]]:
+    """The ``labels.json`` of a photo folder: {file name: (label, ...)}, main label first.
+
+    Raises
+    ------
+    ValueError
+        The file is missing, unreadable, or not {"photos": {name: [labels]}}.
+    """
+    path = Path(folder) / LABELS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(
+            f'{path} is missing: write {{"photos": {{file name: [labels]}}}}, or '
+            "lay the pictures out one sub-folder per label (image_folder_set)"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path} is not a readable JSON file ({err})") from err
+    labels = data.get("photos", data) if isinstance(data, dict) else None
+    if not isinstance(labels, dict) or not all(isinstance(v, list) for v in labels.values()):
+        raise ValueError(f'{path} must hold {{"photos": {{file name: [labels]}}}}')
+    return {str(name): tuple(str(x) for x in subjects) for name, subjects in labels.items()}

@@ -8,12 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from ..folders import kind_of
+from ..folders import LABELS_FILE, kind_of, read_labels
 from ..images import find_image_files, read_captions
 from ..models import GALLERY_DIR, PHOTOS_DIR
 
 # The labels file of a photo folder: {"photos": {file name: [subject, ...]}}.
-LABELS_FILE = "labels.json"
 
 
 @dataclass(frozen=True)
@@ -76,30 +75,6 @@ def gallery_set(folder=None) -> LabelledSet:
         tuple((kind_of(n),) for n in names),
         tuple(captions[n] for n in names),
     )
-
-
-def read_labels(folder) -> dict[str, tuple[str, ...]]:
-    """The ``labels.json`` of a photo folder: {file name: (label, ...)}, main label first.
-
-    Raises
-    ------
-    ValueError
-        The file is missing, unreadable, or not {"photos": {name: [labels]}}.
-    """
-    path = Path(folder) / LABELS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(
-            f'{path} is missing: write {{"photos": {{file name: [labels]}}}}, or '
-            "lay the pictures out one sub-folder per label (image_folder_set)"
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a readable JSON file ({err})") from err
-    labels = data.get("photos", data) if isinstance(data, dict) else None
-    if not isinstance(labels, dict) or not all(isinstance(v, list) for v in labels.values()):
-        raise ValueError(f'{path} must hold {{"photos": {{file name: [labels]}}}}')
-    return {str(name): tuple(str(x) for x in subjects) for name, subjects in labels.items()}
 
 
 def photos_set(folder=None) -> LabelledSet:

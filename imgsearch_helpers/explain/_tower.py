@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..embeddings import image_inputs, normalize, pooled_features
+from ..embeddings import image_inputs, normalize, on_model_device, pooled_features
 
 
 @dataclass
@@ -58,19 +58,7 @@ def model_inputs(loaded, image: Image.Image) -> dict:
     side = _fixed_side(loaded)
     if side is not None:
         image = image.resize((side, side), Image.BICUBIC)
-    return _on_device(loaded, image_inputs(loaded, [image]))
-
-
-def _on_device(loaded, inputs: dict) -> dict:
-    """Tensors to the model's device; floating ones to its dtype too."""
-    moved = {}
-    for key, value in inputs.items():
-        if isinstance(value, torch.Tensor):
-            value = value.to(loaded.device)
-            if value.is_floating_point():
-                value = value.to(loaded.dtype)
-        moved[key] = value
-    return moved
+    return on_model_device(loaded, image_inputs(loaded, [image]))
 
 
 def picture_embedding(loaded, image: Image.Image) -> np.ndarray:
@@ -79,7 +67,7 @@ def picture_embedding(loaded, image: Image.Image) -> np.ndarray:
     The same number :func:`~imgsearch_helpers.embed_images` gives, without its
     decoding workers, which cost more than the model for one small picture.
     """
-    inputs = _on_device(loaded, image_inputs(loaded, [image]))
+    inputs = on_model_device(loaded, image_inputs(loaded, [image]))
     with loaded.lock, torch.inference_mode():
         return normalize(pooled_features(loaded.model.get_image_features(**inputs)))[0]
 
