@@ -2,11 +2,14 @@
 
     python bench/bench_finegrained.py before             # measure data/models as "before"
     python bench/bench_finegrained.py ablation --steps 250 --scenes 3000
+    python bench/bench_finegrained.py full /tmp/run --name "fine-grained recipe"
 
 ``before`` records the shipped models' numbers; ``ablation`` trains CLIP and SigLIP
 once per recipe (same seed, data, tokenizer and number of steps for every row; far
 fewer steps than ``make models``, so that the whole table costs minutes) and measures
-each. Both keep their numbers in data/models/finegrained.json, which the training
+each; ``full`` records a full-length training run (``python -m imgsearch_helpers.training
+--out RUN ...``, which measures its models itself) beside the "before" row, so that the
+recipe each shipped model gets (``training.SHIPPED_RECIPES``) is chosen on full-length numbers. Both keep their numbers in data/models/finegrained.json, which the training
 command puts into data/models/EVAL.md, and write a section of bench/RESULTS.md.
 """
 from __future__ import annotations
@@ -121,6 +124,22 @@ def ablation(args) -> None:
     print(repro)
 
 
+def full(args) -> None:
+    run = json.loads((Path(args.run) / "eval.json").read_text())
+    rows = {}
+    for family in ("clip", "siglip"):
+        m = run["metrics"].get(family)
+        if m and "finegrained" in m:
+            rows[family] = dict(summary(m), image_to_image=m["image_to_image"],
+                                minutes=run["training"][family]["minutes"])
+    if not rows:
+        raise SystemExit(f"{args.run}/eval.json has no dual encoder measured on the fine-grained benchmark")
+    record = _load()
+    record.setdefault("full_runs", {})[args.name] = {"command": run["command"], "models": rows}
+    _save(record)
+    print(_rows_table({args.name: rows}))
+
+
 def reproducible(data, training, steps: int = 20) -> str:
     """Train the new recipe twice with the same seed: are the weights byte-identical?"""
     import torch
@@ -146,8 +165,11 @@ def main(argv=None) -> None:
     a.add_argument("--threads", type=int, default=2)
     a.add_argument("--warmup", type=int, default=30)
     a.add_argument("--per-kind", type=int, default=100, help="benchmark scenes per kind")
+    f = sub.add_parser("full", help="record a full-length training run (its eval.json)")
+    f.add_argument("run", help="the --out folder of python -m imgsearch_helpers.training")
+    f.add_argument("--name", required=True, help="the recipe's name in the table")
     args = parser.parse_args(argv)
-    {"before": before, "ablation": ablation}[args.command](args)
+    {"before": before, "ablation": ablation, "full": full}[args.command](args)
 
 
 if __name__ == "__main__":

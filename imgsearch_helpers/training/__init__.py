@@ -15,11 +15,11 @@ architectures), ``_loops`` (losses and training), ``_eval`` (metrics, model card
 from ._command import main
 from ._data import TEXT_LENGTH, TrainingData, build_tokenizer, prepare_data, sample_captions
 from ._eval import embed_text, evaluate, heldout_scenes
-from ._loops import (DEFAULTS, FINEGRAINED_RECIPE, PLAIN_RECIPE, contrastive_loss, heldout_accuracy, sigmoid_loss, train_clip,
+from ._loops import (DEFAULTS, FINEGRAINED_RECIPE, PLAIN_RECIPE, SHIPPED_RECIPES, contrastive_loss, heldout_accuracy, sigmoid_loss, train_clip,
                      train_siglip, train_vit)
 from ._models import SIZES, build_processor, save
 
 __all__ = ["contrastive_loss", "sigmoid_loss", "prepare_data", "build_tokenizer", "TrainingData",
            "train_clip", "train_siglip", "train_vit", "heldout_accuracy", "evaluate", "heldout_scenes",
            "build_processor", "save", "SIZES", "DEFAULTS", "main", "embed_text", "sample_captions",
-           "TEXT_LENGTH", "PLAIN_RECIPE", "FINEGRAINED_RECIPE"]
+           "TEXT_LENGTH", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "SHIPPED_RECIPES"]

@@ -17,7 +17,7 @@ from ..evaluation import finegrained_set
 from ..images import CAPTIONS_FILE
 from ._data import EVAL_SEED, TRAIN_SEED, prepare_data
 from ._eval import DEFAULT_GALLERY, evaluate, folder_size_mb, heldout_scenes, write_model_card, write_report
-from ._loops import DEFAULTS, train_clip, train_siglip, train_vit
+from ._loops import DEFAULTS, SHIPPED_RECIPES, train_clip, train_siglip, train_vit
 from ._models import SIZES, count_parameters, save
 
 __all__ = ["main"]
@@ -39,11 +39,16 @@ def main(argv=None) -> dict:
                         help="gallery to evaluate on (written first if missing)")
     parser.add_argument("--eval-per-kind", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
-    for key in ("scenes", "clip_steps", "siglip_steps", "vit_steps", "batch_size", "hard_negatives"):
+    for key in ("scenes", "clip_steps", "siglip_steps", "vit_steps", "batch_size"):
         parser.add_argument("--" + key.replace("_", "-"), type=int, default=DEFAULTS[key])
-    parser.add_argument("--attribute-share", type=float, default=DEFAULTS["attribute_share"],
-                        help="how often a picture gets a caption naming its attributes (0: never; "
-                             "the fine-grained recipe: --attribute-share 0.5 --hard-negatives 1)")
+    parser.add_argument("--attribute-share", type=float, default=None,
+                        help="how often a picture gets a caption naming its attributes, for every "
+                             "dual encoder (0: never; the fine-grained recipe: --attribute-share 0.5 "
+                             "--hard-negatives 1). Default: each model's shipped recipe "
+                             "(training.SHIPPED_RECIPES)")
+    parser.add_argument("--hard-negatives", type=int, default=None,
+                        help="hard negatives per attribute caption, for every dual encoder "
+                             "(default: each model's shipped recipe)")
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     args = parser.parse_args(argv)
     if os.environ.get("OMP_WAIT_POLICY") is None:
@@ -63,8 +68,16 @@ def main(argv=None) -> dict:
     if not (gallery / CAPTIONS_FILE).exists():
         clipart.write_gallery(gallery)
     # Without attribute captions the tokenizer is learned on the same captions as ever, so
-    # the default recipe gives the same weights as before fine-grained training existed.
-    data = prepare_data(args.scenes, TRAIN_SEED, attributes=args.attribute_share != 0.0)
+    # the plain recipe gives the same weights as before fine-grained training existed.
+    # Each data set is a pure function of (scenes, seed, attributes) and every training
+    # seeds itself, so a model's weights do not depend on which others are trained.
+    datasets: dict[bool, object] = {}
+
+    def data_for(attributes: bool):
+        if attributes not in datasets:
+            datasets[attributes] = prepare_data(args.scenes, TRAIN_SEED, attributes=attributes)
+        return datasets[attributes]
+
     heldout = heldout_scenes(args.eval_per_kind, EVAL_SEED)
     finegrained = finegrained_set()
     trainers = {"vit": (train_vit, args.vit_steps), "clip": (train_clip, args.clip_steps),
@@ -73,8 +86,11 @@ def main(argv=None) -> dict:
     for family in [f.strip() for f in args.only.split(",") if f.strip()]:
         train, steps = trainers[family]
         t0 = time.time()
-        recipe = {} if family == "vit" else dict(attribute_share=args.attribute_share,
-                                                 hard_negatives=args.hard_negatives)
+        recipe = {} if family == "vit" else dict(SHIPPED_RECIPES[family])
+        for key in recipe:
+            if getattr(args, key) is not None:
+                recipe[key] = getattr(args, key)
+        data = data_for(bool(recipe.get("attribute_share") or recipe.get("hard_negatives")))
         model, history = train(data, steps=steps, batch_size=args.batch_size, size=args.size, **recipe)
         minutes = (time.time() - t0) / 60
         folder = save(model, family, data.tokenizer, out / f"clipart-{family}")

@@ -301,7 +301,7 @@ its answers mean little.
 - text: byte-level BPE, {info.get("vocab", "-")} tokens, at most 64 per text
 - training: {info["steps"]} steps of batch {info["batch_size"]} on {info["scenes"]:,} generated scenes
   (random mirror and shift), AdamW, linear warm-up then cosine decay;
-  {info["minutes"]:.1f} min on {info["machine"]}{_recipe(info)}
+  {info["minutes"]:.1f} min on {info["machine"]}{_recipe(family, info)}
 
 ## Use
 
@@ -325,9 +325,13 @@ regenerates all three offline models from scratch (seeded) and writes
     (Path(folder) / "README.md").write_text(text)
 
 
-def _recipe(info: dict) -> str:
+def _recipe(family: str, info: dict) -> str:
     if not info.get("attribute_share") and not info.get("hard_negatives"):
-        return ""
+        if family == "vit":  # a classifier: no captions, so no recipe to choose
+            return ""
+        return ("\n- the plain recipe (no attribute captions, no hard negatives): the fine-grained "
+                "recipe, measured at full length, reads more details but loses held-out queries "
+                "(data/models/EVAL.md, \"Full-length runs\")")
     share = info["attribute_share"]
     return ("\n- fine-grained training, as FG-CLIP 2: "
             + (f"{share:.0%} of the pairs" if share is not None else "some pairs")
