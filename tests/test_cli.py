@@ -532,12 +532,12 @@ def test_prefetch_downloads_what_pytorch_reads(monkeypatch, capsys):
     """In-process, with the Hub replaced: the right files are asked for."""
     import huggingface_hub
 
-    from imgsearch_helpers.cli import _common, main
+    from imgsearch_helpers.cli import main
 
     calls = []
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.delenv("IMGSEARCH_PROFILE", raising=False)
-    monkeypatch.setattr(_common, "hub_reachable", lambda: True)
+    monkeypatch.setattr("imgsearch_helpers.models.hub_reachable", lambda: True)
     monkeypatch.setattr(huggingface_hub, "list_repo_files",
                         lambda name: ["config.json", "model.safetensors", "pytorch_model.bin"])
     monkeypatch.setattr(huggingface_hub, "snapshot_download",
@@ -548,6 +548,41 @@ def test_prefetch_downloads_what_pytorch_reads(monkeypatch, capsys):
     assert name == "openai/clip-vit-base-patch32"
     assert "*.bin" in ignored and "*.h5" in ignored and "*.safetensors" not in ignored
     assert "[ ok ] openai/clip-vit-base-patch32" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [
+    ["search", "a lake", "{folder}", "--model", "openai/clip-vit-base-patch32"],
+    ["app", "{folder}", "-m", "openai/clip-vit-base-patch32", "-m", "google/siglip2-base-patch16-naflex"],
+], ids=["search", "app-two-models"])
+def test_the_command_asks_the_hub_once_for_its_models(args, monkeypatch, tmp_path, capsys):
+    """Checking a model and then loading it was two probes of the Hub (check_model, then
+    load_model); an app with two models, three. In-process, with the network replaced by
+    a counter and the download stopped."""
+    import contextlib
+
+    from imgsearch_helpers import models
+    from imgsearch_helpers.cli import main
+
+    if args[0] == "app" and importlib.util.find_spec("voila") is None:
+        pytest.skip("the app needs Voila")
+    probes = []
+    monkeypatch.setattr(models, "_hub_answers", {}, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.delenv("IMGSEARCH_PROFILE", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(models.socket, "create_connection",
+                        lambda *a, **kw: probes.append(a) or contextlib.nullcontext())
+
+    def stop_before_downloading(name, *rest, **kw):
+        raise models.ModelNotAvailableError(f"{name}: the test stops before downloading")
+
+    monkeypatch.setattr(models, "_load", stop_before_downloading)
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    assert main([a.format(folder=folder) for a in args]) == 1
+    assert "the test stops before downloading" in capsys.readouterr().err
+    assert len(probes) == 1
 
 
 def test_doctor_checks_the_offline_profile_and_says_ready(tmp_path):

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from ..device import select_device
 from ..index import ImageIndex, IndexLockedError, ModelEmbedder, index_location
-from ..models import (GALLERY_DIR, LoadedModel, missing_files, no_text_encoder, ModelNotAvailableError, available_models, clipart_note,
-                      hub_offline, hub_reachable, is_cached, load_model, model_info)
+from ..models import (GALLERY_DIR, LoadedModel, ModelNotAvailableError, available_models,
+                      clipart_note, is_cached, load_model, missing_files, model_info,
+                      no_text_encoder, offline_reason)
 from ..folders import is_course_clipart
 from ..profiles import PROFILE_MODELS
-from ..settings import DEVICE_ENV, HUB_OFFLINE_ENV, MODEL_ENV, PROFILE_ENV
+from ..settings import DEVICE_ENV, MODEL_ENV
 
 DEFAULT_MODEL = PROFILE_MODELS["online"]["siglip"]
 
@@ -58,7 +59,7 @@ def model_options() -> argparse.ArgumentParser:
                         help=f"a registered name (`imgsearch models`) or a model folder; default: "
                              f"${MODEL_ENV}, else {DEFAULT_MODEL}")
     parent.add_argument("--device", metavar="DEVICE",
-                        help="cpu, cuda, cuda:1 or mps; default: $IMGSEARCH_DEVICE, else the "
+                        help=f"cpu, cuda, cuda:1 or mps; default: ${DEVICE_ENV}, else the "
                              "best one here")
     parent.add_argument("-v", "--verbose", action="store_true",
                         help="also show the libraries' own warnings and messages (the skip "
@@ -87,17 +88,6 @@ def choose_model(arg: str | None, folder: Path | None = None) -> tuple[str, bool
              f"using the offline profile's {name}")
         return name, False
     return DEFAULT_MODEL, True
-
-
-def offline_reason() -> str | None:
-    """Why nothing can be downloaded now, or None when the Hub answers."""
-    if hub_offline():
-        return f"{HUB_OFFLINE_ENV} is set"
-    if os.environ.get(PROFILE_ENV, "").strip().lower() == "offline":
-        return f"{PROFILE_ENV}=offline is set"
-    if not hub_reachable():
-        return "the Hugging Face Hub cannot be reached"
-    return None
 
 
 def check_model(name: str, is_default: bool = False) -> str:
