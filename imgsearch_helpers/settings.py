@@ -29,7 +29,7 @@ TOP_K = 5
 COMMAND_TOP_K = 10
 
 # The cosine above which two pictures count as near-duplicates when the model's own,
-# measured threshold is not known (models.ModelInfo.duplicate_threshold).
+# measured threshold is not known (similarity.duplicate_threshold).
 DUPLICATE_THRESHOLD = 0.95
 
 # The course's two picture folders, inside data/ (models.GALLERY_DIR, models.PHOTOS_DIR).

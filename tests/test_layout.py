@@ -191,3 +191,20 @@ def test_names_and_defaults_are_spelled_only_in_settings():
                         found.append(f"{source.relative_to(ROOT)}:{node.lineno} "
                                      f"{arg.arg}={default.value!r}")
     assert found == []
+
+
+def test_the_course_models_messages_are_spelled_only_in_models():
+    """"No text encoder" and "rebuild with python -m imgsearch_helpers.training" come from
+    models.no_text_encoder and models.REBUILD_COMMAND (docstrings may name them)."""
+    spelled = ("text encoder", "image classifier", "imgsearch_helpers.training --out", "rebuild")
+    found = []
+    for source in PACKAGE.rglob("*.py"):
+        if source.name == "models.py":
+            continue
+        tree = ast.parse(source.read_text())
+        docstrings = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and id(node) not in docstrings and any(s in node.value for s in spelled):
+                found.append(f"{source.relative_to(ROOT)}:{node.lineno} {node.value[:60]!r}")
+    assert found == []

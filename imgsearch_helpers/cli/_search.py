@@ -16,11 +16,10 @@ from ._common import (CliError, UsageError, check_model, choose_model, folder_ar
                       model_options, note, open_index, shown, warn_clipart)
 from ..embeddings import embed_images, embed_texts
 from ..images import SCAN_EXTENSIONS, ImageLoadError
-from ..models import MODELS
 from ..settings import COMMAND_TOP_K, DUPLICATE_THRESHOLD
 from ..index import SORTS, parse_when
 from ..matching import MATCH_PROBABILITY, calibration_for, refine
-from ..similarity import NEGATIVE_WEIGHT, combine_queries, near_duplicates
+from ..similarity import NEGATIVE_WEIGHT, combine_queries, duplicate_threshold, near_duplicates
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
@@ -454,26 +453,6 @@ def duplicate_groups(pairs: list[tuple[int, int, float]]) -> list[tuple[list[int
         scores.append(score)
     out = [(sorted(m), min(s), max(s)) for m, s in groups.values()]
     return sorted(out, key=lambda g: (-g[2], g[0]))
-
-
-def duplicate_threshold(model_name: str) -> tuple[float, str]:
-    """The default threshold for a model, and a note when its groups may be look-alikes.
-
-    From the registry's measured scores (notebook 04's measurement on the course gallery):
-    midway between the lowest copy score and the highest look-alike score where copies
-    score higher; else the general default, with a note that says what the model cannot
-    tell apart. Unmeasured models get the general default and no note.
-    """
-    info = MODELS.get(model_name)
-    if info is None or info.tells_copies_apart is None:
-        return DUPLICATE_THRESHOLD, ""
-    if info.tells_copies_apart:
-        return round((info.copy_cosine + info.lookalike_cosine) / 2, 3), ""
-    return DUPLICATE_THRESHOLD, (
-        f"{model_name} cannot tell copies from look-alikes: two different pictures of the "
-        f"course gallery score up to {info.lookalike_cosine:.3f} with it, an edited copy as "
-        f"low as {info.copy_cosine:.3f} (measured as notebook 04 does), so these groups are "
-        "pictures that look alike, not necessarily copies")
 
 
 def run_duplicates(args) -> int:
