@@ -53,18 +53,23 @@ def shown(path) -> str:
 
 
 def model_options() -> argparse.ArgumentParser:
-    """--model and --device, shared by the subcommands that load a model."""
+    """--model, --device and --verbose, shared by the subcommands that load a model."""
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("-m", "--model", metavar="NAME",
                         help=f"a registered name (`imgsearch models`) or a model folder; default: "
                              f"${MODEL_ENV}, else {DEFAULT_MODEL}")
+    add_device_options(parent)
+    return parent
+
+
+def add_device_options(parent: argparse.ArgumentParser) -> None:
+    """--device and --verbose (the app adds them after its own --model: one or more)."""
     parent.add_argument("--device", metavar="DEVICE",
                         help=f"cpu, cuda, cuda:1 or mps; default: ${DEVICE_ENV}, else the "
                              "best one here")
     parent.add_argument("-v", "--verbose", action="store_true",
                         help="also show the libraries' own warnings and messages (the skip "
                              "list already says which files were skipped and why)")
-    return parent
 
 
 # -- the model -----------------------------------------------------------------------
