@@ -208,3 +208,38 @@ def test_the_course_models_messages_are_spelled_only_in_models():
                     and id(node) not in docstrings and any(s in node.value for s in spelled):
                 found.append(f"{source.relative_to(ROOT)}:{node.lineno} {node.value[:60]!r}")
     assert found == []
+
+
+# -- no pickle anywhere ----------------------------------------------------------------
+
+def _calls(tree, name):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called == name:
+                yield node
+
+
+@pytest.mark.parametrize("source", sorted(PACKAGE.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_pickle_in_the_package(source):
+    tree = ast.parse(source.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            assert not {"pickle", "cPickle", "dill", "joblib", "shelve", "marshal"} & \
+                {n.split(".")[0] for n in names}, f"{source.name}:{node.lineno}"
+    for call in _calls(tree, "load"):
+        keywords = {k.arg: k.value for k in call.keywords}
+        owner = getattr(call.func.value, "id", "") if isinstance(call.func, ast.Attribute) else ""
+        where = f"{source.name}:{call.lineno}"
+        if "allow_pickle" in keywords:
+            value = keywords["allow_pickle"]
+            assert isinstance(value, ast.Constant) and value.value is False, where
+        elif "weights_only" in keywords:
+            value = keywords["weights_only"]
+            assert isinstance(value, ast.Constant) and value.value is True, where
+        else:
+            assert owner not in ("np", "numpy", "torch"), \
+                f"{where}: {owner}.load without allow_pickle=False / weights_only=True"
