@@ -126,8 +126,8 @@ def check_model(name: str, is_default: bool = False) -> str:
     if is_default:
         raise CliError(f"the default model for photos, {name}, is not on this computer and {why}. "
                        "While online, run `imgsearch prefetch` once to get it. The course's "
-                       "offline models (--model imgsearch/clipart-siglip) understand only the "
-                       "course's clip-art, not photos.")
+                       f"offline models (--model {PROFILE_MODELS['offline']['siglip']}) "
+                       "understand only the course's clip-art, not photos.")
     raise CliError(f"{name} is not on this computer and {why}. While online, run "
                    f"`imgsearch prefetch {name}` once to get it; `imgsearch models` shows "
                    "which models are here.")
