@@ -258,9 +258,9 @@ def hub_offline() -> bool:
     return env_flag(HUB_OFFLINE_ENV)
 
 
-# How long the Hub's answer is kept: a command run, or a notebook cell that loads three
-# models, asks the Hub once (the command checked a model and then loaded it, asking twice);
-# a network that comes back is noticed this many seconds later.
+# How long the Hub's answer is kept: a command that checks a model and then loads it, or
+# a notebook cell that loads three models, asks the Hub once; a network that comes back
+# is noticed this many seconds later.
 HUB_ANSWER_SECONDS = 30.0
 _hub_answers: dict[tuple[str | None, int], tuple[float, bool]] = {}
 
@@ -311,7 +311,7 @@ def offline_reason() -> str | None:
     if _offline_profile():
         return f"{PROFILE_ENV}=offline is set"
     if not hub_reachable():
-        return "the Hugging Face Hub cannot be reached"
+        return "the Hugging Face Hub cannot be reached from this machine"
     return None
 
 
@@ -523,9 +523,7 @@ def _warn_on_bad_token_ids(name: str, config) -> None:
 def _not_available_message(name: str, why: str | None, cause: str | None = None) -> str:
     """Which model, why it cannot load here (``why``: :func:`offline_reason`), how to get
     it, and what works meanwhile."""
-    where = why or "the Hugging Face Hub cannot be reached"
-    if where.endswith("cannot be reached"):
-        where += " from this machine"
+    where = why or "the Hugging Face Hub cannot be reached from this machine"
     lines = [f"{name} is not in the local Hugging Face cache, and {where}."]
     if cause:
         lines[0] = f"{name} could not be loaded ({cause})."
