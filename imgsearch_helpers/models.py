@@ -383,7 +383,7 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
     dtype = select_dtype(device, half)
     key = (source, str(device), dtype, revision)
     if key not in _CACHE:
-        local_only = False
+        local_only, why = False, None
         if info is not None and not info.local_dir:
             # Decide before transformers does: offline, it would retry for ~30 s and then
             # fail with a traceback; a cached model loads without asking the Hub at all.
