@@ -78,6 +78,7 @@ def test_uncached_model_with_the_hub_unreachable_fails_fast(monkeypatch, tmp_pat
     import time
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("IMGSEARCH_PROFILE", raising=False)       # the offline profile fetches nothing
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")      # nothing listens there
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
