@@ -35,12 +35,13 @@ from PIL import Image
 
 from _common import table, write_section
 
-ROOT = Path(__file__).resolve().parents[1]
 AUTO_TOLERANCE = 1e-3
 
 
 def pictures(folder: Path, large_side: int) -> dict[str, list[Path]]:
-    photos = sorted((ROOT / "data" / "photos").glob("*.jpg"))
+    from imgsearch_helpers.models import PHOTOS_DIR
+
+    photos = sorted(PHOTOS_DIR.glob("*.jpg"))
     rng = np.random.default_rng(0)
     large, grain = [], []
     folder.mkdir(parents=True, exist_ok=True)

@@ -165,7 +165,7 @@ def model_input_side(loaded: LoadedModel) -> int:
         patches = PATCH_BUDGETS[-1]
     if isinstance(patches, int) and isinstance(patch, int):
         sides.append(patch * math.ceil(math.sqrt(patches)))
-    return max(sides) if sides else 512
+    return max(sides) if sides else DRAFT_SIZE      # a processor that names no size
 
 
 def image_inputs(loaded: LoadedModel, images: list) -> dict:

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ __all__ = [
     "ModelInfo", "LoadedModel", "ModelNotAvailableError",
     "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR", "GALLERY_DIR",
     "PHOTOS_DIR",
-    "is_cached", "hub_reachable", "hub_offline", "clipart_note", "ClipartModelWarning",
+    "is_cached", "hub_reachable", "hub_offline", "offline_reason", "clipart_note", "ClipartModelWarning",
     "weights_fingerprint", "REBUILD_COMMAND", "no_text_encoder", "missing_files",
 ]
 
@@ -257,22 +258,61 @@ def hub_offline() -> bool:
     return env_flag(HUB_OFFLINE_ENV)
 
 
+# How long the Hub's answer is kept: a command that checks a model and then loads it, or
+# a notebook cell that loads three models, asks the Hub once; a network that comes back
+# is noticed this many seconds later.
+HUB_ANSWER_SECONDS = 30.0
+_hub_answers: dict[tuple[str | None, int], tuple[float, bool]] = {}
+
+
 def hub_reachable(timeout: float = 1.5) -> bool:
     """True when the Hugging Face Hub accepts a connection now.
 
     One TCP connection, at most ``timeout`` seconds: without it, a download on a
-    machine without internet retries for half a minute before it fails.
-    Always False when ``HF_HUB_OFFLINE`` is set.
+    machine without internet retries for half a minute before it fails. The answer
+    is kept for :data:`HUB_ANSWER_SECONDS` per endpoint, so that checking a model and
+    then loading it asks the Hub once. Always False when ``HF_HUB_OFFLINE`` is set.
     """
     if hub_offline():
         return False
     url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
     port = url.port or (80 if url.scheme == "http" else 443)
+    now = time.monotonic()
+    kept = _hub_answers.get((url.hostname, port))
+    if kept is not None and now - kept[0] < HUB_ANSWER_SECONDS:
+        return kept[1]
     try:
         with socket.create_connection((url.hostname, port), timeout=timeout):
-            return True
+            answer = True
     except (OSError, UnicodeError):
-        return False
+        answer = False
+    _hub_answers[(url.hostname, port)] = (now, answer)
+    return answer
+
+
+def _offline_profile() -> bool:
+    return os.environ.get(PROFILE_ENV, "").strip().lower() == "offline"
+
+
+def offline_reason() -> str | None:
+    """Why nothing may be downloaded now, or None when downloads may go ahead.
+
+    The one rule the loader, the command, ``prefetch`` and ``doctor`` follow:
+    ``HF_HUB_OFFLINE`` is set, the offline profile is chosen (``IMGSEARCH_PROFILE=offline``:
+    the course's own models, nothing fetched), or the Hub does not answer.
+
+    Returns
+    -------
+    str or None
+        The reason as a clause ("HF_HUB_OFFLINE is set").
+    """
+    if hub_offline():
+        return f"{HUB_OFFLINE_ENV} is set"
+    if _offline_profile():
+        return f"{PROFILE_ENV}=offline is set"
+    if not hub_reachable():
+        return "the Hugging Face Hub cannot be reached from this machine"
+    return None
 
 
 # One of these next to config.json means the weights were downloaded too.
@@ -343,15 +383,15 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
     dtype = select_dtype(device, half)
     key = (source, str(device), dtype, revision)
     if key not in _CACHE:
-        local_only = False
+        local_only, why = False, None
         if info is not None and not info.local_dir:
             # Decide before transformers does: offline, it would retry for ~30 s and then
             # fail with a traceback; a cached model loads without asking the Hub at all.
-            cached = is_cached(name, revision)
-            local_only = hub_offline() or (not hub_reachable())
-            if local_only and not cached:
-                raise ModelNotAvailableError(_not_available_message(name))
-        loaded = _load(name, source, info, device, dtype, revision, local_only)
+            why = offline_reason()
+            local_only = why is not None
+            if local_only and not is_cached(name, revision):
+                raise ModelNotAvailableError(_not_available_message(name, why))
+        loaded = _load(name, source, info, device, dtype, revision, local_only, why)
         loaded.weights = weights_fingerprint(source, revision)
         _CACHE[key] = loaded
     return _CACHE[key]
@@ -405,7 +445,8 @@ def weights_fingerprint(source: str | os.PathLike, revision: str | None = None) 
 
 
 def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
-          dtype: torch.dtype, revision: str | None, local_only: bool = False) -> LoadedModel:
+          dtype: torch.dtype, revision: str | None, local_only: bool = False,
+          why: str | None = None) -> LoadedModel:
     import transformers as tf
 
     kwargs = {"revision": revision} if revision else {}
@@ -436,7 +477,8 @@ def _load(name: str, source: str, info: ModelInfo | None, device: torch.device,
             model = tf.AutoModel.from_pretrained(source, dtype=dtype, **kwargs)
             processor = tf.AutoProcessor.from_pretrained(source, **kwargs)
     except OSError as err:
-        raise ModelNotAvailableError(_not_available_message(name, f"{type(err).__name__}: {err}")) from err
+        raise ModelNotAvailableError(_not_available_message(
+            name, why, f"{type(err).__name__}: {err}")) from err
     finally:
         config_log.removeFilter(_drop_default_token_id_warning)
         if bars_were_on:
@@ -478,10 +520,10 @@ def _warn_on_bad_token_ids(name: str, config) -> None:
                       "embeddings may be wrong.", stacklevel=3)
 
 
-def _not_available_message(name: str, cause: str | None = None) -> str:
-    """Which model, why it cannot load here, how to get it, and what works meanwhile."""
-    where = ("HF_HUB_OFFLINE is set" if hub_offline()
-             else "the Hugging Face Hub cannot be reached from this machine")
+def _not_available_message(name: str, why: str | None, cause: str | None = None) -> str:
+    """Which model, why it cannot load here (``why``: :func:`offline_reason`), how to get
+    it, and what works meanwhile."""
+    where = why or "the Hugging Face Hub cannot be reached from this machine"
     lines = [f"{name} is not in the local Hugging Face cache, and {where}."]
     if cause:
         lines[0] = f"{name} could not be loaded ({cause})."
@@ -489,12 +531,12 @@ def _not_available_message(name: str, cause: str | None = None) -> str:
                  f"(or `make prefetch MODELS={name}`); it is then cached for offline use.")
     offline = [m.name for m in _REGISTRY if m.local_dir and m.task == (
         MODELS[name].task if name in MODELS else "zero-shot")]
-    if os.environ.get(PROFILE_ENV, "").strip().lower() == "offline":
+    if _offline_profile():
         lines.append("Offline, you can use the course's own models (" + ", ".join(offline) + "), "
                      "which know clip-art only, or the path of a model folder saved with "
                      "save_pretrained().")
     else:
-        lines.append("To run the course without it: set IMGSEARCH_PROFILE=offline, which uses the "
+        lines.append(f"To run the course without it: set {PROFILE_ENV}=offline, which uses the "
                      "course's own small models trained on clip-art (" + ", ".join(offline) + "); "
                      "or pass the path of a model folder saved with save_pretrained().")
     lines.append("No other model is substituted for the one you asked for.")

@@ -5,9 +5,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .settings import GALLERY_FOLDER, PHOTOS_FOLDER, PROFILE_ENV
+from .settings import PROFILE_ENV
 from .images import find_image_files
-from .models import DATA_DIR, hub_reachable, is_cached
+from .models import GALLERY_DIR, PHOTOS_DIR, hub_reachable, is_cached
 
 __all__ = ["Profile", "get_profile", "PROFILE_ENV", "PROFILE_MODELS"]
 
@@ -20,7 +20,7 @@ PROFILE_MODELS = {
                 "clip": "imgsearch/clipart-clip",
                 "siglip": "imgsearch/clipart-siglip"},
 }
-_GALLERY = {"online": PHOTOS_FOLDER, "offline": GALLERY_FOLDER}
+_GALLERY = {"online": PHOTOS_DIR, "offline": GALLERY_DIR}
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Profile:
 
 
 def _make(name: str, reason: str) -> Profile:
-    return Profile(name, gallery=DATA_DIR / _GALLERY[name], reason=reason, **PROFILE_MODELS[name])
+    return Profile(name, gallery=_GALLERY[name], reason=reason, **PROFILE_MODELS[name])
 
 
 def get_profile(name: str | None = None) -> Profile:

@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .settings import TOP_K
+
 __all__ = ["SearchResult", "top_k", "search", "all_scores", "match_rows", "faiss_available",
            "FAISS_MIN_ROWS"]
 
@@ -46,7 +48,7 @@ def faiss_available() -> bool:
     return importlib.util.find_spec("faiss") is not None
 
 
-def top_k(queries: np.ndarray, matrix: np.ndarray, k: int = 5,
+def top_k(queries: np.ndarray, matrix: np.ndarray, k: int = TOP_K,
           backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Return the indices and scores of the ``k`` rows of ``matrix`` nearest each query.
 
@@ -186,7 +188,7 @@ def _exact_rank(q: np.ndarray, matrix: np.ndarray, cand: np.ndarray,
     return idx_out, score_out
 
 
-def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int | None = 5,
+def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int | None = TOP_K,
            backend: str = "auto", matches=None, calibration=None) -> list[SearchResult]:
     """Rank ``items`` by cosine similarity of their ``embeddings`` to one ``query`` embedding.
 

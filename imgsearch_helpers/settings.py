@@ -5,7 +5,7 @@ Nothing here imports the rest of the package, so every module may import it.
 from __future__ import annotations
 
 __all__ = ["MODEL_ENV", "DEVICE_ENV", "PROFILE_ENV", "DATA_ENV", "HUB_OFFLINE_ENV",
-           "BATCH_SIZE", "DRAFT_SIZE", "DECODER", "DUPLICATE_THRESHOLD",
+           "BATCH_SIZE", "DRAFT_SIZE", "DECODER", "DUPLICATE_THRESHOLD", "TOP_K", "COMMAND_TOP_K",
            "GALLERY_FOLDER", "PHOTOS_FOLDER", "env_flag"]
 
 # Environment variables.
@@ -21,8 +21,15 @@ BATCH_SIZE = 32
 DRAFT_SIZE = 512
 DECODER = "auto"
 
+# How many results a search returns when none is asked for (the API, the notebooks'
+# row of pictures, the Milvus store).
+TOP_K = 5
+# What a command prints when no -k is given (imgsearch search/similar, imgsearch-scale
+# search): ten lines fit a terminal at a glance, as rclip's default.
+COMMAND_TOP_K = 10
+
 # The cosine above which two pictures count as near-duplicates when the model's own,
-# measured threshold is not known (models.ModelInfo.duplicate_threshold).
+# measured threshold is not known (similarity.duplicate_threshold).
 DUPLICATE_THRESHOLD = 0.95
 
 # The course's two picture folders, inside data/ (models.GALLERY_DIR, models.PHOTOS_DIR).

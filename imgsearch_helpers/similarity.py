@@ -8,7 +8,7 @@ import numpy as np
 from .settings import DUPLICATE_THRESHOLD
 from .embeddings import normalize
 
-__all__ = ["combine_queries", "near_duplicates", "NEGATIVE_WEIGHT"]
+__all__ = ["combine_queries", "near_duplicates", "duplicate_threshold", "NEGATIVE_WEIGHT"]
 
 # How strongly a negative ("not like this") is subtracted, unless told otherwise.
 NEGATIVE_WEIGHT = 0.5
@@ -143,3 +143,36 @@ def duplicate_scores(loaded, paths) -> tuple[float, float]:
         copies = embed_images(loaded, list(make_copies(image).values()))
         lowest = min(lowest, float((copies @ vector).min()))
     return lowest, others
+
+
+def duplicate_threshold(model_name: str) -> tuple[float, str]:
+    """The default near-duplicate threshold for a model, and a note when its groups may be
+    look-alikes (what ``imgsearch duplicates`` uses when no --threshold is given).
+
+    From the registry's measured scores (notebook 04's measurement on the course gallery):
+    midway between the lowest copy score and the highest look-alike score where copies
+    score higher; else the general default, with a note that says what the model cannot
+    tell apart. Unmeasured models get the general default and no note.
+
+    Parameters
+    ----------
+    model_name : str
+        A registered name (:func:`available_models`) or a model folder.
+
+    Returns
+    -------
+    (float, str)
+        The threshold, and the note ("" when none is needed).
+    """
+    from .models import MODELS
+
+    info = MODELS.get(model_name)
+    if info is None or info.tells_copies_apart is None:
+        return DUPLICATE_THRESHOLD, ""
+    if info.tells_copies_apart:
+        return round((info.copy_cosine + info.lookalike_cosine) / 2, 3), ""
+    return DUPLICATE_THRESHOLD, (
+        f"{model_name} cannot tell copies from look-alikes: two different pictures of the "
+        f"course gallery score up to {info.lookalike_cosine:.3f} with it, an edited copy as "
+        f"low as {info.copy_cosine:.3f} (measured as notebook 04 does), so these groups are "
+        "pictures that look alike, not necessarily copies")

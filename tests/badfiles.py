@@ -22,6 +22,9 @@ from imgsearch_helpers.embeddings import ImageBatchResult
 
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.jpg"
 OLD_NS = 1_600_000_000 * 10**9  # an mtime far outside the index's "racy" window
+# Every kind of name a file system allows: newlines, tabs, bytes that are not UTF-8, CJK.
+ODD_NAMES = ["line\nbreak.jpg", "tab\tand space .jpg", os.fsdecode(b"caf\xe9-latin1.jpg"),
+             os.fsdecode(b"\xff\xfe-not-utf8.jpg"), "日本語.jpg", "sub dir/new\nline.jpg"]
 
 
 def age(*paths: Path, when_ns: int = OLD_NS) -> None:

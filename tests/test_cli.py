@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -532,12 +531,12 @@ def test_prefetch_downloads_what_pytorch_reads(monkeypatch, capsys):
     """In-process, with the Hub replaced: the right files are asked for."""
     import huggingface_hub
 
-    from imgsearch_helpers.cli import _common, main
+    from imgsearch_helpers.cli import main
 
     calls = []
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.delenv("IMGSEARCH_PROFILE", raising=False)
-    monkeypatch.setattr(_common, "hub_reachable", lambda: True)
+    monkeypatch.setattr("imgsearch_helpers.models.hub_reachable", lambda: True)
     monkeypatch.setattr(huggingface_hub, "list_repo_files",
                         lambda name: ["config.json", "model.safetensors", "pytorch_model.bin"])
     monkeypatch.setattr(huggingface_hub, "snapshot_download",
@@ -548,6 +547,55 @@ def test_prefetch_downloads_what_pytorch_reads(monkeypatch, capsys):
     assert name == "openai/clip-vit-base-patch32"
     assert "*.bin" in ignored and "*.h5" in ignored and "*.safetensors" not in ignored
     assert "[ ok ] openai/clip-vit-base-patch32" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args", [
+    ["search", "a lake", "{folder}", "--model", "openai/clip-vit-base-patch32"],
+    ["app", "{folder}", "-m", "openai/clip-vit-base-patch32", "-m", "google/siglip2-base-patch16-naflex"],
+], ids=["search", "app-two-models"])
+def test_the_command_asks_the_hub_once_for_its_models(args, monkeypatch, tmp_path, capsys):
+    """Checking a model and then loading it was two probes of the Hub (check_model, then
+    load_model); an app with two models, three. In-process, with the network replaced by
+    a counter and the download stopped."""
+    import contextlib
+
+    from imgsearch_helpers import models
+    from imgsearch_helpers.cli import main
+
+    if args[0] == "app" and importlib.util.find_spec("voila") is None:
+        pytest.skip("the app needs Voila")
+    probes = []
+    monkeypatch.setattr(models, "_hub_answers", {}, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.delenv("IMGSEARCH_PROFILE", raising=False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(models.socket, "create_connection",
+                        lambda *a, **kw: probes.append(a) or contextlib.nullcontext())
+
+    def stop_before_downloading(name, *rest, **kw):
+        raise models.ModelNotAvailableError(f"{name}: the test stops before downloading")
+
+    monkeypatch.setattr(models, "_load", stop_before_downloading)
+    folder = tmp_path / "pics"
+    folder.mkdir()
+    assert main([a.format(folder=folder) for a in args]) == 1
+    assert "the test stops before downloading" in capsys.readouterr().err
+    assert len(probes) == 1
+
+
+def test_the_app_and_search_describe_device_and_verbose_alike(capsys):
+    """One definition of --device and --verbose (the app used to say less: no $IMGSEARCH_DEVICE)."""
+    from imgsearch_helpers.cli import main
+
+    def options(command):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        return text[text.index("  --device"):text.index("  -v, --verbose")]
+
+    assert options("app") == options("search")
+    assert "$IMGSEARCH_DEVICE" in options("app").replace("\n", " ").replace("  ", "")
 
 
 def test_doctor_checks_the_offline_profile_and_says_ready(tmp_path):
@@ -620,3 +668,81 @@ def test_a_child_started_by_a_test_gets_ctrl_c_even_where_the_shell_ignores_it(t
     finally:
         signal.signal(signal.SIGINT, old)
     assert ignored.stdout.strip() == "True" and ours.stdout.strip() == "False"
+
+
+# -- search --matches, --like / --unlike, --after / --before / --sort ------------------
+
+MATCH_QUERY = "a red vehicle on the road"
+
+
+@pytest.fixture(scope="module")
+def matches_workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-matches")
+    shutil.copytree(GALLERY, root / "gallery")
+    return root
+
+
+def _results(proc) -> list[dict]:
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["queries"][0]["results"]
+
+
+def test_matches_prints_only_the_matches_with_their_probability(matches_workdir):
+    everything = _results(imgsearch("search", MATCH_QUERY, "gallery", "-k", 50, "--json",
+                                    "--model", MODEL, cwd=matches_workdir))
+    matches = _results(imgsearch("search", MATCH_QUERY, "gallery", "--matches", "--json",
+                                 "--model", MODEL, cwd=matches_workdir))
+    assert 0 < len(matches) < len(everything)
+    assert [m["path"] for m in matches] == [e["path"] for e in everything[:len(matches)]]
+    assert all(m["p_match"] >= 0.5 for m in matches)
+    assert all("p_match" not in e for e in everything)
+    text = imgsearch("search", MATCH_QUERY, "gallery", "--matches", "--model", MODEL, cwd=matches_workdir)
+    lines = text.stdout.strip().splitlines()
+    assert lines[-1] == f"{len(matches)} of 50 pictures match"
+    assert len(lines) == len(matches) + 1 and all(" p " in line for line in lines[:-1])
+    paths = imgsearch("search", MATCH_QUERY, "gallery", "--matches", "--paths", "--model", MODEL,
+                      cwd=matches_workdir)
+    assert len(paths.stdout.strip().splitlines()) == len(matches)
+    # -k shows fewer; the count stays the number of matches.
+    two = imgsearch("search", MATCH_QUERY, "gallery", "--matches", "-k", 2, "--json", "--model", MODEL,
+                    cwd=matches_workdir)
+    data = json.loads(two.stdout)["queries"][0]
+    assert data["matches"] == len(matches) and len(data["results"]) == 2
+
+
+def test_like_moves_a_liked_picture_up_and_unlike_moves_one_down(matches_workdir):
+    before = [r["path"] for r in _results(imgsearch(
+        "search", MATCH_QUERY, "gallery", "-k", 50, "--json", "--model", MODEL, cwd=matches_workdir))]
+    liked, disliked = before[9], before[0]
+    after = [r["path"] for r in _results(imgsearch(
+        "search", MATCH_QUERY, "gallery", "-k", 50, "--json", "--model", MODEL, "--like", liked,
+        "--unlike", disliked, cwd=matches_workdir))]
+    assert after.index(liked) < 9 and after.index(disliked) > 0
+
+
+def test_like_needs_a_picture_file(matches_workdir):
+    proc = imgsearch("search", MATCH_QUERY, "gallery", "--like", "no-such.png", "--model", MODEL,
+                     cwd=matches_workdir)
+    assert_one_line_error(proc, 2, "--like and --unlike take picture files", "no-such.png")
+
+
+def test_after_before_and_sort_time(tmp_path):
+    from test_capture import jpeg
+
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    jpeg(folder / "c.jpg", (200, 30, 30), "2024:06:15 18:00:00", "+02:00", "Canon", "Canon EOS R6")
+    jpeg(folder / "a.jpg", (30, 200, 30), "2024:04:20 09:00:00", "+02:00")
+    jpeg(folder / "b.jpg", (30, 30, 200), "2024:05:01 10:00:00")
+    proc = imgsearch("search", "a red car", folder, "--json", "--sort", "time", "--after",
+                     "2024-05-01", "--model", MODEL, cwd=tmp_path)
+    results = _results(proc)
+    assert [r["path"].rsplit("/", 1)[1] for r in results] == ["b.jpg", "c.jpg"]
+    assert results[1]["taken"] == "2024-06-15T18:00:00+02:00"
+    assert results[1]["camera"] == "Canon EOS R6" and results[0]["taken_from"] == "exif-local"
+    text = imgsearch("search", "a red car", folder, "--before", "2024-04-30", "--model", MODEL,
+                     cwd=tmp_path).stdout
+    assert "a.jpg" in text and "2024-04-20 09:00+02:00" in text and "b.jpg" not in text
+    bad = imgsearch("search", "a red car", folder, "--after", "last May", "--model", MODEL,
+                    cwd=tmp_path)
+    assert bad.returncode == 2 and "not a date" in bad.stderr

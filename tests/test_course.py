@@ -2,7 +2,7 @@
 import pytest
 
 from imgsearch_helpers.course import SEED_QUERIES, SEED_SUBJECTS, check, expect, subjects_of
-from imgsearch_helpers.models import DATA_DIR
+from imgsearch_helpers.models import GALLERY_DIR, PHOTOS_DIR
 
 
 def test_check_stops_and_expect_goes_on(capsys):
@@ -17,15 +17,15 @@ def test_check_stops_and_expect_goes_on(capsys):
 
 
 def test_subjects_come_from_labels_json_or_the_file_name(tmp_path):
-    assert subjects_of(DATA_DIR / "photos" / "lake_boats.jpg")[:2] == ("lake", "mountain")
-    assert subjects_of(DATA_DIR / "gallery" / "lake_000.png") == ("lake",)
+    assert subjects_of(PHOTOS_DIR / "lake_boats.jpg")[:2] == ("lake", "mountain")
+    assert subjects_of(GALLERY_DIR / "lake_000.png") == ("lake",)
     (tmp_path / "labels.json").write_text('{"photos": {"a.jpg": ["cat", "rug"]}}')
     assert subjects_of(tmp_path / "a.jpg") == ("cat", "rug")
     assert subjects_of(tmp_path / "dog_3.jpg") == ("dog",)          # not listed: its name
 
 
 def test_every_seed_query_has_a_right_photo():
-    photos = sorted((DATA_DIR / "photos").glob("*.jpg"))
+    photos = sorted((PHOTOS_DIR).glob("*.jpg"))
     assert list(SEED_SUBJECTS) == list(SEED_QUERIES)
     for query, wanted in SEED_SUBJECTS.items():
         assert any(set(wanted) <= set(subjects_of(p)) for p in photos), query

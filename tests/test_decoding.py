@@ -1,4 +1,4 @@
-"""Decoding at the speed of the machine (issue 15): workers, bounded prefetch, the GPU JPEG path.
+"""Decoding at the speed of the machine: workers, bounded prefetch, the GPU JPEG path.
 
 There is no GPU here, and torchvision does not load against this CPU torch, so the
 nvJPEG path runs with a stand-in for ``torchvision.io.decode_jpeg`` (:func:`pil_decode_jpeg`:
@@ -32,9 +32,9 @@ from imgsearch_helpers.decoding import (PROCESSES_FROM, PROCESSES_MIN_ITEMS, Ten
 from imgsearch_helpers.decoding import _nvjpeg, _workers
 from imgsearch_helpers.images import ORIENTATION_TRANSPOSE, DecodeBudget, load_image
 from imgsearch_helpers.index import ImageIndex, ModelEmbedder
-from imgsearch_helpers.models import DATA_DIR
+from imgsearch_helpers.models import PHOTOS_DIR
 
-PHOTOS = sorted((DATA_DIR / "photos").glob("*.jpg"))
+PHOTOS = sorted(PHOTOS_DIR.glob("*.jpg"))
 
 
 # -- a stand-in for torchvision.io.decode_jpeg ------------------------------------

@@ -1,4 +1,4 @@
-"""Seeded mutation fuzzing: mutants of every format Pillow can open (issue 18).
+"""Seeded mutation fuzzing: mutants of every format Pillow can open.
 
 Each seed of :mod:`formatseeds` is mutated (bit flips, bytes set to edge values,
 32-bit fields set to edge values, truncation, insertion, deletion; half of them

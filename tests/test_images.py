@@ -1,5 +1,11 @@
-"""load_image: every pixel mode, EXIF rotation, reduced decoding, bad files, bounded memory."""
+"""load_image: every pixel mode, EXIF rotation, reduced decoding, bad files, bounded memory;
+a decoder's error is one file's skip, pixels that lie, no external program ever runs.
+
+The mutation fuzzing of every format is in test_fuzz.py."""
+import io
 import json
+import os
+import struct
 import subprocess
 import sys
 import textwrap
@@ -7,12 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, PngImagePlugin
 
-from badfiles import bomb_png_bytes, heif_like_bytes, jpeg_bytes, quadrants, with_orientation, \
-    write_bad_files, write_big_png
-from imgsearch_helpers import images
-from imgsearch_helpers.images import ImageLoadError, load_image
+from badfiles import (bomb_png_bytes, heif_like_bytes, jpeg_bytes, quadrants, with_orientation,
+                      write_bad_files, write_big_png)
+from conftest import make_picture
+from formatseeds import seed_files
+from imgsearch_helpers import ImageLoadError, embed_image_files, images, load_image, load_model
+from imgsearch_helpers.images import is_decoding_failure
+from imgsearch_helpers.index import ImageIndex, ModelEmbedder
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
@@ -241,3 +250,174 @@ def test_find_image_files_is_the_one_walker(tmp_path):
     assert find_image_files(tmp_path, recursive=False)[0] == ["a.PNG", "b.jpg", "raw.cr2"]
     assert find_image_files(tmp_path, exclude=tmp_path / "sub")[0] == ["a.PNG", "b.jpg", "raw.cr2"]
     assert find_image_files(tmp_path / "missing")[1][0][0] == "."
+
+
+# -- a decoder error is one file's skip, never the end of the run ----------------------
+
+def _seed(fmt: str) -> bytes:
+    return seed_files()[fmt]
+
+
+def _avif_that_pillow_cannot_decode() -> bytes:
+    """A valid AVIF with one byte flipped so that Pillow raises RuntimeError in load()."""
+    good = _seed("AVIF")
+    for pos in range(len(good) // 2, len(good)):
+        bad = bytearray(good)
+        bad[pos] ^= 0xFF
+        try:
+            with Image.open(io.BytesIO(bytes(bad))) as im:
+                im.load()
+        except RuntimeError:
+            return bytes(bad)
+        except (OSError, ValueError, SyntaxError):
+            continue
+    raise AssertionError("no one-byte change of the AVIF made Pillow raise RuntimeError")
+
+
+def _dds_unknown_pixel_format() -> bytes:
+    data = bytearray(_seed("DDS"))
+    data[80:84] = b"\0\0\0\0"            # pixel-format flags: Pillow raises NotImplementedError
+    return bytes(data)
+
+
+def _blp_unknown_compression() -> bytes:
+    data = bytearray(_seed("BLP"))
+    data[4:8] = struct.pack("<i", 257)    # Pillow raises BLPFormatError (NotImplementedError)
+    return bytes(data)
+
+
+HOSTILE = {
+    "avif-one-byte-flipped.avif": (_avif_that_pillow_cannot_decode, "corrupt"),
+    "dds-content.jpg": (_dds_unknown_pixel_format, "unsupported format DDS"),
+    "blp-content.jpg": (_blp_unknown_compression, "unsupported format BLP"),
+    "spider-content.jpg": (lambda: _seed("SPIDER"), "not an image"),
+    "eps-content.jpg": (lambda: _seed("EPS"), "unsupported format EPS"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_decoder_failures_are_skips_with_reasons(name, tmp_path):
+    make, word = HOSTILE[name]
+    path = tmp_path / name
+    path.write_bytes(make())
+    with pytest.raises(ImageLoadError) as info:
+        load_image(path)
+    assert word in info.value.reason
+
+
+def test_a_folder_of_hostile_files_is_indexed_around_them(tiny_clip, tmp_path):
+    for name, (make, _) in HOSTILE.items():
+        (tmp_path / name).write_bytes(make())
+    make_picture(1).save(tmp_path / "good.png")
+    loaded = load_model(tiny_clip, device="cpu")
+    index = ImageIndex.build(tmp_path, loaded)
+    assert index.relpaths == ["good.png"]
+    assert {p.name: r for p, r in index.skipped}.keys() == HOSTILE.keys()
+    paths = sorted(p for p in tmp_path.iterdir() if p.is_file())
+    emb, ok, skipped = embed_image_files(loaded, paths)
+    assert [paths[i].name for i in ok] == ["good.png"] and len(skipped) == len(HOSTILE)
+
+
+def test_a_picture_without_pixels_is_skipped(tiny_clip):
+    loaded = load_model(tiny_clip, device="cpu")
+    empty = Image.new("RGB", (0, 0))
+    emb, ok, skipped = embed_image_files(loaded, [make_picture(1), empty, Image.new("L", (5, 0))])
+    assert ok == [0] and emb.shape[0] == 1
+    assert [r for _, r in skipped] == ["the image has no pixels (0 x 0)",
+                                       "the image has no pixels (5 x 0)"]
+
+
+def _bug(*args, **kwargs):
+    return 1 / 0          # stands for a bug in our own code
+
+
+def test_a_bug_of_ours_propagates_instead_of_skipping_every_file(tiny_clip, tmp_path,
+                                                                 monkeypatch):
+    make_picture(1).save(tmp_path / "a.png")
+    loaded = load_model(tiny_clip, device="cpu")
+    monkeypatch.setattr(images, "_to_rgb", _bug)
+    for run in (lambda: load_image(tmp_path / "a.png"),
+                lambda: embed_image_files(loaded, [tmp_path / "a.png"], decoder="threads"),
+                lambda: ImageIndex.build(tmp_path, ModelEmbedder(loaded, decoder="threads"))):
+        with pytest.raises(ZeroDivisionError):
+            run()
+    monkeypatch.undo()
+    from imgsearch_helpers.decoding import _prepare
+    monkeypatch.setattr(_prepare, "processor_inputs", _bug)    # in the preprocessing step
+    with pytest.raises(ZeroDivisionError):
+        embed_image_files(loaded, [tmp_path / "a.png"], decoder="threads")
+
+
+def test_which_exceptions_are_the_files_fault():
+    try:
+        ImageOps.exif_transpose(object())        # raised inside Pillow: the data's fault
+    except AttributeError as err:
+        assert is_decoding_failure(err)
+    for exc in (ZeroDivisionError, AttributeError, NameError, KeyError, TypeError):
+        try:
+            raise exc("raised in our code")
+        except exc as err:
+            assert not is_decoding_failure(err), exc
+    for exc in (OSError, ValueError, SyntaxError, EOFError, struct.error, MemoryError):
+        assert is_decoding_failure(exc("bad data, wherever it was noticed")), exc
+    assert not is_decoding_failure(KeyboardInterrupt())
+
+
+# -- pixels that lie -------------------------------------------------------------------
+
+def _float_tiff(values: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(values.astype(np.float32), "F").save(buf, "TIFF")
+    return buf.getvalue()
+
+
+def test_a_float_tiff_with_infinite_pixels_keeps_its_picture():
+    ramp = np.tile(np.linspace(-100.0, 400.0, 32, dtype=np.float32), (24, 1))
+    ramp[:6] = -np.inf
+    ramp[6:8] = np.nan
+    ramp[8, 0] = np.inf
+    grey = np.asarray(load_image(_float_tiff(ramp)))[..., 0]
+    assert grey[:8].max() == 0 and grey[8, 0] == 255            # -inf and NaN dark, +inf bright
+    row = grey[12]
+    assert row[0] == 0 and row[-1] == 255 and np.all(np.diff(row.astype(int)) >= 0)
+    with pytest.raises(ImageLoadError, match="no pixel has a finite value"):
+        load_image(_float_tiff(np.full((4, 4), -np.inf)))
+
+
+def test_a_png_with_a_huge_text_chunk_is_read():
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "x" * (PngImagePlugin.MAX_TEXT_CHUNK + 1), zip=True)
+    buf = io.BytesIO()
+    quadrants().save(buf, "PNG", pnginfo=info)
+    assert np.array_equal(np.asarray(load_image(buf.getvalue())), np.asarray(quadrants()))
+
+
+# -- no external program, whatever a file's content ------------------------------------
+
+@pytest.fixture
+def fake_ghostscript(tmp_path, monkeypatch):
+    """A `gs` on PATH that records every call and fails, as a broken Ghostscript would."""
+    from PIL import EpsImagePlugin
+
+    bin_dir, marker = tmp_path / "bin", tmp_path / "gs-was-run"
+    bin_dir.mkdir()
+    (bin_dir / "gs").write_text(f"#!/bin/sh\necho \"$@\" >> {marker}\nexit 1\n")
+    (bin_dir / "gs").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", None)       # look for gs again
+    return marker
+
+
+@pytest.mark.skipif(sys.platform.startswith("win"), reason="a shell-script gs")
+def test_eps_named_jpg_never_runs_ghostscript(tiny_clip, tmp_path, fake_ghostscript):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "holiday.jpg").write_bytes(seed_files()["EPS"])
+    with pytest.raises(ImageLoadError, match="unsupported format EPS"):
+        load_image(photos / "holiday.jpg")
+    loaded = load_model(tiny_clip, device="cpu")
+    _, ok, skipped = embed_image_files(loaded, [photos / "holiday.jpg"])
+    assert ok == [] and "EPS" in skipped[0][1]
+    index = ImageIndex.build(photos, loaded)
+    assert len(index) == 0 and "EPS" in index.skipped[0][1]
+    assert not fake_ghostscript.exists(), fake_ghostscript.read_text()

@@ -1,4 +1,7 @@
-"""ImageIndex: build, reopen, incremental updates, checkpoints, float16, property tests."""
+"""ImageIndex: build, reopen, incremental updates, checkpoints, float16, property tests; bad
+files are skips with reasons, every file name round-trips, another model's queries are refused.
+
+What the index keeps on disk, and how it survives damage, is in test_index_store.py."""
 import os
 import tempfile
 import time
@@ -8,9 +11,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from badfiles import OLD_NS, FakeEmbedder, age, fake_vector
+from badfiles import (FakeEmbedder, ODD_NAMES, OLD_NS, age, fake_vector, jpeg_bytes, quadrants,
+                      write_bad_files)
 from conftest import make_picture
-from imgsearch_helpers import embed_image_files, embed_texts, load_model, top_k
+from imgsearch_helpers import (ImageLoadError, embed_image_files, embed_texts, images, load_model,
+                               top_k)
 from imgsearch_helpers.index import (ImageIndex, IndexLockedError, IndexModelMismatchError,
                                      default_index_dir)
 
@@ -370,3 +375,118 @@ def test_a_skipped_file_that_has_not_changed_is_not_tried_again(photo_folder):
     age(bad, when_ns=OLD_NS + 10**9)
     third = ImageIndex.build(photo_folder, fake)
     assert fake.asked == [bad] and third.skipped == [] and len(third) == 7
+
+
+# -- real photo folders: bad files are skips, odd queries, another model's queries -----
+
+@pytest.fixture
+def messy_folder(tmp_path):
+    """Six good pictures and one of every kind of bad file."""
+    folder = tmp_path / "messy"
+    expected = write_bad_files(folder)
+    for k in range(6):
+        make_picture(k).save(folder / f"good{k}.png")
+    (folder / "secret.jpg").write_bytes(jpeg_bytes(quadrants()))
+    (folder / "album.jpg").mkdir()          # a folder with an image name: just a folder
+    return folder, expected
+
+
+def _deny_secret(monkeypatch):
+    # Tests run as root, for whom chmod 000 changes nothing: fake the refusal.
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        if str(path).endswith("secret.jpg"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(images, "open", fake_open, raising=False)
+
+
+def test_bad_files_are_skipped_with_reasons_and_counted(tiny_clip, messy_folder, monkeypatch):
+    folder, expected = messy_folder
+    expected["secret.jpg"] = "permission denied"
+    _deny_secret(monkeypatch)
+    loaded = load_model(tiny_clip, device="cpu")
+    index = ImageIndex.build(folder, loaded)
+    assert sorted(index.relpaths) == [f"good{k}.png" for k in range(6)]
+    reasons = {p.name: r for p, r in index.skipped}
+    assert set(reasons) == set(expected)
+    for name, word in expected.items():
+        assert word.lower() in reasons[name].lower(), (name, reasons[name])
+    assert index.summary["skipped"] == len(expected) and index.summary["embedded"] == 6
+    # Plain embedding of the same files goes on past every bad one too.
+    paths = sorted(folder.iterdir())
+    emb, ok, skipped = embed_image_files(loaded, paths, batch_size=3)
+    assert len(ok) == emb.shape[0] == 6 and len(skipped) == len(paths) - 6
+    assert any("directory" in r for p, r in skipped if p.name == "album.jpg")
+
+
+def test_index_refuses_another_models_queries(tiny_clip, tiny_siglip, tmp_path):
+    make_picture(1).save(tmp_path / "a.png")
+    clip, siglip = load_model(tiny_clip, device="cpu"), load_model(tiny_siglip, device="cpu")
+    index = ImageIndex.build(tmp_path, clip)
+    for search in (lambda: index.search_text(siglip, "a cat"),
+                   lambda: index.search_image(siglip, tmp_path / "a.png"),
+                   lambda: ImageIndex.build(tmp_path, siglip, index_dir=index.index_dir)):
+        with pytest.raises(IndexModelMismatchError) as info:
+            search()
+        assert clip.name in str(info.value) and siglip.name in str(info.value)
+    # Each model has its own index in the same folder.
+    other = ImageIndex.build(tmp_path, siglip)
+    assert other.index_dir != index.index_dir == default_index_dir(tmp_path, clip.name)
+
+
+def test_queries_in_any_language_and_bad_query_inputs(tiny_clip, tmp_path):
+    for k in range(3):
+        make_picture(k).save(tmp_path / f"{k}.png")
+    loaded = load_model(tiny_clip, device="cpu")
+    index = ImageIndex.build(tmp_path, loaded)
+    for text in ["un chat sur le canapé", "猫がソファにいる", "кошка на диване", "🐈 ✨", "a"]:
+        hits = index.search_text(loaded, text, k=2)
+        assert len(hits) == 2 and all(np.isfinite(h.score) for h in hits)
+    for bad in ["", "   ", "\n"]:
+        with pytest.raises(ValueError, match="non-empty"):
+            index.search_text(loaded, bad)
+    with pytest.warns(UserWarning, match="truncated"):
+        index.search_text(loaded, "a very long query " * 40)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    for query, reason in [(tmp_path / "missing.jpg", "not found"),
+                          (tmp_path / "broken.jpg", "not an image"),
+                          (tmp_path, "directory")]:
+        with pytest.raises(ImageLoadError, match=reason) as info:
+            index.search_image(loaded, query)
+        assert str(query) in str(info.value)
+
+
+# -- an embedder that gives NaN; every name a file system allows round-trips -----------
+
+def test_an_embedder_that_gives_nan_skips_that_file(tmp_path):
+    class NanForB(FakeEmbedder):
+        def embed_files(self, paths, progress=None):
+            for batch in super().embed_files(paths, progress):
+                for row, pos in enumerate(batch.positions):
+                    if Path(paths[pos]).name == "b.jpg":
+                        batch.embeddings[row] = np.nan
+                yield batch
+
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(name.encode())
+    index = ImageIndex.build(tmp_path, NanForB())
+    assert index.relpaths == ["a.jpg"]
+    assert index.skipped == [(tmp_path / "b.jpg", "the model gave a non-finite embedding (NaN or inf)")]
+
+
+def test_odd_file_names_round_trip_through_the_index(tmp_path):
+    for k, name in enumerate(ODD_NAMES):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"picture %d" % k)
+    age(tmp_path)
+    fake = FakeEmbedder()
+    index = ImageIndex.build(tmp_path, fake)
+    assert sorted(index.relpaths) == sorted(ODD_NAMES) and not index.skipped
+    again = ImageIndex.build(tmp_path, fake)         # used to fail for good after a newline
+    assert again.summary["reused"] == len(ODD_NAMES)
+    reopened = ImageIndex.open(index.index_dir)
+    assert reopened.relpaths == index.relpaths
+    hit = reopened.search_embedding(fake_vector(b"picture 3"), k=1)[0]
+    assert hit.item == tmp_path / ODD_NAMES[3] and hit.item.read_bytes() == b"picture 3"

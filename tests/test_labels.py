@@ -1,8 +1,14 @@
-"""LabelsDB: round trip, threshold, literal search, hostile text, format version."""
+"""LabelsDB: round trip, threshold, literal search, hostile text, format version, odd file
+names, files it cannot use, processes that create it at once."""
+import multiprocessing
+import os
 import sqlite3
+import sys
+from pathlib import Path
 
 import pytest
 
+from badfiles import ODD_NAMES
 from imgsearch_helpers import LabelsDB
 from imgsearch_helpers.labels import LABELS_FORMAT_VERSION
 
@@ -65,3 +71,75 @@ def test_other_model_and_newer_format_are_refused(tmp_path):
 def test_empty_search_is_an_error():
     with pytest.raises(ValueError):
         LabelsDB().search("  ")
+
+
+# -- odd names, files it cannot use, processes that create it at once ------------------
+
+def test_odd_file_names_round_trip_through_the_labels_db(tmp_path):
+    names = [*ODD_NAMES, "\ud800lone.jpg", str(tmp_path / os.fsdecode(b"\xe9t\xe9.jpg"))]
+    with LabelsDB(tmp_path / "labels.db") as db:
+        for k, name in enumerate(names):
+            assert db.add(name, {"lakeside": 0.5 + k / 100}) == ["lakeside"]
+        db.add(Path(names[2]), {"tabby cat": 0.9})                # a Path works the same
+    with LabelsDB(tmp_path / "labels.db") as db:
+        assert sorted(db.images()) == sorted(names)
+        assert db.labels_of(names[2]) == {"tabby cat": 0.9}
+        assert db.labels_of(names[-2]) == {"lakeside": 0.5 + (len(names) - 2) / 100}
+        assert {image for image, _, _ in db.search("lake")} == set(names) - {names[2]}
+        with pytest.raises(ValueError, match="not valid Unicode"):
+            db.search("\udcff")
+
+
+@pytest.mark.parametrize("kind", ["text_file", "truncated", "other_program", "version_text"])
+def test_labels_db_on_a_file_it_cannot_use(tmp_path, kind):
+    import sqlite3
+
+    path = tmp_path / "labels.db"
+    if kind == "text_file":
+        path.write_text("just some notes\n" * 100)
+    elif kind == "truncated":
+        with LabelsDB(path) as db:
+            for k in range(500):
+                db.add(f"{k}.jpg", {"lakeside": 0.5})
+        path.write_bytes(path.read_bytes()[:5000])
+    elif kind == "other_program":
+        with sqlite3.connect(path) as conn:
+            conn.execute("CREATE TABLE labels (id INTEGER, name TEXT)")
+    else:
+        LabelsDB(path).close()
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE meta SET value = 'one' WHERE key = 'format_version'")
+    before = path.read_bytes()
+    with pytest.raises(ValueError) as info:
+        LabelsDB(path).images()
+    message = str(info.value)
+    assert str(path) in message and ("another path" in message or "Move it away" in message)
+    assert path.read_bytes() == before
+
+
+def _create_labels(path, barrier, results):
+    barrier.wait()
+    try:
+        with LabelsDB(path, model="m") as db:
+            db.add(f"{os.getpid()}.jpg", {"cat": 0.9})
+        results.put("ok")
+    except Exception as err:          # noqa: BLE001 - reported to the test
+        results.put(f"{type(err).__name__}: {err}")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses fork")
+def test_processes_creating_the_same_labels_db_take_turns(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    outcomes = []
+    for attempt in range(5):
+        path, barrier, results = tmp_path / f"{attempt}.db", ctx.Barrier(3), ctx.Queue()
+        procs = [ctx.Process(target=_create_labels, args=(path, barrier, results))
+                 for _ in range(3)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        outcomes += [results.get(timeout=5) for _ in procs]
+        with LabelsDB(path) as db:
+            assert len(db.images()) == 3
+    assert outcomes == ["ok"] * 15

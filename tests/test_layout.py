@@ -138,23 +138,45 @@ def test_the_package_has_no_import_circle():
         assert circle is None, " -> ".join(circle)
 
 
+def _docstrings(tree) -> set[int]:
+    """The ids of the docstring nodes of a module, its classes and functions."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and node.body and isinstance(node.body[0], ast.Expr) \
+                and isinstance(node.body[0].value, ast.Constant):
+            found.add(id(node.body[0].value))
+    return found
+
+
 def test_names_and_defaults_are_spelled_only_in_settings():
-    """Environment-variable names, and the defaults of draft_size, batch_size, decoder and
-    threshold, are imported from imgsearch_helpers.settings, never retyped."""
+    """Environment-variable names (also inside messages and help texts), and the defaults
+    of draft_size, batch_size, decoder, threshold and k, are imported (from
+    imgsearch_helpers.settings, or a constant named once for the app), never retyped."""
     from imgsearch_helpers import settings
 
     env_names = {settings.MODEL_ENV, settings.DEVICE_ENV, settings.PROFILE_ENV,
                  settings.DATA_ENV, settings.HUB_OFFLINE_ENV}
     named = {"draft_size": settings.DRAFT_SIZE, "batch_size": settings.BATCH_SIZE,
              "decoder": settings.DECODER, "threshold": settings.DUPLICATE_THRESHOLD}
+    counts = {"k", "max_k"}          # how many results: settings.TOP_K, COMMAND_TOP_K, APP_TOP_K
     found = []
     for source in PACKAGE.rglob("*.py"):
         if source.name == "settings.py":
             continue
         tree = ast.parse(source.read_text())
+        docstrings = _docstrings(tree)
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and node.value in env_names:
-                found.append(f"{source.relative_to(ROOT)}:{node.lineno} {node.value}")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and id(node) not in docstrings \
+                    and any(name in node.value for name in env_names):
+                found.append(f"{source.relative_to(ROOT)}:{node.lineno} {node.value[:60]!r}")
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument" \
+                    and node.args and isinstance(node.args[0], ast.Constant) \
+                    and node.args[0].value == "-k":
+                found += [f"{source.relative_to(ROOT)}:{node.lineno} -k default={kw.value.value}"
+                          for kw in node.keywords if kw.arg == "default"
+                          and isinstance(kw.value, ast.Constant) and kw.value.value is not None]
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 args = node.args.args + node.args.kwonlyargs
                 defaults = ([None] * (len(node.args.args) - len(node.args.defaults))
@@ -164,4 +186,60 @@ def test_names_and_defaults_are_spelled_only_in_settings():
                             and default.value == named[arg.arg]:
                         found.append(f"{source.relative_to(ROOT)}:{node.lineno} "
                                      f"{arg.arg}={default.value!r}")
+                    if arg.arg in counts and isinstance(default, ast.Constant) \
+                            and isinstance(default.value, int):
+                        found.append(f"{source.relative_to(ROOT)}:{node.lineno} "
+                                     f"{arg.arg}={default.value!r}")
     assert found == []
+
+
+def test_the_course_models_messages_are_spelled_only_in_models():
+    """"No text encoder" and "rebuild with python -m imgsearch_helpers.training" come from
+    models.no_text_encoder and models.REBUILD_COMMAND (docstrings may name them)."""
+    spelled = ("text encoder", "image classifier", "imgsearch_helpers.training --out", "rebuild")
+    found = []
+    for source in PACKAGE.rglob("*.py"):
+        if source.name == "models.py":
+            continue
+        tree = ast.parse(source.read_text())
+        docstrings = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and id(node) not in docstrings and any(s in node.value for s in spelled):
+                found.append(f"{source.relative_to(ROOT)}:{node.lineno} {node.value[:60]!r}")
+    assert found == []
+
+
+# -- no pickle anywhere ----------------------------------------------------------------
+
+def _calls(tree, name):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called == name:
+                yield node
+
+
+@pytest.mark.parametrize("source", sorted(PACKAGE.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_pickle_in_the_package(source):
+    tree = ast.parse(source.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            assert not {"pickle", "cPickle", "dill", "joblib", "shelve", "marshal"} & \
+                {n.split(".")[0] for n in names}, f"{source.name}:{node.lineno}"
+    for call in _calls(tree, "load"):
+        keywords = {k.arg: k.value for k in call.keywords}
+        owner = getattr(call.func.value, "id", "") if isinstance(call.func, ast.Attribute) else ""
+        where = f"{source.name}:{call.lineno}"
+        if "allow_pickle" in keywords:
+            value = keywords["allow_pickle"]
+            assert isinstance(value, ast.Constant) and value.value is False, where
+        elif "weights_only" in keywords:
+            value = keywords["weights_only"]
+            assert isinstance(value, ast.Constant) and value.value is True, where
+        else:
+            assert owner not in ("np", "numpy", "torch"), \
+                f"{where}: {owner}.load without allow_pickle=False / weights_only=True"

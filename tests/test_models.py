@@ -78,6 +78,7 @@ def test_uncached_model_with_the_hub_unreachable_fails_fast(monkeypatch, tmp_pat
     import time
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("IMGSEARCH_PROFILE", raising=False)       # the offline profile fetches nothing
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")      # nothing listens there
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
@@ -85,6 +86,41 @@ def test_uncached_model_with_the_hub_unreachable_fails_fast(monkeypatch, tmp_pat
     with pytest.raises(ModelNotAvailableError, match="cannot be reached from this machine"):
         load_model("google/siglip2-base-patch16-naflex", device="cpu")
     assert time.monotonic() - start < 10.0     # the retry loop it replaces took ~26 s
+
+
+def test_the_hubs_answer_is_kept_while_fresh_and_per_endpoint(monkeypatch):
+    """Checking a model and then loading it asks the Hub once; later, or elsewhere, again."""
+    import contextlib
+
+    from imgsearch_helpers import models
+
+    calls = []
+    monkeypatch.setattr(models, "_hub_answers", {}, raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    monkeypatch.setattr(models.socket, "create_connection",
+                        lambda address, timeout: calls.append(address) or contextlib.nullcontext())
+    assert models.hub_reachable() and models.hub_reachable()
+    assert calls == [("huggingface.co", 443)]
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    assert models.hub_reachable()
+    assert calls[-1] == ("127.0.0.1", 9)
+    monkeypatch.setattr(models, "HUB_ANSWER_SECONDS", 0.0)     # the answer has gone stale
+    models.hub_reachable()
+    assert len(calls) == 3
+
+
+def test_the_offline_profile_downloads_nothing_even_with_the_hub_reachable(monkeypatch, tmp_path):
+    """One rule (models.offline_reason) for the loader and the command."""
+    from imgsearch_helpers import models
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("IMGSEARCH_PROFILE", "offline")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(models, "hub_reachable", lambda: True)
+    with pytest.raises(ModelNotAvailableError, match="IMGSEARCH_PROFILE=offline is set"):
+        load_model("openai/clip-vit-base-patch32", device="cpu")
 
 
 def test_no_model_runs_remote_code():

@@ -107,7 +107,7 @@ def test_the_fine_grained_benchmark_gives_the_recorded_numbers(measured, family)
 @pytest.mark.parametrize("family", ["clip", "siglip"])
 @pytest.mark.parametrize("group", sorted(FINEGRAINED_TARGETS))
 def test_dual_encoders_read_colours_and_counts(measured, family, group):
-    """Issue 23's targets: top-1 among scenes of one kind, colours >= 0.9, counts >= 0.8."""
+    """The fine-grained targets (FINEGRAINED_TARGETS): top-1 among scenes of one kind, colours >= 0.9, counts >= 0.8."""
     got = measured[family]["finegrained"]["groups"][group]
     assert got["accuracy"] >= FINEGRAINED_TARGETS[group], (got, measured[family]["finegrained"]["tasks"])
 

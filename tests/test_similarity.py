@@ -48,3 +48,26 @@ def test_each_negative_may_have_its_own_weight_and_none_means_the_default():
     np.testing.assert_allclose(q, normalize(np.array([1.0, -2.0, -NEGATIVE_WEIGHT])), atol=1e-6)
     with pytest.raises(ValueError, match="one negative_weight per negative"):
         combine_queries([a], [b, c], negative_weight=[1.0])
+
+
+def test_the_duplicate_threshold_follows_what_the_registered_model_tells_apart(monkeypatch):
+    """One home for the rule (similarity.duplicate_threshold), read from the registry."""
+    import dataclasses
+
+    from imgsearch_helpers.models import MODELS
+    from imgsearch_helpers.settings import DUPLICATE_THRESHOLD
+
+    # Not registered (a model folder), or not measured: the general default, no note.
+    assert similarity.duplicate_threshold("/some/model/folder") == (DUPLICATE_THRESHOLD, "")
+    assert similarity.duplicate_threshold("openai/clip-vit-base-patch32") == (DUPLICATE_THRESHOLD, "")
+    # Copies score higher than any look-alike: midway between the two.
+    name = "imgsearch/clipart-clip"
+    monkeypatch.setitem(MODELS, name, dataclasses.replace(MODELS[name], copy_cosine=0.97,
+                                                          lookalike_cosine=0.91))
+    assert similarity.duplicate_threshold(name) == (0.94, "")
+    # They overlap: the general default, and a note that names both measured numbers.
+    monkeypatch.setitem(MODELS, name, dataclasses.replace(MODELS[name], copy_cosine=0.9,
+                                                          lookalike_cosine=0.99))
+    threshold, note = similarity.duplicate_threshold(name)
+    assert threshold == DUPLICATE_THRESHOLD
+    assert "cannot tell copies from look-alikes" in note and "0.990" in note and "0.900" in note

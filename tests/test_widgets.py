@@ -20,6 +20,9 @@ import pytest
 from conftest import make_picture
 from imgsearch_helpers import SearchApp, embed_texts, load_model, search
 from imgsearch_helpers.app import _app as widgets_module
+from imgsearch_helpers.matching import MATCH_PROBABILITY, calibration_for, refine
+from imgsearch_helpers.models import GALLERY_DIR
+from imgsearch_helpers.search import all_scores
 
 HOSTILE = "<img src=x onerror=alert(1)>.png"
 
@@ -316,7 +319,6 @@ def test_a_folder_gallery_is_a_persistent_index_reused_by_the_next_app(tmp_path,
 
 
 def test_a_clipart_model_on_photos_says_its_results_mean_nothing(tmp_path):
-    from imgsearch_helpers.models import DATA_DIR
 
     folder = tmp_path / "photos"
     _save_pictures(folder, ["a.png", "b.png"])
@@ -324,7 +326,7 @@ def test_a_clipart_model_on_photos_says_its_results_mean_nothing(tmp_path):
     app.search_text("a cat")
     assert "knows only the drawn scenes" in app.ui.message.value
     assert "google/siglip2-base-patch16-naflex" in app.ui.message.value
-    gallery_app = SearchApp(sorted((DATA_DIR / "gallery").glob("*.png"))[:5],
+    gallery_app = SearchApp(sorted(GALLERY_DIR.glob("*.png"))[:5],
                             ["imgsearch/clipart-clip"], k=2, device="cpu")
     gallery_app.search_text("a cat")
     assert gallery_app.ui.message.value == ""      # on its own clip-art: no warning
@@ -358,3 +360,106 @@ def test_an_index_is_the_gallery_and_nothing_is_embedded_again(tmp_path, gallery
     # The index's model must come first: the app says so instead of mixing two models.
     wrong = SearchApp(index, [str(tiny_siglip), index.model_name], device="cpu")
     assert "the index was built with" in wrong.last_error
+
+
+# -- the course clip-art: how many match, the line where they end, thumbs up and down ---
+
+CLIPART_MODEL = "imgsearch/clipart-clip"
+
+
+@pytest.fixture
+def clipart_app():
+    paths = sorted(GALLERY_DIR.glob("*.png"))
+    # A list of files is embedded in memory: nothing is written next to the gallery.
+    return SearchApp(paths, [CLIPART_MODEL], k=24, device="cpu")
+
+
+def test_the_app_counts_the_matches_and_draws_the_line_where_they_end(clipart_app):
+    results = clipart_app.search_text("a red vehicle on the road")
+    model = load_model(CLIPART_MODEL, device="cpu")
+    p = calibration_for(model).probabilities(
+        all_scores(embed_texts(model, ["a red vehicle on the road"])[0], clipart_app._embedded_now().matrix))
+    expected = int((p >= MATCH_PROBABILITY).sum())
+    assert clipart_app.matches == expected and 0 < expected < len(results)
+    assert f"{expected} pictures match" in clipart_app.ui.status.value
+    flags = [r.p_match >= MATCH_PROBABILITY for r in results]
+    assert flags == sorted(flags, reverse=True), "the matches come first"
+    # The line sits in the grid right after the last match, and says how many match.
+    children = list(clipart_app.ui.grid.children)
+    line = children.index(clipart_app.ui.matches_end)
+    assert line == sum(flags) and clipart_app.ui.matches_end.layout.display is None
+    assert f"{expected} pictures match" in clipart_app.ui.matches_end.value
+    assert all(f"p {r.p_match:.2f}" in cell.label.value
+               for cell, r in zip(clipart_app.ui.cells, results))
+
+
+def test_a_picture_query_has_no_match_count(clipart_app):
+    clipart_app.search_text("a red vehicle on the road")
+    clipart_app.search_image(clipart_app.gallery[0])
+    assert clipart_app.matches is None and clipart_app.ui.matches_end.layout.display == "none"
+    assert "match" not in clipart_app.ui.status.value
+
+
+def test_thumbs_up_refines_the_query_and_a_second_click_takes_it_back(clipart_app):
+    query = "a red vehicle on the road"
+    before = clipart_app.search_text(query)
+    liked = before[3].item
+    clipart_app.ui.cells[3].like.click()          # as the browser's click does
+    assert clipart_app.marks == {liked: True}
+    after = clipart_app.results
+    model = load_model(CLIPART_MODEL, device="cpu")
+    matrix = clipart_app._embedded_now().matrix
+    row = clipart_app._embedded_now().row_of(liked)
+    expected = refine(embed_texts(model, [query])[0], [matrix[row]], [])
+    order = np.lexsort((np.arange(len(matrix)), -(matrix @ expected)))[:len(after)]
+    assert [r.index for r in after] == list(order)
+    assert [r.item for r in after].index(liked) <= 3
+    assert "refined: 1 marked right, 0 wrong" in clipart_app.ui.status.value
+    slot = [r.item for r in after].index(liked)
+    assert clipart_app.ui.cells[slot].like.button_style == "success"
+    clipart_app.mark(slot, True)                  # the same mark again: taken back
+    assert clipart_app.marks == {} and [r.item for r in clipart_app.results] == [r.item for r in before]
+
+
+def test_thumbs_down_lowers_a_picture_and_a_new_query_forgets_the_marks(clipart_app):
+    before = clipart_app.search_text("a red vehicle on the road")
+    disliked = before[0].item
+    clipart_app.ui.cells[0].unlike.click()
+    assert clipart_app.marks == {disliked: False}
+    after = {r.item: r for r in clipart_app.results}
+    # Rocchio subtracts a quarter of it from the query: exactly what the clipart_app ranks by.
+    model = load_model(CLIPART_MODEL, device="cpu")
+    embedded = clipart_app._embedded_now()
+    expected = refine(embed_texts(model, ["a red vehicle on the road"])[0], [],
+                      [embedded.matrix[embedded.row_of(disliked)]])
+    assert after[disliked].score == pytest.approx(
+        float(embedded.matrix[embedded.row_of(disliked)] @ expected), abs=1e-5)
+    assert after[disliked].score < before[0].score
+    slot = list(after).index(disliked)
+    assert clipart_app.ui.cells[slot].unlike.button_style == "danger"
+    clipart_app.search_text("a cottage with a chimney and smoke")
+    assert clipart_app.marks == {} and "refined" not in clipart_app.ui.status.value
+
+
+def test_the_date_range_and_time_order(tmp_path, tiny_clip):
+    import datetime as dt
+    from pathlib import Path
+
+    from test_capture import jpeg
+
+    dates = {"a.jpg": "2024:04:20 09:00:00", "b.jpg": "2024:05:01 10:00:00",
+             "c.jpg": "2024:06:15 18:00:00", "d.jpg": "2024:05:20 12:00:00"}
+    paths = [jpeg(tmp_path / name, (40 * i, 200 - 40 * i, 90), date, "+02:00")
+             for i, (name, date) in enumerate(dates.items())]
+    clipart_app = SearchApp(paths, [tiny_clip], k=4, device="cpu")
+    names = lambda: [Path(r.item).name for r in clipart_app.results]      # noqa: E731
+    clipart_app.search_text("a picture")
+    assert sorted(names()) == sorted(dates)
+    clipart_app.ui.taken_after.value = dt.date(2024, 5, 1)      # the query on screen runs again
+    clipart_app.ui.taken_before.value = dt.date(2024, 5, 31)
+    assert sorted(names()) == ["b.jpg", "d.jpg"]
+    assert clipart_app.matches is not None and clipart_app.matches <= 2
+    clipart_app.ui.taken_after.value = None
+    clipart_app.ui.sort.value = "time"
+    assert names() == ["a.jpg", "b.jpg", "d.jpg"]
+    assert clipart_app.ui.matches_end.layout.display == "none"

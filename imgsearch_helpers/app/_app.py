@@ -44,6 +44,14 @@ class _Query:
     vectors: dict = field(default_factory=dict, compare=False, repr=False)
 
 
+# The app opens with six results, not settings.TOP_K's five: six cells of about 170 px
+# (_view.THUMB_PX with its padding and frame) fill one row of a notebook's or Voila's
+# ~1000 px page.
+# The slider goes up to four such rows.
+APP_TOP_K = 6
+APP_MAX_K = 4 * APP_TOP_K
+
+
 class SearchApp:
     """Search a gallery by text or by image, in the notebook.
 
@@ -76,7 +84,7 @@ class SearchApp:
     """
 
     def __init__(self, images, models: Sequence[str | os.PathLike], captions: dict | None = None,
-                 k: int = 6, *, device: str | None = None, max_k: int = 24):
+                 k: int = APP_TOP_K, *, device: str | None = None, max_k: int = APP_MAX_K):
         if isinstance(models, (str, os.PathLike)):
             models = [models]
         self.models = [str(m) for m in models]

@@ -12,8 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ._common import (CliError, Interrupted, UsageError, check_model, choose_model, folder_arg, load,
-                      note, open_index, shown, warn_clipart)
+from ._common import (CliError, Interrupted, UsageError, add_device_options, check_model,
+                      choose_model, folder_arg, load, note, open_index, shown, warn_clipart)
 
 _APP_HELP = """\
 Serve the search app of notebook 05 as a web page (with Voila, which shows the
@@ -47,9 +47,7 @@ def register(sub) -> None:
     p.add_argument("-m", "--model", action="append", metavar="NAME",
                    help="a model for the app's picker (repeat for more; the first is used "
                         "first); default as for search")
-    p.add_argument("--device", metavar="DEVICE", help="cpu, cuda or mps; default: the best one")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="also show the libraries' own warnings and messages")
+    add_device_options(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="the address to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--port", type=int, default=8866, help="default 8866; 0 for any free port")

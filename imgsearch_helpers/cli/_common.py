@@ -9,11 +9,12 @@ from pathlib import Path
 
 from ..device import select_device
 from ..index import ImageIndex, IndexLockedError, ModelEmbedder, index_location
-from ..models import (GALLERY_DIR, LoadedModel, missing_files, no_text_encoder, ModelNotAvailableError, available_models, clipart_note,
-                      hub_offline, hub_reachable, is_cached, load_model, model_info)
+from ..models import (GALLERY_DIR, LoadedModel, ModelNotAvailableError, available_models,
+                      clipart_note, is_cached, load_model, missing_files, model_info,
+                      no_text_encoder, offline_reason)
 from ..folders import is_course_clipart
 from ..profiles import PROFILE_MODELS
-from ..settings import DEVICE_ENV, HUB_OFFLINE_ENV, MODEL_ENV, PROFILE_ENV
+from ..settings import DEVICE_ENV, MODEL_ENV
 
 DEFAULT_MODEL = PROFILE_MODELS["online"]["siglip"]
 
@@ -52,18 +53,23 @@ def shown(path) -> str:
 
 
 def model_options() -> argparse.ArgumentParser:
-    """--model and --device, shared by the subcommands that load a model."""
+    """--model, --device and --verbose, shared by the subcommands that load a model."""
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("-m", "--model", metavar="NAME",
                         help=f"a registered name (`imgsearch models`) or a model folder; default: "
                              f"${MODEL_ENV}, else {DEFAULT_MODEL}")
+    add_device_options(parent)
+    return parent
+
+
+def add_device_options(parent: argparse.ArgumentParser) -> None:
+    """--device and --verbose (the app adds them after its own --model: one or more)."""
     parent.add_argument("--device", metavar="DEVICE",
-                        help="cpu, cuda, cuda:1 or mps; default: $IMGSEARCH_DEVICE, else the "
+                        help=f"cpu, cuda, cuda:1 or mps; default: ${DEVICE_ENV}, else the "
                              "best one here")
     parent.add_argument("-v", "--verbose", action="store_true",
                         help="also show the libraries' own warnings and messages (the skip "
                              "list already says which files were skipped and why)")
-    return parent
 
 
 # -- the model -----------------------------------------------------------------------
@@ -87,17 +93,6 @@ def choose_model(arg: str | None, folder: Path | None = None) -> tuple[str, bool
              f"using the offline profile's {name}")
         return name, False
     return DEFAULT_MODEL, True
-
-
-def offline_reason() -> str | None:
-    """Why nothing can be downloaded now, or None when the Hub answers."""
-    if hub_offline():
-        return f"{HUB_OFFLINE_ENV} is set"
-    if os.environ.get(PROFILE_ENV, "").strip().lower() == "offline":
-        return f"{PROFILE_ENV}=offline is set"
-    if not hub_reachable():
-        return "the Hugging Face Hub cannot be reached"
-    return None
 
 
 def check_model(name: str, is_default: bool = False) -> str:
@@ -131,8 +126,8 @@ def check_model(name: str, is_default: bool = False) -> str:
     if is_default:
         raise CliError(f"the default model for photos, {name}, is not on this computer and {why}. "
                        "While online, run `imgsearch prefetch` once to get it. The course's "
-                       "offline models (--model imgsearch/clipart-siglip) understand only the "
-                       "course's clip-art, not photos.")
+                       f"offline models (--model {PROFILE_MODELS['offline']['siglip']}) "
+                       "understand only the course's clip-art, not photos.")
     raise CliError(f"{name} is not on this computer and {why}. While online, run "
                    f"`imgsearch prefetch {name}` once to get it; `imgsearch models` shows "
                    "which models are here.")

@@ -7,7 +7,7 @@ import sys
 import warnings
 
 from ._app import register as add_app_command
-from ._common import MODEL_ENV, CliError, Interrupted, note
+from ._common import CliError, Interrupted, note
 from ._explain import register as add_explain_command
 from ._quiet import only_our_words
 from ._search import register as add_search_commands
@@ -15,6 +15,7 @@ from ._setup import register as add_setup_commands
 from ..images import ImageLoadError
 from ..index import ImageIndexError
 from ..models import ClipartModelWarning, ModelNotAvailableError
+from ..settings import DEVICE_ENV, HUB_OFFLINE_ENV, MODEL_ENV, PROFILE_ENV
 
 _DESCRIPTION = """\
 Search a folder of your own pictures with words, from a terminal.
@@ -34,8 +35,8 @@ examples:
 """
 
 _EPILOG = f"""\
-environment: {MODEL_ENV} (default model), IMGSEARCH_DEVICE (cpu, cuda, mps),
-IMGSEARCH_PROFILE (online / offline), HF_HUB_OFFLINE=1 (never download).
+environment: {MODEL_ENV} (default model), {DEVICE_ENV} (cpu, cuda, mps),
+{PROFILE_ENV} (online / offline), {HUB_OFFLINE_ENV}=1 (never download).
 exit status: 0 done, 1 failed (the message says why), 2 wrong command line,
 130 stopped by Ctrl-C.
 """

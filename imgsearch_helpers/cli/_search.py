@@ -16,14 +16,12 @@ from ._common import (CliError, UsageError, check_model, choose_model, folder_ar
                       model_options, note, open_index, shown, warn_clipart)
 from ..embeddings import embed_images, embed_texts
 from ..images import SCAN_EXTENSIONS, ImageLoadError
-from ..models import MODELS
-from ..settings import DUPLICATE_THRESHOLD
+from ..settings import COMMAND_TOP_K, DUPLICATE_THRESHOLD
 from ..index import SORTS, parse_when
 from ..matching import MATCH_PROBABILITY, calibration_for, refine
-from ..similarity import NEGATIVE_WEIGHT, combine_queries, near_duplicates
+from ..similarity import NEGATIVE_WEIGHT, combine_queries, duplicate_threshold, near_duplicates
 
 _RAW = argparse.RawDescriptionHelpFormatter
-DEFAULT_K = 10
 
 _INDEX_HELP = """\
 Build the index of a folder's pictures, or bring it up to date: only new and
@@ -135,7 +133,7 @@ def register(sub) -> None:
 
 def _output_options(p) -> None:
     p.add_argument("-k", type=_positive, default=None,
-                   help=f"how many results (default {DEFAULT_K}; with --matches, every match)")
+                   help=f"how many results (default {COMMAND_TOP_K}; with --matches, every match)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the results as JSON")
     out.add_argument("--paths", action="store_true",
@@ -341,7 +339,7 @@ def run_search(args) -> int:
     likes = [embed_query(loaded, [Term(v, True)]) for v in args.like]
     unlikes = [embed_query(loaded, [Term(v, True)]) for v in args.unlike]
     matches = "auto" if args.matches else None
-    k = args.k if args.k is not None or args.matches else DEFAULT_K
+    k = args.k if args.k is not None or args.matches else COMMAND_TOP_K
     calibration = calibration_for(loaded) if args.matches else None
     answers, counts = [], {}
     for label, terms in queries:
@@ -365,7 +363,7 @@ def run_similar(args) -> int:
         raise UsageError(f"picture not found: {args.image}")
     folder, loaded, index = _prepare(args, args.folder)
     _searchable(folder, index, loaded)
-    k = args.k or DEFAULT_K
+    k = args.k or COMMAND_TOP_K
     hits = index.search_embedding(embed_query(loaded, [Term(str(query), True)]), k + 1)
     itself = query.resolve()
     hits = [h for h in hits if Path(h.item).resolve() != itself][:k]
@@ -455,26 +453,6 @@ def duplicate_groups(pairs: list[tuple[int, int, float]]) -> list[tuple[list[int
         scores.append(score)
     out = [(sorted(m), min(s), max(s)) for m, s in groups.values()]
     return sorted(out, key=lambda g: (-g[2], g[0]))
-
-
-def duplicate_threshold(model_name: str) -> tuple[float, str]:
-    """The default threshold for a model, and a note when its groups may be look-alikes.
-
-    From the registry's measured scores (notebook 04's measurement on the course gallery):
-    midway between the lowest copy score and the highest look-alike score where copies
-    score higher; else the general default, with a note that says what the model cannot
-    tell apart. Unmeasured models get the general default and no note.
-    """
-    info = MODELS.get(model_name)
-    if info is None or info.tells_copies_apart is None:
-        return DUPLICATE_THRESHOLD, ""
-    if info.tells_copies_apart:
-        return round((info.copy_cosine + info.lookalike_cosine) / 2, 3), ""
-    return DUPLICATE_THRESHOLD, (
-        f"{model_name} cannot tell copies from look-alikes: two different pictures of the "
-        f"course gallery score up to {info.lookalike_cosine:.3f} with it, an edited copy as "
-        f"low as {info.copy_cosine:.3f} (measured as notebook 04 does), so these groups are "
-        "pictures that look alike, not necessarily copies")
 
 
 def run_duplicates(args) -> int:

@@ -9,11 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-from ..settings import DEVICE_ENV
-from ._common import CliError, UsageError, choose_model, offline_reason, one_line
+from ..settings import DEVICE_ENV, PROFILE_ENV
+from ._common import CliError, UsageError, choose_model, one_line
 from ..models import (ModelNotAvailableError, available_models, is_cached, load_model,
-                      missing_files, model_info)
-from ..profiles import PROFILE_ENV, PROFILE_MODELS, get_profile
+                      missing_files, model_info, offline_reason)
+from ..profiles import PROFILE_MODELS, get_profile
 
 _RAW = argparse.RawDescriptionHelpFormatter
 # Debian's Chromium, which the browser test drives (tests/test_browser.py).
@@ -231,7 +231,7 @@ def _device(report: _Report):
         report.fail(f"device: {err}", f"{DEVICE_ENV}={asked} does not work here; unset it")
         return torch.device("cpu")
     if asked:
-        why = f"chosen by IMGSEARCH_DEVICE={asked}"
+        why = f"chosen by {DEVICE_ENV}={asked}"
     elif device.type == "cuda":
         why = f"CUDA GPU {torch.cuda.get_device_name(device)}"
     elif device.type == "mps":

@@ -12,7 +12,7 @@ import numpy as np
 from ..embeddings import embed_image_files, embed_texts, normalize
 from ..models import LoadedModel
 from ..search import top_k
-from ..settings import BATCH_SIZE
+from ..settings import BATCH_SIZE, TOP_K
 from ._sets import LabelledSet
 from ._table import ScoreTable
 
@@ -290,7 +290,7 @@ def measure_speed(
     embed_texts(loaded, queries[:1])
     start = time.perf_counter()
     for query in queries:
-        top_k(embed_texts(loaded, query)[0], emb, k=5)
+        top_k(embed_texts(loaded, query)[0], emb, k=TOP_K)
     per_query = (time.perf_counter() - start) / len(queries)
     return {"images/s": len(ok) / seconds, "ms/query": 1000 * per_query}
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..embeddings import embed_images, embed_texts
 from ..images import load_image
-from ..models import ClipartModelWarning, LoadedModel, clipart_note, load_model
+from ..models import ClipartModelWarning, LoadedModel, clipart_note, load_model, no_text_encoder
 from ._dense import dense_heatmap, gradcam_heatmap
 from ._explanation import Explanation, explanation_html
 from ._perturb import occlusion_heatmap, windows_heatmap
@@ -46,8 +46,7 @@ def default_method(model: LoadedModel) -> str:
 def _as_model(model) -> LoadedModel:
     loaded = model if isinstance(model, LoadedModel) else load_model(model)
     if not loaded.has_text:
-        raise ValueError(f"{loaded.name} is an image classifier, not a dual encoder; "
-                         "explanations need a CLIP, SigLIP, SigLIP 2 or FG-CLIP 2 model")
+        raise ValueError(no_text_encoder(loaded.name))
     return loaded
 
 

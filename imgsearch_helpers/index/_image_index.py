@@ -11,7 +11,7 @@ from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from ..settings import BATCH_SIZE, DECODER, DRAFT_SIZE
+from ..settings import BATCH_SIZE, DECODER, DRAFT_SIZE, TOP_K
 from ._store import (DTYPES, MANIFEST, ImageIndexError, IndexCorruptError, IndexLockedError,
                      IndexModelMismatchError, IndexReadOnlyError, Manifest, make_index_dir,
                      now_iso, open_embeddings, read_manifest, remove_stale_files, update_lock,
@@ -378,7 +378,7 @@ class ImageIndex:
         verify_embeddings(self.index_dir, self._manifest)
 
     # -- searching ------------------------------------------------------------
-    def search_text(self, model, query: str, k: int | None = 5, matches=None,
+    def search_text(self, model, query: str, k: int | None = TOP_K, matches=None,
                     calibration=None, **filters) -> list[SearchResult]:
         """The ``k`` images that best match a text query (any language the model knows).
 
@@ -395,7 +395,7 @@ class ImageIndex:
         return self.search_embedding(embedder.embed_text(query), k, matches, calibration,
                                      **filters)
 
-    def search_image(self, model, image, k: int = 5) -> list[SearchResult]:
+    def search_image(self, model, image, k: int = TOP_K) -> list[SearchResult]:
         """The ``k`` images most similar to ``image`` (path, bytes or PIL image).
 
         Raises
@@ -408,7 +408,7 @@ class ImageIndex:
         self._check_weights(embedder)
         return self.search_embedding(embedder.embed_image(image), k)
 
-    def search_embedding(self, vector, k: int | None = 5, matches=None, calibration=None, *,
+    def search_embedding(self, vector, k: int | None = TOP_K, matches=None, calibration=None, *,
                          taken_after=None, taken_before=None,
                          sort: str = "relevance") -> list[SearchResult]:
         """The ``k`` nearest images to a unit ``vector`` of the index's model.

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ._calibrate import CALIBRATION_FILE, Calibration, fit_logistic, standardise, weights_sha256
-from ..models import LoadedModel
+from ..models import LoadedModel, no_text_encoder
 
 _log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def calibration_for(model: LoadedModel) -> Calibration:
     Calibration
     """
     if not model.has_text:
-        raise ValueError(f"{model.name} has no text encoder: it cannot judge text matches")
+        raise ValueError(no_text_encoder(model.name))
     if not model.is_clipart:
         return DEFAULT_CALIBRATION
     folder = Path(model.info.source)

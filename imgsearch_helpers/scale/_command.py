@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..settings import COMMAND_TOP_K
+
 __all__ = ["main"]
 
 _EXAMPLES = """examples:
@@ -57,7 +59,8 @@ def main(argv=None) -> int:
     search.add_argument("--model", required=True)
     search.add_argument("--milvus", required=True)
     search.add_argument("--collection", default="images")
-    search.add_argument("-k", type=int, default=5)
+    search.add_argument("-k", type=int, default=COMMAND_TOP_K,
+                        help=f"how many results (default {COMMAND_TOP_K})")
     args = parser.parse_args(argv)
 
     from ._milvus import MilvusImageIndex

@@ -19,6 +19,7 @@ from ..formats import Format, FormatError
 from ..index import ImageIndex, IndexModelMismatchError, ModelEmbedder
 from ..models import LoadedModel
 from ..search import SearchResult
+from ..settings import TOP_K
 
 __all__ = ["MilvusImageIndex", "MILVUS_FORMAT_VERSION"]
 
@@ -336,15 +337,15 @@ class MilvusImageIndex:
         self._check_model(embedder.name)
         return embedder
 
-    def search_text(self, model: LoadedModel, query: str, k: int = 5) -> list[SearchResult]:
+    def search_text(self, model: LoadedModel, query: str, k: int = TOP_K) -> list[SearchResult]:
         """The ``k`` images that best match a text query."""
         return self.search_embedding(self._embedder(model).embed_text(query), k)
 
-    def search_image(self, model: LoadedModel, image, k: int = 5) -> list[SearchResult]:
+    def search_image(self, model: LoadedModel, image, k: int = TOP_K) -> list[SearchResult]:
         """The ``k`` images most similar to ``image`` (path, bytes or PIL image)."""
         return self.search_embedding(self._embedder(model).embed_image(image), k)
 
-    def search_embedding(self, vectors, k: int = 5, params: dict | None = None):
+    def search_embedding(self, vectors, k: int = TOP_K, params: dict | None = None):
         """The ``k`` nearest rows to unit vector(s) of the collection's model.
 
         Parameters

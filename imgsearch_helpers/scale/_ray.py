@@ -26,6 +26,9 @@ from ..models import load_model
 __all__ = ["start_ray", "stop_ray", "EmbedImages", "embed_with_ray", "RayEmbedding",
            "read_shards", "Shards", "image_sources", "read_uri", "SHARDS_META"]
 
+# A GPU worker's batch: four CPU batches, so that the GPU is not left waiting between calls.
+GPU_BATCH_SIZE = 4 * BATCH_SIZE
+
 # Written next to the Parquet shards: which model made them, and the format's version.
 # The leading "_" makes Parquet readers (pyarrow, Spark, Milvus bulk import) skip it.
 SHARDS_META = "_imgsearch_shards.json"
@@ -307,7 +310,8 @@ def embed_with_ray(sources, model: str, *, out: str | None = None, milvus=None,
     milvus : MilvusImageIndex, optional
         Upsert the embeddings straight into this collection as they arrive.
     batch_size : int, optional
-        Images per model call; default 32 on CPU workers, 128 on GPU workers.
+        Images per model call; default ``settings.BATCH_SIZE`` on CPU workers,
+        :data:`GPU_BATCH_SIZE` on GPU workers.
     num_workers : int, optional
         Model copies; default one per GPU where the cluster has GPUs, else
         ``CPUs // cpus_per_worker``.
@@ -332,7 +336,7 @@ def embed_with_ray(sources, model: str, *, out: str | None = None, milvus=None,
     if not paths:
         raise ValueError(f"no images to embed in {sources!r}")
     workers, gpus = _plan(ray, num_workers, cpus_per_worker, num_gpus)
-    batch = batch_size or (128 if gpus else 32)
+    batch = batch_size or (GPU_BATCH_SIZE if gpus else BATCH_SIZE)
     nblocks = blocks or min(len(paths), 4 * workers)
     started = time.perf_counter()
     # Blocks made here, on the driver (from_items): no task has to start before the

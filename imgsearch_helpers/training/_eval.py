@@ -17,7 +17,7 @@ from ._data import EVAL_SEED, TEXT_LENGTH
 from ..embeddings import pooled_features
 from ..course import SEED_QUERIES, kind_of
 from ..images import read_captions
-from ..models import GALLERY_DIR
+from ..models import GALLERY_DIR, REBUILD_COMMAND
 from ..search import top_k
 from ._details import limits_lines, report_lines
 
@@ -316,7 +316,7 @@ its answers mean little.
 {_limits(metrics)}## Reproduce
 
 ```
-python -m imgsearch_helpers.training --out data/models
+{REBUILD_COMMAND}
 ```
 
 regenerates all three offline models from scratch (seeded) and writes

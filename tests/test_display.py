@@ -1,0 +1,30 @@
+"""results_html / show_results: what a notebook shows of the results."""
+import warnings
+
+from badfiles import HOSTILE_NAME, jpeg_bytes, quadrants
+from conftest import make_picture
+from imgsearch_helpers import load_model, results_html
+from imgsearch_helpers.index import ImageIndex
+
+
+# -- hostile file names ----------------------------------------------------------------
+
+def test_hostile_file_names_are_escaped_in_results_html(tiny_clip, tmp_path):
+    names = [HOSTILE_NAME, 'x" onmouseover="alert(2).png', "a&b<script>alert(3).png"]
+    (tmp_path / names[0]).write_bytes(jpeg_bytes(quadrants()))
+    make_picture(1).save(tmp_path / names[1], format="PNG")
+    (tmp_path / names[2]).write_bytes(b"not a picture")     # also in the "cannot show" path
+    loaded = load_model(tiny_clip, device="cpu")
+    index = ImageIndex.build(tmp_path, loaded)
+    hits = index.search_text(loaded, "a picture", k=5)
+    assert {h.item.name for h in hits} == set(names[:2])
+    from imgsearch_helpers.search import SearchResult
+    hits.append(SearchResult(tmp_path / names[2], 0.0, 99))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        html = results_html(hits, title="<b onclick=alert(4)>", captions={names[0]: "<i>x</i>"})
+    for raw in ["<img src=x", '" onmouseover="', "<script>", "<b onclick",
+                "<i>x</i>"]:
+        assert raw not in html, raw
+    assert "&lt;img src=x onerror=alert(1)&gt;.jpg" in html
+    assert "&lt;script&gt;" in html and "&quot; onmouseover=&quot;" in html
