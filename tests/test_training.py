@@ -247,6 +247,26 @@ def test_a_time_budget_picks_the_step_count_between_its_bounds(data, capsys, sec
     assert f"{expected} steps, about" in capsys.readouterr().out
 
 
+def test_a_time_budget_holds_when_the_machine_gets_busier_after_the_plan(data, capsys):
+    """The first 10 steps are quick, then every step takes 40 ms longer (another job
+    started): the plan made after the probe would overrun; fitted again as it goes,
+    the run ends near its budget."""
+    import time
+
+    def busier(row):
+        if row["step"] > 10:
+            time.sleep(0.04)
+
+    start = time.perf_counter()
+    model, history = training.train_clip(data, steps=400, seconds=1.5, min_steps=12,
+                                         batch_size=8, size="tiny", progress=False,
+                                         progress_callback=busier)
+    took = time.perf_counter() - start
+    first_plan = int(capsys.readouterr().out.split(" steps, about")[0].rsplit(" ", 1)[-1])
+    assert first_plan * 0.04 > 3 * 1.5        # the first plan alone would have taken > 4.5 s
+    assert 12 <= len(history) < first_plan and took < 1.5 + 1.0
+
+
 def test_interrupting_training_keeps_the_model_trained_so_far(data, capsys):
     def stop_at_step_4(row):
         if row["step"] == 4:
@@ -285,3 +305,21 @@ def test_the_default_recipe_draws_the_same_captions_as_before(data):
     a = sample_captions(data, torch.arange(32), np.random.default_rng(3))
     b = sample_captions(data, torch.arange(32), np.random.default_rng(3), **PLAIN_RECIPE)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[1].shape == (32, 32)
+
+
+def test_training_curves_draw_the_loss_and_the_accuracy_of_each_run(capsys):
+    from imgsearch_helpers.training import TrainingCurves, plot_history
+    from imgsearch_helpers.training._plot import smoothed
+
+    assert np.allclose(smoothed([4, 2, 0, 2], window=2), [4, 3, 1, 1])
+    run = [{"step": s, "loss": 4.0 - s / 50, **({"zero_shot": s / 120} if s % 40 == 0 else {})}
+           for s in range(1, 101)]
+    loss_ax, acc_ax = plot_history({"plain": run, "longer": run + run[-1:]})
+    assert len(loss_ax.lines) == 4 and len(acc_ax.lines) == 3      # 2 runs + the guessing line
+    assert list(acc_ax.lines[0].get_xdata()) == [40, 80]
+    curves = TrainingCurves(every=1000)
+    for row in run[:41]:
+        curves(row)
+    out = capsys.readouterr().out
+    assert out.count("accuracy") == 1 and "   40   3.200" in out and curves.history == run[:41]
+    assert len(curves._axes[1].lines) == 2                           # drawn at the evaluation

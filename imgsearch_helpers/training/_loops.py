@@ -127,10 +127,12 @@ def _optimiser(model, lr: float, weight_decay: float, plan: dict, warmup: int):
     ], lr=lr, betas=(0.9, 0.98), eps=1e-6)
 
     def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        # plan["steps"] is read at every step: a time budget may fix it after a few steps
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, plan["steps"] - warmup)))
+        # plan["steps"] is read at every step: a time budget may change it while training runs.
+        # A run cut short by its budget warms up for at most a fifth of its steps.
+        w = max(1, min(warmup, plan["steps"] // 5))
+        if step < w:
+            return (step + 1) / w
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, plan["steps"] - w))))
 
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
 
@@ -195,6 +197,9 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
                 with torch.no_grad():  # CLIP caps the temperature at 100
                     model.logit_scale.clamp_(max=math.log(100.0))
             row = {"step": step, "loss": float(loss.detach())}
+            if seconds is not None and step > _PROBE_STEPS and step % _REFIT_EVERY == 0:
+                _refit_budget(plan, step, steps, min_steps, seconds, start)
+                bar.total = plan["steps"]
             if seconds is not None and step == _PROBE_STEPS:
                 row[key] = _fit_budget(plan, steps, min_steps, seconds, start, eval_every,
                                        lambda: heldout_accuracy(model, family, data.tokenizer,
@@ -222,6 +227,7 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
 
 
 _PROBE_STEPS = 10   # steps timed to fit a time budget
+_REFIT_EVERY = 10   # then the plan is fitted again to the time left, every so many steps
 
 
 def _fit_budget(plan: dict, max_steps: int, min_steps: int, seconds: float, start: float,
@@ -239,6 +245,20 @@ def _fit_budget(plan: dict, max_steps: int, min_steps: int, seconds: float, star
     print(f"{per_step * 1000:.0f} ms per step here: {plan['steps']} steps, about "
           f"{plan['steps'] * per_step_all / 60:.1f} min in all{note}", flush=True)
     return accuracy
+
+
+def _refit_budget(plan: dict, step: int, max_steps: int, min_steps: int, seconds: float,
+                  start: float) -> None:
+    """Fit the step count again to the time left, at the rate measured so far.
+
+    The first steps' rate is a guess: a machine that gets busier (another job starts)
+    would overrun the budget with the first plan. The rate over all steps so far,
+    evaluations included, says how many steps the time left still holds.
+    """
+    elapsed = time.perf_counter() - start
+    per_step = elapsed / step
+    fitted = step + int(max(0.0, seconds - elapsed) / per_step)
+    plan["steps"] = max(min(fitted, max_steps), min_steps, step)
 
 
 def heldout_accuracy(model, family: str, tokenizer, images_u8: torch.Tensor, labels) -> float:
@@ -280,7 +300,10 @@ def train_clip(data: TrainingData, steps: int = DEFAULTS["clip_steps"], **option
         with the time left.
         ``seconds``: a time budget. The first 10 steps (and one evaluation) are
         timed and the run is fitted to the budget: ``steps`` becomes the largest
-        number of steps, ``min_steps`` the smallest; the plan is printed.
+        number of steps, ``min_steps`` the smallest; the plan is printed. Every 10
+        steps after that the plan is fitted again to the time left, at the rate
+        measured so far, so a machine that gets busier ends on time too (unless
+        ``min_steps`` take longer than the budget).
         Interrupting (Ctrl-C, or the kernel's stop button) ends training early
         and returns the model as trained so far.
 
