@@ -127,9 +127,9 @@ def _optimiser(model, lr: float, weight_decay: float, plan: dict, warmup: int):
     ], lr=lr, betas=(0.9, 0.98), eps=1e-6)
 
     def schedule(step: int) -> float:
-        # plan["steps"] is read at every step: a time budget may change it while training runs.
-        # A run cut short by its budget warms up for at most a fifth of its steps.
-        w = max(1, min(warmup, plan["steps"] // 5))
+        # plan is read at every step: a time budget may change it while training runs, and a
+        # run it cuts short warms up for at most a fifth of its steps (fixed runs: as asked).
+        w = max(1, min(warmup, plan["steps"] // 5) if plan.get("budget") else warmup)
         if step < w:
             return (step + 1) / w
         return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, plan["steps"] - w))))
@@ -165,7 +165,7 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = build_model(family, data.tokenizer if family != "vit" else None, size)
-    plan = {"steps": steps}
+    plan = {"steps": steps, "budget": seconds is not None}
     recipe = dict(attribute_share=attribute_share, hard_negatives=hard_negatives)
     opt, sched = _optimiser(model, lr, weight_decay, plan, warmup)
     mean, std = NORMALISATION[family]
@@ -240,6 +240,7 @@ def _fit_budget(plan: dict, max_steps: int, min_steps: int, seconds: float, star
     per_step_all = per_step + (per_eval / eval_every if eval_every else 0.0)
     fitted = int(seconds / per_step_all)
     plan["steps"] = max(min(fitted, max_steps), min_steps, _PROBE_STEPS)
+    plan["last"] = (_PROBE_STEPS, time.perf_counter())
     note = ("" if fitted >= min_steps else
             f"; this machine is slow (or busy), so it takes the minimum of {min_steps} steps")
     print(f"{per_step * 1000:.0f} ms per step here: {plan['steps']} steps, about "
@@ -249,14 +250,20 @@ def _fit_budget(plan: dict, max_steps: int, min_steps: int, seconds: float, star
 
 def _refit_budget(plan: dict, step: int, max_steps: int, min_steps: int, seconds: float,
                   start: float) -> None:
-    """Fit the step count again to the time left, at the rate measured so far.
+    """Fit the step count again to the time left, at the rate measured since the last fit.
 
     The first steps' rate is a guess: a machine that gets busier (another job starts)
-    would overrun the budget with the first plan. The rate over all steps so far,
-    evaluations included, says how many steps the time left still holds.
+    would overrun the budget with the first plan. The rate measured since (evaluations
+    included), or over the whole run if that is slower, says how many steps the time
+    left still holds.
     """
-    elapsed = time.perf_counter() - start
-    per_step = elapsed / step
+    now = time.perf_counter()
+    elapsed = now - start
+    last_step, last_time = plan.get("last", (0, start))
+    # The slower of the whole run's rate and the last steps' rate: a machine that just
+    # got busy is planned at its new speed, not at the average of old and new.
+    per_step = max(elapsed / step, (now - last_time) / max(1, step - last_step))
+    plan["last"] = (step, now)
     fitted = step + int(max(0.0, seconds - elapsed) / per_step)
     plan["steps"] = max(min(fitted, max_steps), min_steps, step)
 
