@@ -43,6 +43,7 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # is said explicitly: "disabled". A value the user set is kept as it is.
 _AUTH_ENV = "RAY_AUTH_MODE"
 _SET_HERE: set[str] = set()       # environment variables start_ray set, removed by stop_ray
+_LOCAL: list[bool] = []           # [True] while a local Ray that start_ray started runs
 
 
 @contextlib.contextmanager
@@ -103,6 +104,7 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> dict:
             if _AUTH_ENV not in os.environ:
                 os.environ[_AUTH_ENV] = "disabled"
                 _SET_HERE.add(_AUTH_ENV)
+            _LOCAL[:] = [True]
             # The workers' own log lines (Ray's notes as each actor starts, library
             # warnings) stay in Ray's log files; an error in a worker still comes back
             # as an exception here.
@@ -152,6 +154,7 @@ def stop_ray(timeout: float = 30.0) -> int:
     _, alive = psutil.wait_procs(procs, timeout=timeout)
     while _SET_HERE:
         os.environ.pop(_SET_HERE.pop(), None)
+    _LOCAL.clear()
     return len(alive)
 
 
@@ -354,11 +357,15 @@ def embed_with_ray(sources, model: str, *, out: str | None = None, milvus=None,
     # Blocks made here, on the driver (from_items): no task has to start before the
     # workers do. (from_arrow runs a task per block, and such tasks crashed in Ray 2.60.)
     ds = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=nblocks)
+    # On a local Ray a worker that dies is an error to report, not a machine to replace:
+    # no restarts (Ray restarts Ray Data's actors by default, and its core then prints a
+    # warning on the notebook's stderr about restarting actors with stored arguments).
+    restarts = {"max_restarts": 0} if _LOCAL else {}
     ds = ds.map_batches(EmbedImages, fn_constructor_kwargs={
         "model": str(model), "batch_size": batch, "draft_size": draft_size,
         "num_threads": None},
         batch_size=batch, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=cpus_per_worker, num_gpus=gpus or None)
+        num_cpus=cpus_per_worker, num_gpus=gpus or None, **restarts)
     if out is not None:
         ds.write_parquet(out)
         shards = read_shards(out, with_meta=False)

@@ -104,12 +104,17 @@ class TrainingCurves:
 
     def draw(self) -> None:
         """Redraw the curves from the rows seen so far."""
-        import matplotlib.pyplot  # noqa: F401  (in a kernel, this makes figures display as PNG)
-        from IPython.display import display
+        import io
+
+        from IPython.display import Image, display
 
         self._axes = plot_history(self.history, self._axes)
-        figure = self._axes[0].figure
+        # A PNG of our own: a bare Figure displays as text unless pyplot's inline backend
+        # happens to be set up, and the update in place must show the same picture type.
+        buf = io.BytesIO()
+        self._axes[0].figure.savefig(buf, format="png", dpi=80)
+        picture = Image(data=buf.getvalue(), format="png")
         if self._handle is None:
-            self._handle = display(figure, display_id=True)
+            self._handle = display(picture, display_id=True)
         else:
-            self._handle.update(figure)
+            self._handle.update(picture)
