@@ -360,12 +360,18 @@ def embed_with_ray(sources, model: str, *, out: str | None = None, milvus=None,
     # On a local Ray a worker that dies is an error to report, not a machine to replace:
     # no restarts (Ray restarts Ray Data's actors by default, and its core then prints a
     # warning on the notebook's stderr about restarting actors with stored arguments).
+    # Ray 2.60 has no named parameter for it yet and calls the keyword (which its own
+    # actor-pool code names as the way to turn restarts off) deprecated: that warning is
+    # about Ray's next version, not the learner's code, so it is not shown.
     restarts = {"max_restarts": 0} if _LOCAL else {}
-    ds = ds.map_batches(EmbedImages, fn_constructor_kwargs={
-        "model": str(model), "batch_size": batch, "draft_size": draft_size,
-        "num_threads": None},
-        batch_size=batch, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=cpus_per_worker, num_gpus=gpus or None, **restarts)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        ds = ds.map_batches(EmbedImages, fn_constructor_kwargs={
+            "model": str(model), "batch_size": batch, "draft_size": draft_size,
+            "num_threads": None},
+            batch_size=batch, batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=cpus_per_worker, num_gpus=gpus or None, **restarts)
     if out is not None:
         ds.write_parquet(out)
         shards = read_shards(out, with_meta=False)

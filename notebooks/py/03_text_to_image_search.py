@@ -166,8 +166,8 @@ for word, kind in synonyms.items():
     show_results(found, title=f"{word!r} (a synonym of {kind})", size=120)
     firsts[word] = found[0].item
 known = [w for w, kind in synonyms.items() if kind in subjects_of(firsts[w])]
-profile.check(len(known) >= 2, f"the model knows {len(known)} of the 3 synonyms: {', '.join(known)} "
-              "put(s) the right kind of picture first")
+profile.check(len(known) >= 2, f"the model knows {len(known)} of the 3 synonyms ({', '.join(known)}): "
+              "the right kind of picture comes first")
 
 # %% [markdown]
 # **Exercise 2.** Queries in another style: "something cold", "a place to live". Look at the top
