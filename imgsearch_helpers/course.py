@@ -5,12 +5,15 @@ from pathlib import Path
 
 from .folders import LABELS_FILE, kind_of, read_labels
 
-__all__ = ["check", "expect", "kind_of", "subjects_of", "SEED_QUERIES", "SEED_SUBJECTS"]
+__all__ = ["check", "expect", "kind_of", "subjects_of", "answers_seed", "SEED_QUERIES",
+           "SEED_SUBJECTS", "SEED_KINDS"]
 
 # The four searches the course is built around, in every profile and notebook.
 SEED_QUERIES = ("a beautiful lake with mountains", "luxury car", "tree in nature", "water and nature")
 # What a right answer to each shows, in the words of data/photos/labels.json.
 SEED_SUBJECTS = dict(zip(SEED_QUERIES, [("lake", "mountain"), ("car",), ("tree",), ("water",)]))
+# The clip-art scenes that answer each, by kind (any one of them will do).
+SEED_KINDS = dict(zip(SEED_QUERIES, [("lake",), ("car",), ("tree",), ("lake", "boat")]))
 
 
 def check(condition: bool, claim: str) -> None:
@@ -66,3 +69,17 @@ def subjects_of(path) -> tuple[str, ...]:
     return (kind_of(path),)
 
 
+
+
+def answers_seed(query: str, path) -> bool:
+    """Whether a picture is a right answer to one of :data:`SEED_QUERIES`.
+
+    A labelled photo must show every subject of :data:`SEED_SUBJECTS` (its
+    ``labels.json`` entry); a clip-art scene must be one of the kinds of
+    :data:`SEED_KINDS`. One rule for both profiles, so a notebook's check is one line.
+    """
+    path = Path(path)
+    labelled = (path.parent / LABELS_FILE).is_file() and path.name in read_labels(path.parent)
+    if labelled:
+        return set(SEED_SUBJECTS[query]) <= set(subjects_of(path))
+    return kind_of(path) in SEED_KINDS[query]

@@ -11,7 +11,7 @@ from .matching import MATCH_PROBABILITY
 from .images import ImageLoadError, load_image
 from .search import SearchResult
 
-__all__ = ["thumbnail_data_uri", "results_html", "show_results"]
+__all__ = ["thumbnail_data_uri", "results_html", "show_results", "images_html", "show_images"]
 
 
 def thumbnail_data_uri(image, size: int = 160) -> str:
@@ -69,4 +69,49 @@ def show_results(results: Sequence[SearchResult], title: str | None = None,
     text = "\n".join(f"#{i} {r.score:.3f}{_match_text(r)} {_label(r.item)}"
                      for i, r in enumerate(results, 1))
     display({"text/html": results_html(results, title, captions, size),
+             "text/plain": (f"{title}\n" if title else "") + text}, raw=True)
+
+
+def images_html(items: Sequence, titles: Sequence[str] | None = None, title: str | None = None,
+                size: int = 160) -> str:
+    """Render pictures as a grid, each with its title (labels, a score) under it.
+
+    Parameters
+    ----------
+    items : sequence of paths or PIL images
+    titles : sequence of str, optional
+        One text per picture (default: the file name); HTML-escaped, line breaks kept.
+    title : str, optional
+        A heading over the grid.
+    size : int
+        The thumbnails' longer side in pixels.
+
+    Returns
+    -------
+    str : HTML.
+    """
+    titles = [_label(item) for item in items] if titles is None else list(titles)
+    if len(titles) != len(items):
+        raise ValueError(f"{len(items)} pictures but {len(titles)} titles")
+    cells = []
+    for item, text in zip(items, titles):
+        try:
+            img = f'<img src="{thumbnail_data_uri(item, size)}" width="{size}" alt="{html.escape(_label(item))}">'
+        except ImageLoadError as err:
+            img = f'<div style="width:{size}px;height:{size}px">cannot show: {html.escape(err.reason)}</div>'
+        caption = html.escape(text).replace("\n", "<br>")
+        cells.append(f'<figure style="margin:6px;width:{size}px;font:12px sans-serif">{img}'
+                     f'<figcaption>{caption}</figcaption></figure>')
+    head = f"<h4>{html.escape(title)}</h4>" if title else ""
+    return f'{head}<div style="display:flex;flex-wrap:wrap">{"".join(cells)}</div>'
+
+
+def show_images(items: Sequence, titles: Sequence[str] | None = None, title: str | None = None,
+                size: int = 160) -> None:
+    """Display :func:`images_html` in a notebook, with the titles as a plain-text fallback."""
+    from IPython.display import display
+
+    titles = [_label(item) for item in items] if titles is None else list(titles)
+    text = "\n".join(t.replace("\n", " | ") for t in titles)
+    display({"text/html": images_html(items, titles, title, size),
              "text/plain": (f"{title}\n" if title else "") + text}, raw=True)

@@ -2,6 +2,7 @@
 a gallery folder may hold (``captions.json``; file names that say what a scene shows)."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -112,7 +113,8 @@ def kind_of(path) -> str:
 def is_course_clipart(path, gallery) -> bool:
     """Whether a picture is one of the course's clip-art scenes, judged by what it is, not
     where it lies: its folder's ``captions.json`` gives it the caption the course's
-    gallery gives it (a copy of the gallery anywhere counts; a photo beside it does not).
+    gallery gives it (a copy of the gallery anywhere counts; a photo beside it does not),
+    or the file is a byte-for-byte copy of one of the gallery's pictures, under any name.
 
     Parameters
     ----------
@@ -127,6 +129,8 @@ def is_course_clipart(path, gallery) -> bool:
     """
     path, gallery = Path(path), Path(gallery)
     folder, name = (path, None) if path.is_dir() else (path.parent, path.name)
+    if name is not None and _same_bytes_as_a_picture_of(path, gallery):
+        return True                      # a copy of one of the course's pictures, any name
     try:
         ours, theirs = read_captions(gallery), read_captions(folder)
     except ValueError:
@@ -136,6 +140,35 @@ def is_course_clipart(path, gallery) -> bool:
     if name is None:
         return all(ours.get(n) == c for n, c in theirs.items())
     return name in theirs and ours.get(name) == theirs[name]
+
+
+def _same_bytes_as_a_picture_of(path: Path, gallery: Path) -> bool:
+    # Only a file of the very size of one of the gallery's pictures is read and hashed.
+    import hashlib
+
+    try:
+        size = path.stat().st_size
+        digests = _gallery_digests(gallery.resolve(), gallery.stat().st_mtime_ns)
+    except OSError:
+        return False
+    if size not in digests:
+        return False
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() in digests[size]
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=4)
+def _gallery_digests(gallery: Path, mtime_ns: int) -> dict[int, set[str]]:
+    """{file size: SHA-256 digests} of the gallery's pictures (cached per folder state)."""
+    import hashlib
+
+    digests: dict[int, set[str]] = {}
+    for name in find_image_files(gallery, recursive=False)[0]:
+        data = (gallery / name).read_bytes()
+        digests.setdefault(len(data), set()).add(hashlib.sha256(data).hexdigest())
+    return digests
 
 
 LABELS_FILE = "labels.json"

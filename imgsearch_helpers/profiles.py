@@ -38,6 +38,35 @@ class Profile:
         """The gallery's image files, sorted by name."""
         return [self.gallery / name for name in find_image_files(self.gallery, recursive=False)[0]]
 
+    def check(self, condition: bool, claim: str, got: str = "") -> bool:
+        """Check a claim of a notebook about this profile's models and pictures.
+
+        Offline, on the course's own models and clip-art, the claims are known to hold:
+        one that fails stops the notebook (:func:`~imgsearch_helpers.course.check`), so CI
+        notices. Online, on real models and photos (perhaps the learner's own), it prints
+        a ``⚠`` line and the notebook goes on (:func:`~imgsearch_helpers.course.expect`).
+        The one place that decides, so that a notebook's check reads as one line.
+
+        Parameters
+        ----------
+        condition : bool
+        claim : str
+            What should be true, e.g. "'luxury car' ranks a car first".
+        got : str, optional
+            What came instead, shown on an online ``⚠`` line.
+
+        Returns
+        -------
+        bool
+            ``condition``.
+        """
+        from .course import check, expect
+
+        if self.name == "offline":
+            check(condition, claim)
+            return True
+        return expect(condition, claim, got)
+
     def banner(self) -> str:
         """A short text saying which profile runs, why, and how to change it."""
         lines = [f"Profile: {self.name.upper()} - {self.reason}",

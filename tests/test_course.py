@@ -1,8 +1,9 @@
 """imgsearch_helpers.course: strict checks offline, soft ones online, what a picture shows."""
 import pytest
 
-from imgsearch_helpers.course import SEED_QUERIES, SEED_SUBJECTS, check, expect, subjects_of
-from imgsearch_helpers.models import GALLERY_DIR, PHOTOS_DIR
+from imgsearch_helpers.course import (SEED_KINDS, SEED_QUERIES, SEED_SUBJECTS, answers_seed, check,
+                                      expect, subjects_of)
+from imgsearch_helpers.models import DATA_DIR, GALLERY_DIR, PHOTOS_DIR
 
 
 def test_check_stops_and_expect_goes_on(capsys):
@@ -29,3 +30,16 @@ def test_every_seed_query_has_a_right_photo():
     assert list(SEED_SUBJECTS) == list(SEED_QUERIES)
     for query, wanted in SEED_SUBJECTS.items():
         assert any(set(wanted) <= set(subjects_of(p)) for p in photos), query
+
+
+def test_a_seed_query_is_answered_by_a_photos_labels_or_a_scenes_kind():
+    photos, gallery = DATA_DIR / "photos", DATA_DIR / "gallery"
+    assert list(SEED_KINDS) == list(SEED_QUERIES)
+    assert answers_seed("water and nature", photos / "lake_boats.jpg")
+    assert not answers_seed("luxury car", photos / "lake_boats.jpg")
+    first = {kind: sorted(gallery.glob(f"{kind}_*.png"))[0] for kind in ("boat", "lake", "car")}
+    assert answers_seed("water and nature", first["boat"])
+    assert answers_seed("water and nature", first["lake"])
+    assert not answers_seed("water and nature", first["car"])
+    for query in SEED_QUERIES:      # every seed query has a right scene in the gallery
+        assert any(answers_seed(query, p) for p in gallery.glob("*.png")), query

@@ -98,3 +98,30 @@ def test_clipart_note_only_for_course_models_outside_the_gallery(tmp_path):
     assert clipart_note(str(tmp_path), tmp_path) == ""      # a local model folder
     note = clipart_note("imgsearch/clipart-siglip", tmp_path)
     assert "clip-art" in note and "prefetch" in note and "\n" not in note
+
+
+def test_a_byte_copy_of_a_gallery_picture_is_clipart_under_any_name(tmp_path):
+    """Notebook 08 copies a picture to new_picture.png: the course's own picture, no warning.
+    An edited copy (new bytes) beside no captions.json is judged as any other picture."""
+    import shutil
+
+    from PIL import Image
+
+    from imgsearch_helpers.models import clipart_note
+
+    picture = get_profile("offline").gallery_images()[0]
+    shutil.copy(picture, tmp_path / "new_picture.png")
+    assert clipart_note("imgsearch/clipart-clip", [tmp_path / "new_picture.png"]) == ""
+    assert clipart_note("imgsearch/clipart-clip", tmp_path) == ""
+    Image.open(picture).rotate(90).save(tmp_path / "turned.png")
+    assert "clip-art" in clipart_note("imgsearch/clipart-clip", [tmp_path / "turned.png"])
+
+
+def test_a_profile_check_stops_offline_and_warns_online(capsys):
+    with pytest.raises(AssertionError, match="expected: the lake comes first"):
+        get_profile("offline").check(False, "the lake comes first", got="cat_001.png")
+    assert get_profile("online").check(False, "the lake comes first", got="cat.jpg") is False
+    assert get_profile("offline").check(True, "it holds") is True
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("⚠ expected: the lake comes first; got: cat.jpg")
+    assert out[1] == "✓ it holds"

@@ -258,3 +258,22 @@ def test_ann_measurement_against_exact_search(vectors):
     # A wider search finds more of the true neighbours; a narrow one misses many.
     assert fast.recall < 0.8 < 0.95 <= slow.recall <= 1.0
     assert slow.bytes_per_vector > 4 * 64          # the vectors plus the graph
+
+
+@pytest.mark.slow
+def test_a_local_ray_says_nothing_on_stderr_while_it_embeds(tmp_path):
+    """A learner sees only the lesson (issue 26): no token-authentication warning, no
+    actor-pool advice, no "Progress bars disabled" from starting Ray and embedding."""
+    script = (
+        "from imgsearch_helpers import get_profile\n"
+        "from imgsearch_helpers.scale import embed_with_ray, start_ray, stop_ray\n"
+        "p = get_profile('offline')\n"
+        "start_ray(num_cpus=2)\n"
+        "run = embed_with_ray([str(x) for x in p.gallery_images()[:6]], p.clip)\n"
+        "assert run.count == 6, run\n"
+        "assert stop_ray() == 0\n"
+        "print('done')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "done" and done.stderr.strip() == "", done.stderr[-3000:]

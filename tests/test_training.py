@@ -247,6 +247,38 @@ def test_a_time_budget_picks_the_step_count_between_its_bounds(data, capsys, sec
     assert f"{expected} steps, about" in capsys.readouterr().out
 
 
+def test_a_time_budget_holds_when_the_machine_gets_busier_after_the_plan(data, capsys,
+                                                                         monkeypatch):
+    """The first 10 steps take 10 ms each, then every step 100 ms (another job started):
+    the plan made after the probe (over 100 steps) would take 10 s of a 1.5 s budget. Fitted
+    again every 10 steps, the run ends near its budget. (A clock of our own: the test
+    does not depend on how busy this machine is.)"""
+    from imgsearch_helpers.training import _loops
+
+    clock = {"now": 0.0}
+
+    class Clock:
+        @staticmethod
+        def perf_counter():
+            return clock["now"]
+
+        time = perf_counter
+
+    monkeypatch.setattr(_loops, "time", Clock)
+
+    def busier(row):
+        clock["now"] += 0.01 if row["step"] <= 10 else 0.1
+
+    model, history = training.train_clip(data, steps=400, seconds=1.5, min_steps=12,
+                                         batch_size=8, size="tiny", progress=False,
+                                         progress_callback=busier)
+    import re
+
+    first_plan = int(re.search(r"(\d+) steps, about", capsys.readouterr().out).group(1))
+    assert first_plan > 100                      # what the probe promised: 10 s past the budget
+    assert 12 <= len(history) < 40 and clock["now"] <= 1.5 + 0.5
+
+
 def test_interrupting_training_keeps_the_model_trained_so_far(data, capsys):
     def stop_at_step_4(row):
         if row["step"] == 4:
@@ -285,3 +317,21 @@ def test_the_default_recipe_draws_the_same_captions_as_before(data):
     a = sample_captions(data, torch.arange(32), np.random.default_rng(3))
     b = sample_captions(data, torch.arange(32), np.random.default_rng(3), **PLAIN_RECIPE)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and a[1].shape == (32, 32)
+
+
+def test_training_curves_draw_the_loss_and_the_accuracy_of_each_run(capsys):
+    from imgsearch_helpers.training import TrainingCurves, plot_history
+    from imgsearch_helpers.training._plot import smoothed
+
+    assert np.allclose(smoothed([4, 2, 0, 2], window=2), [4, 3, 1, 1])
+    run = [{"step": s, "loss": 4.0 - s / 50, **({"zero_shot": s / 120} if s % 40 == 0 else {})}
+           for s in range(1, 101)]
+    loss_ax, acc_ax = plot_history({"plain": run, "longer": run + run[-1:]})
+    assert len(loss_ax.lines) == 4 and len(acc_ax.lines) == 3      # 2 runs + the guessing line
+    assert list(acc_ax.lines[0].get_xdata()) == [40, 80]
+    curves = TrainingCurves(every=1000)
+    for row in run[:41]:
+        curves(row)
+    out = capsys.readouterr().out
+    assert out.count("accuracy") == 1 and "   40   3.200" in out and curves.history == run[:41]
+    assert len(curves._axes[1].lines) == 2                           # drawn at the evaluation

@@ -41,6 +41,12 @@ SHARDS_FORMAT = Format("imgsearch-parquet-shards", 1, "shard")
 # for the duration of ray.init (there is no public setting for it).
 _LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Ray's token authentication. Unset, Ray warns on every local start that the cluster
+# has none; a local Ray of ours listens on 127.0.0.1 only (start_ray checks), so it
+# is said explicitly: "disabled". A value the user set is kept as it is.
+_AUTH_ENV = "RAY_AUTH_MODE"
+_SET_HERE: set[str] = set()       # environment variables start_ray set, removed by stop_ray
+_LOCAL: list[bool] = []           # [True] while a local Ray that start_ray started runs
 
 
 @contextlib.contextmanager
@@ -98,9 +104,16 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> dict:
         if address:
             ray.init(address=address)
         else:
+            if _AUTH_ENV not in os.environ:
+                os.environ[_AUTH_ENV] = "disabled"
+                _SET_HERE.add(_AUTH_ENV)
+            _LOCAL[:] = [True]
+            # The workers' own log lines (Ray's notes as each actor starts, library
+            # warnings) stay in Ray's log files; an error in a worker still comes back
+            # as an exception here.
             with _local_only():
                 ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
-                         configure_logging=True, logging_level="warning")
+                         configure_logging=True, logging_level="error", log_to_driver=False)
             host = ray.get_runtime_context().gcs_address.rsplit(":", 1)[0]
             if host not in _LOOPBACK:
                 warnings.warn(f"the local Ray listens on {host}, not only on 127.0.0.1 "
@@ -117,7 +130,10 @@ def _quiet_ray_data(ray) -> None:
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    # Warnings too: "Progress bars disabled" (we did that), an actor pool's size
+    # advice on a small dataset. Errors still show.
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def stop_ray(timeout: float = 30.0) -> int:
@@ -139,6 +155,9 @@ def stop_ray(timeout: float = 30.0) -> int:
     procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in _NOT_RAY]
     ray.shutdown()
     _, alive = psutil.wait_procs(procs, timeout=timeout)
+    while _SET_HERE:
+        os.environ.pop(_SET_HERE.pop(), None)
+    _LOCAL.clear()
     return len(alive)
 
 
@@ -342,11 +361,21 @@ def embed_with_ray(sources, model: str, *, out: str | None = None, milvus=None,
     # Blocks made here, on the driver (from_items): no task has to start before the
     # workers do. (from_arrow runs a task per block, and such tasks crashed in Ray 2.60.)
     ds = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=nblocks)
-    ds = ds.map_batches(EmbedImages, fn_constructor_kwargs={
-        "model": str(model), "batch_size": batch, "draft_size": draft_size,
-        "num_threads": None},
-        batch_size=batch, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=cpus_per_worker, num_gpus=gpus or None)
+    # On a local Ray a worker that dies is an error to report, not a machine to replace:
+    # no restarts (Ray restarts Ray Data's actors by default, and its core then prints a
+    # warning on the notebook's stderr about restarting actors with stored arguments).
+    # Ray 2.60 has no named parameter for it yet and calls the keyword (which its own
+    # actor-pool code names as the way to turn restarts off) deprecated: that warning is
+    # about Ray's next version, not the learner's code, so it is not shown.
+    restarts = {"max_restarts": 0} if _LOCAL else {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        ds = ds.map_batches(EmbedImages, fn_constructor_kwargs={
+            "model": str(model), "batch_size": batch, "draft_size": draft_size,
+            "num_threads": None},
+            batch_size=batch, batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=cpus_per_worker, num_gpus=gpus or None, **restarts)
     if out is not None:
         ds.write_parquet(out)
         shards = read_shards(out, with_meta=False)

@@ -10,7 +10,7 @@ training loops :func:`train_clip`, :func:`train_siglip` and :func:`train_vit`.
 
 Inside: ``_data`` (captions, tokenizer, batches), ``_models`` (the three small
 architectures), ``_loops`` (losses and training), ``_eval`` (metrics, model cards),
-``_command`` (the command line).
+``_command`` (the command line), ``_plot`` (training curves).
 """
 from ._command import main
 from ._data import TEXT_LENGTH, TrainingData, build_tokenizer, prepare_data, sample_captions
@@ -18,8 +18,10 @@ from ._eval import embed_text, evaluate, heldout_scenes
 from ._loops import (DEFAULTS, FINEGRAINED_RECIPE, PLAIN_RECIPE, SHIPPED_RECIPES, contrastive_loss, heldout_accuracy, sigmoid_loss, train_clip,
                      train_siglip, train_vit)
 from ._models import SIZES, build_processor, save
+from ._plot import TrainingCurves, plot_history
 
 __all__ = ["contrastive_loss", "sigmoid_loss", "prepare_data", "build_tokenizer", "TrainingData",
            "train_clip", "train_siglip", "train_vit", "heldout_accuracy", "evaluate", "heldout_scenes",
            "build_processor", "save", "SIZES", "DEFAULTS", "main", "embed_text", "sample_captions",
-           "TEXT_LENGTH", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "SHIPPED_RECIPES"]
+           "TEXT_LENGTH", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "SHIPPED_RECIPES", "plot_history",
+           "TrainingCurves"]

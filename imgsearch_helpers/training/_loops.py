@@ -134,10 +134,12 @@ def _optimiser(model, lr: float, weight_decay: float, plan: dict, warmup: int):
     ], lr=lr, betas=(0.9, 0.98), eps=1e-6)
 
     def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        # plan["steps"] is read at every step: a time budget may fix it after a few steps
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, plan["steps"] - warmup)))
+        # plan is read at every step: a time budget may change it while training runs, and a
+        # run it cuts short warms up for at most a fifth of its steps (fixed runs: as asked).
+        w = max(1, min(warmup, plan["steps"] // 5) if plan.get("budget") else warmup)
+        if step < w:
+            return (step + 1) / w
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, plan["steps"] - w))))
 
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
 
@@ -170,7 +172,7 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = build_model(family, data.tokenizer if family != "vit" else None, size)
-    plan = {"steps": steps}
+    plan = {"steps": steps, "budget": seconds is not None}
     recipe = dict(attribute_share=attribute_share, hard_negatives=hard_negatives)
     opt, sched = _optimiser(model, lr, weight_decay, plan, warmup)
     mean, std = NORMALISATION[family]
@@ -202,6 +204,9 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
                 with torch.no_grad():  # CLIP caps the temperature at 100
                     model.logit_scale.clamp_(max=math.log(100.0))
             row = {"step": step, "loss": float(loss.detach())}
+            if seconds is not None and step > _PROBE_STEPS and step % _REFIT_EVERY == 0:
+                _refit_budget(plan, step, steps, min_steps, seconds, start)
+                bar.total = plan["steps"]
             if seconds is not None and step == _PROBE_STEPS:
                 row[key] = _fit_budget(plan, steps, min_steps, seconds, start, eval_every,
                                        lambda: heldout_accuracy(model, family, data.tokenizer,
@@ -229,6 +234,7 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
 
 
 _PROBE_STEPS = 10   # steps timed to fit a time budget
+_REFIT_EVERY = 10   # then the plan is fitted again to the time left, every so many steps
 
 
 def _fit_budget(plan: dict, max_steps: int, min_steps: int, seconds: float, start: float,
@@ -241,11 +247,32 @@ def _fit_budget(plan: dict, max_steps: int, min_steps: int, seconds: float, star
     per_step_all = per_step + (per_eval / eval_every if eval_every else 0.0)
     fitted = int(seconds / per_step_all)
     plan["steps"] = max(min(fitted, max_steps), min_steps, _PROBE_STEPS)
+    plan["last"] = (_PROBE_STEPS, time.perf_counter())
     note = ("" if fitted >= min_steps else
             f"; this machine is slow (or busy), so it takes the minimum of {min_steps} steps")
     print(f"{per_step * 1000:.0f} ms per step here: {plan['steps']} steps, about "
           f"{plan['steps'] * per_step_all / 60:.1f} min in all{note}", flush=True)
     return accuracy
+
+
+def _refit_budget(plan: dict, step: int, max_steps: int, min_steps: int, seconds: float,
+                  start: float) -> None:
+    """Fit the step count again to the time left, at the rate measured since the last fit.
+
+    The first steps' rate is a guess: a machine that gets busier (another job starts)
+    would overrun the budget with the first plan. The rate measured since (evaluations
+    included), or over the whole run if that is slower, says how many steps the time
+    left still holds.
+    """
+    now = time.perf_counter()
+    elapsed = now - start
+    last_step, last_time = plan.get("last", (0, start))
+    # The slower of the whole run's rate and the last steps' rate: a machine that just
+    # got busy is planned at its new speed, not at the average of old and new.
+    per_step = max(elapsed / step, (now - last_time) / max(1, step - last_step))
+    plan["last"] = (step, now)
+    fitted = step + int(max(0.0, seconds - elapsed) / per_step)
+    plan["steps"] = max(min(fitted, max_steps), min_steps, step)
 
 
 def heldout_accuracy(model, family: str, tokenizer, images_u8: torch.Tensor, labels) -> float:
@@ -287,7 +314,10 @@ def train_clip(data: TrainingData, steps: int = DEFAULTS["clip_steps"], **option
         with the time left.
         ``seconds``: a time budget. The first 10 steps (and one evaluation) are
         timed and the run is fitted to the budget: ``steps`` becomes the largest
-        number of steps, ``min_steps`` the smallest; the plan is printed.
+        number of steps, ``min_steps`` the smallest; the plan is printed. Every 10
+        steps after that the plan is fitted again to the time left, at the rate
+        measured so far, so a machine that gets busier ends on time too (unless
+        ``min_steps`` take longer than the budget).
         Interrupting (Ctrl-C, or the kernel's stop button) ends training early
         and returns the model as trained so far.
 

@@ -22,10 +22,10 @@ from transformers import pipeline
 
 from imgsearch_helpers import (embed_images, embed_texts, get_profile, load_image, load_model,
                                zero_shot_scores)
-from imgsearch_helpers.course import SEED_QUERIES, SEED_SUBJECTS, check, expect, kind_of, subjects_of
+from imgsearch_helpers.course import SEED_QUERIES, SEED_SUBJECTS, check, kind_of, subjects_of
+from imgsearch_helpers.display import show_images
 from imgsearch_helpers.embeddings import SIGLIP_TEXT_LENGTH
 from imgsearch_helpers.zeroshot import DEFAULT_TEMPLATE
-from imgsearch_helpers.display import thumbnail_data_uri
 
 profile = get_profile()
 display(profile)
@@ -41,19 +41,17 @@ print(f"SigLIP: {siglip.name} ({siglip.family}) on {siglip.device}")
 # %%
 candidate_labels = ["lake", "mountains", "water", "cat", "car", "tree"]
 example = next((p for p in images if kind_of(p) == "lake"), images[0])
-display({"text/html": f'<img src="{thumbnail_data_uri(example, 256)}"><br>{example.name}'}, raw=True)
 
-results = {}
+results, titles = {}, []
 for loaded in (clip, siglip):
     pipe = pipeline("zero-shot-image-classification", model=loaded.model,
                     tokenizer=loaded.processor.tokenizer,
                     image_processor=loaded.processor.image_processor, device=loaded.device)
     out = pipe(str(example), candidate_labels=candidate_labels)
     results[loaded.family] = {d["label"]: d["score"] for d in out}
-    total = sum(d["score"] for d in out)
-    print(f"\n{loaded.name}  (scores add up to {total:.3f})")
-    for d in out:
-        print(f"  {d['score']:7.4f}  {d['label']}")
+    titles.append(f"{loaded.family} (they add up to {sum(d['score'] for d in out):.3f})\n"
+                  + "\n".join(f"{d['score']:7.4f}  {d['label']}" for d in out))
+show_images([example, example], titles, title=f"{example.name}, scored by each model", size=220)
 
 # %% [markdown]
 # CLIP's scores always add up to 1: it shares one unit of probability among the labels, so "lake",
@@ -132,25 +130,25 @@ else:
 gallery_siglip = embed_images(siglip, images)
 query_scores = zero_shot_scores(siglip, gallery_siglip, embed_texts(siglip, queries)).T
 best = query_scores.argmax(axis=1)
-for query, b, row in list(zip(queries, best, query_scores))[:8]:
-    print(f"{query:36s} best: {images[b].name:16s} score {row[b]:.4f}")
+show_images([images[b] for b in best[:8]],
+            [f"{query}\n{images[b].name}: {row[b]:.4f}"
+             for query, b, row in list(zip(queries, best, query_scores))[:8]], size=140,
+            title=f"the best picture for each query, and its SigLIP score "
+                  f"(the first 8 of {len(queries)} queries)")
 n_small = int((query_scores.max(axis=1) < 0.5).sum())
-print(f"...\nfor {n_small} of {len(queries)} queries even the best picture scores below 0.5")
+print(f"for {n_small} of {len(queries)} queries even the best picture scores below 0.5")
 
 # %%
-if profile.name == "offline":
-    right = sum(kind_of(images[b]) in kinds for b, (_, kinds) in zip(best, HELDOUT_QUERIES))
-    check(n_small > len(queries) / 2,
-          f"SigLIP scores the best picture below 0.5 for {n_small} of {len(queries)} queries")
-    check(right >= 0.9 * len(queries),
-          f"yet that best picture is the right kind for {right} of {len(queries)}: "
-          "the ranking is right, the numbers are just small")
-else:
-    for query, b in zip(queries, best):
-        wanted = SEED_SUBJECTS[query]
-        expect(set(wanted) <= set(subjects_of(images[b])),
-               f"{query!r}: SigLIP's best photo shows {' and '.join(wanted)}",
-               got=f"{images[b].name} ({', '.join(subjects_of(images[b]))})")
+if profile.name == "offline":    # right: one of the kinds a held-out query asks for
+    right = [kind_of(images[b]) in kinds for b, (_, kinds) in zip(best, HELDOUT_QUERIES)]
+else:                            # right: every subject the seed query names
+    right = [set(SEED_SUBJECTS[q]) <= set(subjects_of(images[b])) for q, b in zip(queries, best)]
+profile.check(n_small > len(queries) / 2,
+              f"SigLIP scores the best picture below 0.5 for {n_small} of {len(queries)} queries")
+profile.check(sum(right) >= 0.9 * len(queries),
+              f"yet that best picture is a right one for {sum(right)} of {len(queries)}: the ranking "
+              "is right, the numbers are just small",
+              got=", ".join(q for q, ok in zip(queries, right) if not ok))
 
 # %% [markdown]
 # So a small SigLIP score is not a wrong answer: read SigLIP by its *ranking*, and treat a score
@@ -247,23 +245,23 @@ def spread(family, style):
     values = [accuracy[(family, style, t)] for t in templates]
     return max(values) - min(values)
 
-if profile.name == "offline":
-    columns_gap = {(f, st): max(accuracy[(f, st, t)] for t in templates)
-                   - accuracy[(f, st, "ensemble of all")] for f, st in columns}
-    check(max(columns_gap.values()) <= 0.01,
-          "in every column the ensemble is within 1 point of the best template, without "
-          "having to know which template that is")
-    (f_worst, st_worst) = max(columns, key=lambda c: spread(*c))
-    worst = min(templates, key=lambda t: accuracy[(f_worst, st_worst, t)])
-    check(spread(f_worst, st_worst) >= 0.03,
-          f"yet one template can cost points: {worst!r} leaves {f_worst} with {st_worst} labels "
-          f"{100 * spread(f_worst, st_worst):.0f} points below its best template")
-    for m in (clip, siglip):
-        singles = sorted(accuracy[(m.family, "ImageNet", t)] for t in templates)
-        ens = accuracy[(m.family, "ImageNet", "ensemble of all")]
-        check(ens >= singles[len(singles) // 2],
-              f"{m.family}: the ensemble ({ens:.1%}) is at least as good as the median template "
-              f"({singles[len(singles) // 2]:.1%}), without choosing one")
+columns_gap = {(f, st): max(accuracy[(f, st, t)] for t in templates)
+               - accuracy[(f, st, "ensemble of all")] for f, st in columns}
+profile.check(max(columns_gap.values()) <= 0.01,
+              "in every column the ensemble is within 1 point of the best template, without "
+              "having to know which template that is")
+(f_worst, st_worst) = max(columns, key=lambda c: spread(*c))
+worst = min(templates, key=lambda t: accuracy[(f_worst, st_worst, t)])
+profile.check(spread(f_worst, st_worst) >= 0.03,
+              f"yet one template can cost points: {worst!r} leaves {f_worst} with {st_worst} labels "
+              f"{100 * spread(f_worst, st_worst):.0f} points below its best template")
+style = list(label_styles)[-1]        # ImageNet's label names offline, plain words online
+for m in (clip, siglip):
+    singles = sorted(accuracy[(m.family, style, t)] for t in templates)
+    ens = accuracy[(m.family, style, "ensemble of all")]
+    profile.check(ens >= singles[len(singles) // 2],
+                  f"{m.family}: the ensemble ({ens:.1%}) is at least as good as the median template "
+                  f"({singles[len(singles) // 2]:.1%}), without choosing one")
 
 # %% [markdown]
 # Why are most templates so close? The offline models were trained on captions that already wear
@@ -287,10 +285,81 @@ if profile.name == "offline":
 # - Classification still needs a list of labels. Notebook 03 drops the list: the query itself is
 #   the text, and we rank the pictures.
 #
-# **Things to try**
-# - Add a label that is *also* true ("nature") and watch CLIP's other scores drop while SigLIP's stay.
-# - Use a template in another style ("an oil painting of {}") and measure it.
-# - Online, ask FG-CLIP 2 in Chinese: `zero_shot_classify(fgclip2, example, ["湖", "山", "猫", "汽车"])`,
-#   or give it a whole paragraph as one label (more than 64 tokens switches it to its long mode).
-# - Online, compare `openai/clip-vit-base-patch32` with `openai/clip-vit-large-patch14`
+# ## Exercises
+#
+# Each exercise has a solution under it (in the book: click "show solution"). Try it yourself
+# first; the solution's last line checks the answer.
+
+# %% [markdown]
+# **Exercise 1.** Add a label that is *also* true of the lake picture, "nature", to the six
+# candidates. What happens to CLIP's scores for the other six labels, and to SigLIP's? Why?
+
+# %% tags=["solution", "hide-cell"]
+# Solution
+with_nature = candidate_labels + ["nature"]
+before, after = {}, {}
+for loaded in (clip, siglip):
+    picture = embed_images(loaded, [example])[0]
+    before[loaded.family] = zero_shot_scores(loaded, picture, embed_texts(loaded, sentences))
+    after[loaded.family] = zero_shot_scores(
+        loaded, picture, embed_texts(loaded, [template.format(l) for l in with_nature]))
+    print(f"{loaded.family:7s} 'nature': {after[loaded.family][-1]:.4f}; the six others: "
+          + ", ".join(f"{a:.4f}->{b:.4f}" for a, b in zip(before[loaded.family],
+                                                          after[loaded.family][:-1])))
+# CLIP's softmax shares one unit among all labels: a seventh takes its share from the six.
+# SigLIP's sigmoid scores each label alone: the six do not move.
+clip_after, nature = after[clip.family][:-1], after[clip.family][-1]
+check(np.isclose(clip_after.sum(), 1 - nature, atol=1e-5)
+      and np.all(clip_after <= before[clip.family] + 1e-6)
+      and np.allclose(after[siglip.family][:-1], before[siglip.family], atol=1e-5),
+      f"CLIP's six scores give up together what 'nature' gets ({nature:.4f}), none of them rises; "
+      "SigLIP's six stay as they were")
+
+# %% [markdown]
+# **Exercise 2.** Measure one more template, in another style: `"an oil painting of {}"`. Compute
+# its top-1 accuracy for both models on the test pictures of section 3 (plain label names), and
+# compare it with the table. Is it better than guessing?
+
+# %% tags=["solution", "hide-cell"]
+# Solution
+oil = "an oil painting of {}"
+names = label_styles["plain"]
+oil_accuracy = {}
+for loaded in (clip, siglip):
+    image_emb = embed_images(loaded, test_images)
+    predicted = (image_emb @ embed_texts(loaded, [oil.format(n) for n in names]).T).argmax(axis=1)
+    oil_accuracy[loaded.family] = float((predicted == truth).mean())
+    print(f"{loaded.family:7s} {oil!r}: {oil_accuracy[loaded.family]:.1%}   "
+          f"(best template in the table: "
+          f"{max(accuracy[(loaded.family, 'plain', t)] for t in templates):.1%})")
+chance = 1 / len(names)
+check(all(2 * chance < a <= 1 for a in oil_accuracy.values()),
+      f"the oil-painting template works for both models, far above guessing ({chance:.0%})")
+
+# %% [markdown]
+# **Exercise 3.** Which of the ten kinds does CLIP confuse most with another, with the default
+# template and plain names? Count, for each kind, how many of its test pictures get another
+# kind's label, and say which label they get.
+
+# %% tags=["solution", "hide-cell"]
+# Solution
+image_emb = embed_images(clip, test_images)
+predicted = (image_emb @ embed_texts(clip, [DEFAULT_TEMPLATE.format(n) for n in names]).T).argmax(1)
+wrong = {subjects[k]: int(((truth == k) & (predicted != k)).sum()) for k in range(len(subjects))}
+hardest = max(wrong, key=wrong.get)
+k = subjects.index(hardest)
+instead = np.bincount(predicted[(truth == k) & (predicted != k)], minlength=len(subjects))
+print("mistakes per kind:", wrong)
+if wrong[hardest]:
+    print(f"{hardest}: {wrong[hardest]} mistakes, most often called "
+          f"{subjects[int(instead.argmax())]!r}")
+check(abs(1 - sum(wrong.values()) / len(truth) - accuracy[(clip.family, "plain", DEFAULT_TEMPLATE)])
+      < 1e-9, f"the {sum(wrong.values())} mistakes per kind are exactly the ones behind the table's "
+      f"{accuracy[(clip.family, 'plain', DEFAULT_TEMPLATE)]:.1%} for the default template")
+
+# %% [markdown]
+# **More to try** (online only, no solution here):
+# - ask FG-CLIP 2 in Chinese: `zero_shot_classify(fgclip2, example, ["湖", "山", "猫", "汽车"])`,
+#   or give it a whole paragraph as one label (more than 64 tokens switches it to its long mode);
+# - compare `openai/clip-vit-base-patch32` with `openai/clip-vit-large-patch14`
 #   (`load_model` lists every registered model if you mistype one).

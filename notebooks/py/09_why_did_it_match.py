@@ -19,7 +19,7 @@ from IPython.display import display
 
 from imgsearch_helpers import embed_images, embed_texts, get_profile, load_model, search
 from imgsearch_helpers.clipart import HELDOUT_QUERIES
-from imgsearch_helpers.course import check, expect, kind_of, subjects_of
+from imgsearch_helpers.course import check, kind_of, subjects_of
 from imgsearch_helpers.explain import (DEFAULT_METHODS, METHODS, POINTING_TARGET, explain,
                                        explanations_html, make_mosaic, pointing_game,
                                        pointing_trials, query_parts, show_explanations,
@@ -62,12 +62,10 @@ tiles = mosaic.tile_means(lake.heatmap)
 print("mean heat per tile:", dict(zip(mosaic.kinds, tiles.round(3))))
 
 # %%
-if offline:
-    check(mosaic.tile_at(*lake.peak()) == lake_tile, "the heatmap's peak lies on the lake")
-    check(int(tiles.argmax()) == lake_tile, "the lake's tile is the hottest of the four")
-else:
-    expect(mosaic.tile_at(*lake.peak()) == lake_tile, "the heatmap's peak lies on the lake photo",
-           got=mosaic.kinds[mosaic.tile_at(*lake.peak())])
+profile.check(mosaic.tile_at(*lake.peak()) == lake_tile, "the heatmap's peak lies on the lake",
+              got=mosaic.kinds[mosaic.tile_at(*lake.peak())])
+profile.check(int(tiles.argmax()) == lake_tile, "the lake's tile is the hottest of the four",
+              got=mosaic.kinds[int(tiles.argmax())])
 
 # %% [markdown]
 # ## 2. Two things, two bright spots
@@ -97,11 +95,8 @@ part_peaks = {phrase: pair.kinds[pair.tile_at(*np.unravel_index(heat.argmax(), h
 print("each part's peak:", part_peaks)
 
 # %%
-claim = "“a cat” peaks on the cat and “a car” on the car"
-if offline:
-    check(part_peaks == {"a cat": "cat", "a car": "car"}, claim)
-else:
-    expect(part_peaks == {"a cat": "cat", "a car": "car"}, claim, got=str(part_peaks))
+profile.check(part_peaks == {"a cat": "cat", "a car": "car"},
+              "“a cat” peaks on the cat and “a car” on the car", got=str(part_peaks))
 
 # %% [markdown]
 # ## 3. Which words counted
@@ -120,14 +115,10 @@ for w in mixed.words:
 by_word = {w.word: w.contribution for w in mixed.words}
 
 # %%
-if offline:
-    check(by_word["cat"] <= 0, f"“cat”, which the picture lacks, counts against it "
-                               f"({by_word['cat']:+.3f})")
-    check(by_word["lake"] > by_word["cat"], f"“lake” counts for more than “cat” "
-                                            f"({by_word['lake']:+.3f})")
-else:
-    expect(by_word["lake"] > 0 >= by_word["cat"], "“lake” adds and “cat” takes away",
-           got=f"lake {by_word['lake']:+.3f}, cat {by_word['cat']:+.3f}")
+profile.check(by_word["cat"] <= 0, f"“cat”, which the picture lacks, counts against it "
+                                   f"({by_word['cat']:+.3f})")
+profile.check(by_word["lake"] > by_word["cat"], f"“lake” counts for more than “cat” "
+                                                f"({by_word['lake']:+.3f})")
 
 # %% [markdown]
 # ## 4. Explaining a search, and a wrong result
@@ -207,13 +198,9 @@ for name in ([profile.clip, profile.siglip] if offline else [profile.clip]):
 defaults = [(name, r) for name, method, r in rows
             if method == DEFAULT_METHODS[load_model(name).family]]
 for name, r in defaults:
-    if offline:
-        check(r.accuracy >= POINTING_TARGET, f"{name}'s default, {r.method}, points at the queried "
-                                             f"scene in {r.accuracy:.0%} of {n} mosaics")
-    else:
-        expect(r.accuracy >= POINTING_TARGET, f"{name}'s default points at the queried clip-art "
-                                              f"scene in at least {POINTING_TARGET:.0%} of mosaics",
-               got=f"{r.accuracy:.0%}")
+    profile.check(r.accuracy >= POINTING_TARGET, f"{name}'s default, {r.method}, points at the "
+                  f"queried scene in at least {POINTING_TARGET:.0%} of {n} mosaics",
+                  got=f"{r.accuracy:.0%}")
 best_one_pass = max(r.accuracy for _, method, r in rows if method in ("dense", "gradcam"))
 print(f"best one-pass method: {best_one_pass:.0%}")
 
@@ -233,8 +220,44 @@ print(f"best one-pass method: {best_one_pass:.0%}")
 # - A query that names two things is one blended vector; `parts=True` maps each thing on its own.
 # - Choose by measurement: the pointing game gives each method a hit rate against known answers.
 #
-# **Things to try**
-# - Explain a picture query: `explain(model, images[3], images[8])`.
-# - 3×3 mosaics: `pointing_trials(16, grid=3)`. Which methods hold up when each scene is smaller?
+# ## Exercises
+#
+# Each exercise has a solution under it (in the book: click "show solution"). Try it yourself
+# first; the solution's last line checks the answer.
+
+# %% [markdown]
+# **Exercise 1.** Explain a *picture* query: `explain(model, images[3], images[8])`. Is its score
+# the cosine that `search` gives for that picture pair? Where does the heat gather?
+
+# %% tags=["solution", "hide-cell"]
+# Solution
+pair_explained = explain(model, images[3], images[8], words=False)
+display(pair_explained)
+cosine = float(image_matrix[3] @ image_matrix[8])
+print(f"{images[3].name} -> {images[8].name}: explain's score {pair_explained.score:.4f}, "
+      f"cosine {cosine:.4f}")
+check(abs(pair_explained.score - cosine) < 1e-3, "a picture query is explained with the very score "
+      "search gives: the cosine of the two pictures' embeddings")
+
+# %% [markdown]
+# **Exercise 2.** Play the pointing game on 3×3 mosaics, `pointing_trials(12, grid=3)`, with the
+# default method of the CLIP model. Does it hold up when each scene is a ninth of the picture?
+# Compare with chance, with the centre baseline and with the 2×2 game of section 5.
+
+# %% tags=["solution", "hide-cell"]
+# Solution
+method = DEFAULT_METHODS[model.family]
+nine = pointing_game(model, method, trials=pointing_trials(12, grid=3))
+print(f"{model.name}, {method}, 3x3: accuracy {nine.accuracy:.2f}, chance {nine.chance:.2f}, "
+      f"centre {nine.centre:.2f}")
+four = next(r for name, m, r in rows if name == profile.clip and m == method)
+print(f"the same on 2x2 mosaics (section 5): accuracy {four.accuracy:.2f}, chance {four.chance:.2f}")
+# A ninth of a 64-pixel picture is about 21 pixels: less than three of the model's 8-pixel patches.
+profile.check(nine.accuracy < four.accuracy,
+              f"smaller scenes are harder: {method} points right less often on 3x3 mosaics "
+              f"({nine.accuracy:.0%}) than on 2x2 ({four.accuracy:.0%})")
+
+# %% [markdown]
+# **More to try:**
 # - In the app of notebook 05, turn on the "why?" toggle to see every result's heatmap.
 # - On the command line: `imgsearch explain "a cat and a car" data/gallery/cat_002.png -o heat.png`.
