@@ -260,9 +260,9 @@ check(same_kind.sum(1).float().mean() < 0.15 * (len(idx) - 1),
 # (`evaluation.finegrained_benchmark`) draws 1,000 held-out scenes, puts them in pools of 10 scenes of
 # one kind, and asks each pool "a red car", "two cats", "a snowman with a blue hat", ...: top-1 is
 # right when the first picture shows what was asked. *Chance* is what a model that only knows the
-# kind would get. The shipped models, trained with the recipe of sections 2 to 4, measured this
-# (recorded in `data/models/finegrained.json` by `bench/bench_finegrained.py before`, and measured
-# again below):
+# kind would get. The models as first shipped, trained with the recipe of sections 2 to 4, measured
+# this ("before", recorded in `data/models/finegrained.json` by `bench/bench_finegrained.py before`);
+# the models shipped now are measured again below:
 
 # %%
 import json
@@ -279,10 +279,11 @@ print(before)
 fset = ev.finegrained_set()
 now = {f"clipart-{f}": ev.finegrained_benchmark(m, fset) for f, m in (("clip", clip), ("siglip", siglip))}
 print(now["clipart-clip"])
-check(all(abs(now[f"clipart-{f}"]["all colours"]["top-1"] - record["before"]["models"][f]["colour top-1"]) < 0.01
-          for f in ("clip", "siglip")), "measured again here, the shipped models give the recorded numbers")
+shipped = json.loads((DATA_DIR / "models" / "eval.json").read_text())["metrics"]
+check(all(abs(now[f"clipart-{f}"]["all colours"]["top-1"] - shipped[f]["finegrained"]["groups"]["colour"]["accuracy"])
+          < 0.01 for f in ("clip", "siglip")), "measured again here, the shipped models give the recorded numbers")
 check(all(record["before"]["models"][f]["colour top-1"] < 0.5 for f in ("clip", "siglip")),
-      "they name the asked colour first in fewer than half of the pools (chance: "
+      "before, they named the asked colour first in fewer than half of the pools (chance: "
       f"{record['before']['models']['clip']['colour chance']:.2f})")
 
 # %% [markdown]
@@ -362,25 +363,48 @@ check(rows["both (the new recipe)"]["clip"]["time top-1"] > rows["baseline recip
 # %% [markdown]
 # Read it honestly: after 150 steps the models barely know the *kinds* yet (zero-shot well below the
 # shipped models' 98 %), and details come after kinds, so colours and counts move only a little;
-# the time of day, a whole-picture cue, moves most. Whether the recipe reaches the course's targets
-# (colours ≥ 0.9, counts ≥ 0.8) needs a full-length training
-# (`python -m imgsearch_helpers.training --attribute-share 0.5 --hard-negatives 1`), which these
-# shipped weights do not have yet: `data/models/EVAL.md` says so, and which targets are unmet.
+# the time of day, a whole-picture cue, moves most. What the recipe really does shows only in a
+# full-length training (1,200 steps, as `make models`), recorded by `bench/bench_finegrained.py full`:
+
+# %%
+full = ev.ScoreTable(title="full-length runs (1,200 steps)")
+runs = {"plain (before)": record["before"]["models"],
+        **{name.split(" (")[0]: run["models"] for name, run in record["full_runs"].items()}}
+for recipe, fams in runs.items():
+    for family, row in fams.items():
+        full.add(f"{recipe} · {family}", {"colours": row["colour top-1"], "counts": row["count top-1"],
+                                          "time": row["time top-1"], "German R@1": row["recall@1 de"]})
+print(full)
+print("shipped:", {f: "fine-grained" if r == training.FINEGRAINED_RECIPE else "plain"
+                   for f, r in training.SHIPPED_RECIPES.items()})
+grained = next(iter(record["full_runs"].values()))["models"]
+check(grained["clip"]["colour top-1"] > record["before"]["models"]["clip"]["colour top-1"] + 0.2,
+      "at full length the recipe lifts CLIP's colours by more than 0.2")
+
+# %% [markdown]
+# At full length the recipe lifts CLIP's colours, counts and time of day a lot, and it keeps every
+# held-out query: the shipped CLIP (`imgsearch/clipart-clip`) is trained this way. SigLIP reads more
+# details too, but loses German queries (its attribute captions are English; the ranking of German
+# ones falls), so the shipped SigLIP keeps the plain recipe (`training.SHIPPED_RECIPES`). Neither
+# reaches the course's targets (colours ≥ 0.9, counts ≥ 0.8): `data/models/EVAL.md` lists what is
+# still missed.
 #
 # On the picture: "a yellow boat" among ten fresh boats, best first, with the colour the painter
-# recorded under each. Where does the yellow one land with the shipped SigLIP?
+# recorded under each, for both shipped models. Where does the yellow one land?
 
 # %%
 boats = [s for s in clipart.iter_scenes(300, seed=12) if s.kind == "boat"][:10]
-scores = embed_images(siglip, [b.image for b in boats]) @ embed_texts(siglip, ["a yellow boat"])[0]
-order = np.argsort(-scores)
-sheet = Image.new("RGB", (10 * 96, 96))
-for slot, i in enumerate(order):
-    sheet.paste(boats[i].image.resize((96, 96)), (96 * slot, 0))
-display(sheet)
-print("  ".join(f"{boats[i].attributes['colour']:>7}" for i in order))
-rank = [boats[i].attributes["colour"] for i in order].index("yellow") + 1
-print(f"the one yellow boat is number {rank} of 10")
+for name, model in (("CLIP (fine-grained recipe)", clip), ("SigLIP (plain recipe)", siglip)):
+    scores = embed_images(model, [b.image for b in boats]) @ embed_texts(model, ["a yellow boat"])[0]
+    order = np.argsort(-scores)
+    sheet = Image.new("RGB", (10 * 96, 96))
+    for slot, i in enumerate(order):
+        sheet.paste(boats[i].image.resize((96, 96)), (96 * slot, 0))
+    print(name)
+    display(sheet)
+    print("  ".join(f"{boats[i].attributes['colour']:>7}" for i in order))
+    rank = [boats[i].attributes["colour"] for i in order].index("yellow") + 1
+    print(f"the one yellow boat is number {rank} of 10")
 
 # %% [markdown]
 # **Why FG-CLIP 2 trains this way.** FG-CLIP (Xie et al., 2025, arXiv:2505.05071, 360 AI Research)
