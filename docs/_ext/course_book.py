@@ -11,8 +11,8 @@
   texts from its parser, so the page cannot go stale.
 - **Solutions**: a code cell tagged ``solution`` (and ``hide-cell``) is collapsed behind
   "Show solution".
-- **Formulas offline**: MathJax 2 from the jupyter-server-mathjax package is copied into
-  the site's ``_static/mathjax``.
+- **Formulas offline**: MathJax 2 from the jupyter-server-mathjax package (JupyterLab's
+  own copy) is copied into the site's ``_static/mathjax``.
 - **Every notebook reported**: a notebook that fails does not stop the others (nbval did
   not either); it is read again at the next build, the build's status is an error, and
   ``build/book-execution.json`` says for every notebook whether it ran, how long it took
@@ -47,16 +47,16 @@ _LIBRARIES = ("torch", "transformers", "tokenizers", "numpy", "pillow", "matplot
 SOLUTION_TAG = "solution"
 SOLUTION_PROMPTS = ("Show solution", "Hide solution")
 
-MATHJAX_PATH = "mathjax/MathJax.js"
-# TeX in, SVG out with the STIX-Web fonts that the package ships (as JupyterLab uses them):
-# SVG output needs no web fonts, which a page opened from file:// may not be allowed to load.
+# The package's copy is MathJax 2.7 trimmed to what JupyterLab needed: TeX in, HTML-CSS out,
+# the STIX-Web fonts (as .woff), and the one combined configuration below.
+MATHJAX_PATH = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
 MATHJAX_CONFIG = {
-    "jax": ["input/TeX", "output/SVG"],
-    "extensions": ["tex2jax.js"],
-    "TeX": {"extensions": ["AMSmath.js", "AMSsymbols.js"]},
-    "SVG": {"font": "STIX-Web"},
     "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
-                "processEscapes": True},
+                "processEscapes": True,
+                # myst's pages are tex2jax_ignore but for the formulas' own classes
+                "processClass": "tex2jax_process|mathjax_process|math|output_area"},
+    "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None,
+                 "preferredFont": None},
     "showMathMenu": False,
     "messageStyle": "none",
 }
@@ -197,7 +197,7 @@ def mathjax_source() -> Path:
 def _copy_mathjax(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    target = Path(app.outdir) / "_static" / Path(MATHJAX_PATH).parent
+    target = Path(app.outdir) / "_static" / "mathjax"
     if not (target / "MathJax.js").is_file():
         shutil.copytree(mathjax_source(), target, dirs_exist_ok=True)
 
