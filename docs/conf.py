@@ -42,10 +42,9 @@ nb_execution_timeout = 1200
 nb_execution_raise_on_error = False
 nb_execution_show_tb = True
 nb_merge_streams = True
-# A widget needs its kernel: the book shows the widget's text instead, and loads no
-# widget JavaScript from the internet.
+# A widget needs its kernel: the book says where it runs (course_book.WidgetNote) and loads
+# no widget JavaScript from the internet.
 nb_ipywidgets_js = {}
-nb_mime_priority_overrides = [("html", "application/vnd.jupyter.widget-view+json", None)]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

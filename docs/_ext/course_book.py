@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 from importlib import metadata
@@ -187,6 +188,47 @@ class SolutionPrompts(SphinxPostTransform):
                 node["classes"].append("solution")
 
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# The note, with (text, is_code) parts.
+# The note, with (text, is_code) parts.
+WIDGET_NOTE = [("Here the notebook shows a live widget, which needs the notebook's Python to run: "
+                "open the notebook with ", False), ("make lab", True),
+               (" to use it. Notebook 05's search app also runs as a web page: ", False),
+               ("imgsearch app data/gallery", True), (".", False)]
+
+
+class WidgetNote(SphinxPostTransform):
+    """A widget's output: its own text where it has one (tqdm's bar), else a note.
+
+    A widget needs its kernel, and embedding ipywidgets' JavaScript would load it from a
+    CDN. A progress bar's text ("100%|████| 50/50") says what the bar said; a widget whose
+    text is only its class's repr ("VBox(children=(...") becomes a note on where it runs.
+    """
+
+    default_priority = 3          # before myst-nb's SelectMimeType (4) picks a mime type
+    formats = ("html",)
+
+    def run(self, **kwargs):
+        bundles = [n for n in self.document.findall(nodes.container)
+                   if n.get("nb_element") == "mime_bundle"
+                   and any(c.get("mime_type") == WIDGET_MIME for c in n.children)]
+        for bundle in bundles:
+            text = next((c.astext() for c in bundle.children if c.get("mime_type") == "text/plain"), "")
+            if text.strip() and not _WIDGET_REPR.match(text):
+                for child in [c for c in bundle.children if c.get("mime_type") == WIDGET_MIME]:
+                    bundle.remove(child)
+                continue
+            note = nodes.note(classes=["widget-note"])
+            para = nodes.paragraph()
+            for part, code in WIDGET_NOTE:
+                para += nodes.literal(part, part) if code else nodes.Text(part)
+            note += para
+            bundle.replace_self(note)
+
+
+_WIDGET_REPR = re.compile(r"^\w+\((children|value|layout|description|options)=")
+
+
 def mathjax_source() -> Path:
     """MathJax 2 as the jupyter-server-mathjax package ships it."""
     import jupyter_server_mathjax
@@ -239,6 +281,7 @@ def _report_execution(app, exception) -> None:
 def setup(app):
     app.add_directive("imgsearch-help", ImgsearchHelp)
     app.add_post_transform(SolutionPrompts)
+    app.add_post_transform(WidgetNote)
     app.connect("env-get-outdated", _read_failed_again)
     app.connect("build-finished", _copy_mathjax)
     app.connect("build-finished", _report_execution)
