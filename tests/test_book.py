@@ -195,6 +195,17 @@ def test_the_site_loads_nothing_from_the_network(book):
     assert f'src="../_static/{course_book.MATHJAX_PATH}"' in formulas
 
 
+@pytest.mark.slow
+def test_widgets_show_their_final_state_or_where_they_run(book):
+    pages = {p.stem: p.read_text(encoding="utf-8") for p in (BOOK / "notebooks").glob("*.html")}
+    assert not any("application/vnd.jupyter.widget-view+json" in text for text in pages.values())
+    # notebook 06's training bar, drawn as it ended; notebook 05's app, a note
+    bars = re.findall(r'<div class="widget-progress".*?<progress value="([\d.]+)" max="([\d.]+)">',
+                      pages["06_how_clip_learns"])
+    assert bars and all(0 < float(v) <= float(m) for v, m in bars), bars
+    assert 'class="widget-note admonition note"' in pages["05_interactive_search"]
+
+
 def test_the_workshop_guide_has_every_notebooks_measured_time():
     guide = (ROOT / "docs" / "workshop.md").read_text(encoding="utf-8")
     times = re.search(r"<!-- workshop-times: start -->(.*?)<!-- workshop-times: end -->", guide, re.S)

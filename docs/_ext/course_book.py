@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -198,11 +199,12 @@ WIDGET_NOTE = [("Here the notebook shows a live widget, which needs the notebook
 
 
 class WidgetNote(SphinxPostTransform):
-    """A widget's output: its own text where it has one (tqdm's bar), else a note.
+    """A widget's output: a progress bar drawn from its final state, else a note.
 
     A widget needs its kernel, and embedding ipywidgets' JavaScript would load it from a
-    CDN. A progress bar's text ("100%|████| 50/50") says what the bar said; a widget whose
-    text is only its class's repr ("VBox(children=(...") becomes a note on where it runs.
+    CDN. The executed notebook keeps every widget's last state, so a progress bar (tqdm's:
+    a text, a bar, a text) is drawn as it ended ("training clip: 100% ▮▮▮ 728/728"); another
+    widget (the search app) becomes a note that says where it runs.
     """
 
     default_priority = 3          # before myst-nb's SelectMimeType (4) picks a mime type
@@ -212,11 +214,16 @@ class WidgetNote(SphinxPostTransform):
         bundles = [n for n in self.document.findall(nodes.container)
                    if n.get("nb_element") == "mime_bundle"
                    and any(c.get("mime_type") == WIDGET_MIME for c in n.children)]
+        if not bundles:
+            return
+        states = _widget_states(self.env)
         for bundle in bundles:
-            text = next((c.astext() for c in bundle.children if c.get("mime_type") == "text/plain"), "")
-            if text.strip() and not _WIDGET_REPR.match(text):
-                for child in [c for c in bundle.children if c.get("mime_type") == WIDGET_MIME]:
-                    bundle.remove(child)
+            view = next(c for c in bundle.children if c.get("mime_type") == WIDGET_MIME)
+            # the view is a <script> with the widget-view JSON, which names its model
+            found = re.search(r'"model_id"\s*:\s*"([^"]+)"', view.astext())
+            bar = _progress_html(states, found and found.group(1))
+            if bar is not None:
+                bundle.replace_self(nodes.raw("", bar, format="html"))
                 continue
             note = nodes.note(classes=["widget-note"])
             para = nodes.paragraph()
@@ -224,6 +231,36 @@ class WidgetNote(SphinxPostTransform):
                 para += nodes.literal(part, part) if code else nodes.Text(part)
             note += para
             bundle.replace_self(note)
+
+
+def _widget_states(env) -> dict:
+    # myst-nb keeps the notebook's widget state (for ipywidgets' embedding script) in the
+    # environment, by page.
+    entry = getattr(env, "nb_metadata", {}).get(env.docname, {}).get("js_files", {}).get("ipywidgets_state")
+    if not entry:
+        return {}
+    try:
+        return json.loads(entry[1]["body"]).get("state", {})
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
+def _progress_html(states: dict, model_id: str | None) -> str | None:
+    """tqdm's notebook bar (an HBox of text, progress, text) as static HTML, else None."""
+    box = states.get(model_id or "", {})
+    if box.get("model_name") != "HBoxModel":
+        return None
+    parts = [states.get(str(c).replace("IPY_MODEL_", ""), {}) for c in box["state"].get("children", [])]
+    names = [p.get("model_name") for p in parts]
+    if len(parts) != 3 or names[0] != "HTMLModel" or names[2] != "HTMLModel" \
+            or names[1] not in ("FloatProgressModel", "IntProgressModel"):
+        return None
+    left, bar, right = (p["state"] for p in parts)
+    text = [html.escape(html.unescape(str(t.get("value", "")))) for t in (left, right)]
+    return (f'<div class="widget-progress" style="display:flex;gap:.5em;align-items:center;'
+            f'font-family:var(--pst-font-family-monospace);font-size:.85em">'
+            f'<span>{text[0]}</span><progress value="{float(bar.get("value") or 0)}" '
+            f'max="{float(bar.get("max") or 1)}"></progress><span>{text[1]}</span></div>')
 
 
 _WIDGET_REPR = re.compile(r"^\w+\((children|value|layout|description|options)=")
