@@ -316,6 +316,9 @@ def _report_execution(app, exception) -> None:
 
 
 def setup(app):
+    # Sphinx re-reads every page when a config value changes: this one is this file's own
+    # hash, so that a change to the rules above rebuilds the book (the cache still serves).
+    app.add_config_value("course_book_rules", hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), "env")
     app.add_directive("imgsearch-help", ImgsearchHelp)
     app.add_post_transform(SolutionPrompts)
     app.add_post_transform(WidgetNote)
