@@ -108,11 +108,6 @@ def execution_report(root: Path = ROOT) -> Path:
     return root / "build" / "book-execution.json"
 
 
-def executed_notebooks(root: Path = ROOT) -> Path:
-    """Where myst-nb writes each executed notebook (``build/jupyter_execute/notebooks``)."""
-    return root / "build" / "jupyter_execute" / "notebooks"
-
-
 def prepare_environment(root: Path = ROOT) -> None:
     """Set up the process (and so the notebooks' kernels) for the book.
 
