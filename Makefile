@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test prefetch check models clean-venv
+.PHONY: lab test book prefetch check models clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,21 @@ $(STAMP): pyproject.toml
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: $(STAMP)  ## open the course in JupyterLab, at the repository root (start: notebooks/README.md)
-	$(VENV)/bin/jupyter lab --notebook-dir=. $(ROOT_FLAG) $(LAB_ARGS)
+# The lab opens on the course's start page, rendered (Markdown files open as a preview), with
+# no "news" pop-up and no update check: .jupyter/lab-settings/overrides.json sets the defaults.
+LAB_OPTIONS := notebooks/README.md --notebook-dir=. --LabApp.app_settings_dir=.jupyter/lab-settings
+
+lab: $(STAMP)  ## open the course in JupyterLab, at the repository root, on notebooks/README.md
+	$(VENV)/bin/jupyter lab $(LAB_OPTIONS) $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP)  ## unit tests, notebook tests (offline profile), browser test
 	IMGSEARCH_PROFILE=offline HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# The notebooks run once per version of the package and data (docs/_ext/course_book.py);
+# `make test` builds the same book through the same cache (tests/test_book.py).
+book: $(STAMP)  ## the course as a static site in build/book/ (open build/book/index.html)
+	$(PY) -m sphinx -b html -c docs -d build/book-doctrees . build/book $(SPHINX_ARGS)
+	@echo "the book: build/book/index.html"
 
 prefetch: $(STAMP)  ## while online: download the real models for offline use
 	$(VENV)/bin/imgsearch prefetch $(MODELS)
