@@ -13,8 +13,11 @@ venv=${VENV:-$here/.venv}
 git clone -q "$here" "$dest"
 ln -s "$venv" "$dest/.venv"     # the same installed packages, under the clone's own name
 cd "$dest"
-export PATH="$dest/.venv/bin:$PATH" PYTHONPATH="$dest" IMGSEARCH_PROFILE=offline HF_HUB_OFFLINE=1
-unset IMGSEARCH_MODEL IMGSEARCH_DEVICE
+export PATH="$dest/.venv/bin:$PATH" PYTHONPATH="$dest" IMGSEARCH_PROFILE=offline
+unset IMGSEARCH_MODEL IMGSEARCH_DEVICE HF_HUB_OFFLINE
+# The venv's `imgsearch` script names the venv's real folder in its first line; the module
+# is the same command, run by the clone's own python.
+imgsearch() { "$dest/.venv/bin/python" -m imgsearch_helpers.cli "$@"; }
 run() { printf '$ %s\n' "$*"; eval "$@" 2>&1 || true; }
 run imgsearch doctor
 run imgsearch search '"a cat"' data/photos
