@@ -149,6 +149,19 @@ def _docstrings(tree) -> set[int]:
     return found
 
 
+def _package_nodes(skip: str):
+    """(source, node, is_text) for every AST node of the package's modules but ``skip``;
+    is_text: a string constant that is not a docstring (a message, a help text)."""
+    for source in PACKAGE.rglob("*.py"):
+        if source.name == skip:
+            continue
+        tree = ast.parse(source.read_text())
+        docstrings = _docstrings(tree)
+        for node in ast.walk(tree):
+            yield source, node, (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                                 and id(node) not in docstrings)
+
+
 def test_names_and_defaults_are_spelled_only_in_settings():
     """Environment-variable names (also inside messages and help texts), and the defaults
     of draft_size, batch_size, decoder, threshold and k, are imported (from
@@ -161,35 +174,28 @@ def test_names_and_defaults_are_spelled_only_in_settings():
              "decoder": settings.DECODER, "threshold": settings.DUPLICATE_THRESHOLD}
     counts = {"k", "max_k"}          # how many results: settings.TOP_K, COMMAND_TOP_K, APP_TOP_K
     found = []
-    for source in PACKAGE.rglob("*.py"):
-        if source.name == "settings.py":
-            continue
-        tree = ast.parse(source.read_text())
-        docstrings = _docstrings(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and id(node) not in docstrings \
-                    and any(name in node.value for name in env_names):
-                found.append(f"{source.relative_to(ROOT)}:{node.lineno} {node.value[:60]!r}")
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument" \
-                    and node.args and isinstance(node.args[0], ast.Constant) \
-                    and node.args[0].value == "-k":
-                found += [f"{source.relative_to(ROOT)}:{node.lineno} -k default={kw.value.value}"
-                          for kw in node.keywords if kw.arg == "default"
-                          and isinstance(kw.value, ast.Constant) and kw.value.value is not None]
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                args = node.args.args + node.args.kwonlyargs
-                defaults = ([None] * (len(node.args.args) - len(node.args.defaults))
-                            + node.args.defaults + node.args.kw_defaults)
-                for arg, default in zip(args, defaults):
-                    if arg.arg in named and isinstance(default, ast.Constant) \
-                            and default.value == named[arg.arg]:
-                        found.append(f"{source.relative_to(ROOT)}:{node.lineno} "
-                                     f"{arg.arg}={default.value!r}")
-                    if arg.arg in counts and isinstance(default, ast.Constant) \
-                            and isinstance(default.value, int):
-                        found.append(f"{source.relative_to(ROOT)}:{node.lineno} "
-                                     f"{arg.arg}={default.value!r}")
+    for source, node, is_text in _package_nodes("settings.py"):
+        if is_text and any(name in node.value for name in env_names):
+            found.append(f"{source.relative_to(ROOT)}:{node.lineno} {node.value[:60]!r}")
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument" \
+                and node.args and isinstance(node.args[0], ast.Constant) \
+                and node.args[0].value == "-k":
+            found += [f"{source.relative_to(ROOT)}:{node.lineno} -k default={kw.value.value}"
+                      for kw in node.keywords if kw.arg == "default"
+                      and isinstance(kw.value, ast.Constant) and kw.value.value is not None]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args.args + node.args.kwonlyargs
+            defaults = ([None] * (len(node.args.args) - len(node.args.defaults))
+                        + node.args.defaults + node.args.kw_defaults)
+            for arg, default in zip(args, defaults):
+                if arg.arg in named and isinstance(default, ast.Constant) \
+                        and default.value == named[arg.arg]:
+                    found.append(f"{source.relative_to(ROOT)}:{node.lineno} "
+                                 f"{arg.arg}={default.value!r}")
+                if arg.arg in counts and isinstance(default, ast.Constant) \
+                        and isinstance(default.value, int):
+                    found.append(f"{source.relative_to(ROOT)}:{node.lineno} "
+                                 f"{arg.arg}={default.value!r}")
     assert found == []
 
 
@@ -197,16 +203,9 @@ def test_the_course_models_messages_are_spelled_only_in_models():
     """"No text encoder" and "rebuild with python -m imgsearch_helpers.training" come from
     models.no_text_encoder and models.REBUILD_COMMAND (docstrings may name them)."""
     spelled = ("text encoder", "image classifier", "imgsearch_helpers.training --out", "rebuild")
-    found = []
-    for source in PACKAGE.rglob("*.py"):
-        if source.name == "models.py":
-            continue
-        tree = ast.parse(source.read_text())
-        docstrings = _docstrings(tree)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and id(node) not in docstrings and any(s in node.value for s in spelled):
-                found.append(f"{source.relative_to(ROOT)}:{node.lineno} {node.value[:60]!r}")
+    found = [f"{source.relative_to(ROOT)}:{node.lineno} {node.value[:60]!r}"
+             for source, node, is_text in _package_nodes("models.py")
+             if is_text and any(s in node.value for s in spelled)]
     assert found == []
 
 
