@@ -27,6 +27,8 @@ def test_two_to_four_exercises_each_followed_by_a_checked_solution(notebook):
     for exercise, solution in exercises:
         assert solution is not None and solution.cell_type == "code", exercise.source[:60]
         assert SOLUTION_TAGS <= set(solution.metadata.get("tags", [])), exercise.source[:60]
+        # collapsed in the book (hide-cell), a normal cell in JupyterLab
+        assert not solution.metadata.get("jupyter", {}).get("source_hidden"), exercise.source[:60]
         lines = [line for line in solution.source.strip().splitlines() if line.strip()]
         assert lines[0] == "# Solution", lines[0]
         # the solution's last statement checks its answer: check(...) or profile.check(...)
@@ -36,6 +38,7 @@ def test_two_to_four_exercises_each_followed_by_a_checked_solution(notebook):
             getattr(getattr(call, "func", None), "attr", None)
         assert isinstance(call, ast.Call) and name == "check", \
             f"{notebook.name}: a solution ends with {ast.unparse(last)[:80]!r}"
+
 
 def test_only_solutions_are_tagged_as_solutions():
     for notebook in NOTEBOOKS:
