@@ -130,8 +130,9 @@ def full(args) -> None:
     for family in ("clip", "siglip"):
         m = run["metrics"].get(family)
         if m and "finegrained" in m:
-            rows[family] = dict(summary(m), image_to_image=m["image_to_image"],
-                                minutes=run["training"][family]["minutes"])
+            info = run["training"][family]
+            rows[family] = dict(summary(m), image_to_image=m["image_to_image"], minutes=info["minutes"],
+                                recipe={k: info.get(k, 0) for k in ("attribute_share", "hard_negatives")})
     if not rows:
         raise SystemExit(f"{args.run}/eval.json has no dual encoder measured on the fine-grained benchmark")
     record = _load()

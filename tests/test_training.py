@@ -335,3 +335,22 @@ def test_training_curves_draw_the_loss_and_the_accuracy_of_each_run(capsys):
     out = capsys.readouterr().out
     assert out.count("accuracy") == 1 and "   40   3.200" in out and curves.history == run[:41]
     assert len(curves._axes[1].lines) == 2                           # drawn at the evaluation
+
+
+def test_the_full_length_table_marks_the_recipe_each_model_ships_with():
+    """EVAL.md's "Full-length runs": a row is marked shipped when its recipe is the model's
+    training.SHIPPED_RECIPES entry, whatever the row is called."""
+    from imgsearch_helpers.training import FINEGRAINED_RECIPE, PLAIN_RECIPE, SHIPPED_RECIPES
+    from imgsearch_helpers.training._details import full_run_lines
+
+    numbers = {k: 0.5 for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
+                                "recall@1 en", "recall@1 fr", "recall@1 de")}
+    record = {"before": {"models": {"clip": numbers, "siglip": numbers}},
+              "full_runs": {"a run": {"command": "python -m imgsearch_helpers.training --out x",
+                                      "models": {f: dict(numbers, recipe=FINEGRAINED_RECIPE)
+                                                 for f in ("clip", "siglip")}}}}
+    rows = [line for line in full_run_lines(record) if line.startswith("| ") and "recipe |" not in line]
+    marked = {(line.split(" | ")[0][2:], line.split(" | ")[1]) for line in rows if line.endswith("| yes |")}
+    expected = {("plain recipe (the weights before)" if SHIPPED_RECIPES[f] == PLAIN_RECIPE else "a run", f)
+                for f in ("clip", "siglip")}
+    assert len(rows) == 4 and marked == expected

@@ -27,12 +27,13 @@ LIMITS = [
 
 def full_run_lines(record: dict) -> list[str]:
     """The full-length runs of each recipe (1,200 steps, as ``make models``), beside "before"."""
-    from ._loops import FINEGRAINED_RECIPE, SHIPPED_RECIPES
+    from ._loops import FINEGRAINED_RECIPE, PLAIN_RECIPE, SHIPPED_RECIPES
 
     runs = record.get("full_runs", {})
     if not runs:
         return []
-    rows = {"plain recipe (the weights before)": record.get("before", {}).get("models", {})}
+    before = {f: dict(r, recipe=PLAIN_RECIPE) for f, r in record.get("before", {}).get("models", {}).items()}
+    rows = {"plain recipe (the weights before)": before}
     rows.update({name: run["models"] for name, run in runs.items()})
     shipped = {f: "fine-grained" if r == FINEGRAINED_RECIPE else "plain" for f, r in SHIPPED_RECIPES.items()}
     parts = ["", "### Full-length runs: which recipe each model ships with", "",
@@ -44,7 +45,7 @@ def full_run_lines(record: dict) -> list[str]:
              "|---" * 10 + "|"]
     for name, fams in rows.items():
         for family, r in fams.items():
-            mine = shipped.get(family, "") in name.split(" ")[0]
+            mine = r["recipe"] == SHIPPED_RECIPES.get(family)
             parts.append(f"| {name} | {family} | " + " | ".join(
                 f"{r[k]:.2f}" for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
                                         "recall@1 en", "recall@1 fr", "recall@1 de"))
