@@ -193,13 +193,26 @@ def _all_cells_done_js() -> str:
 
 
 def _wait_for_idle_kernel(lab, timeout: float = 60) -> None:
+    # jupyter_server answers 500 to /api/kernels while a kernel is still starting (its
+    # last_activity is not set yet: TraitError in kernel_model), so a 500 means "ask again";
+    # one that lasts until the deadline fails the test with the server's answer.
     deadline = time.monotonic() + timeout
+    last_error = None
     while time.monotonic() < deadline:
-        _, kernels = _request(f"{lab['url']}/api/kernels", lab["token"])
+        try:
+            _, kernels = _request(f"{lab['url']}/api/kernels", lab["token"])
+        except urllib.error.HTTPError as err:
+            if err.code != 500:
+                raise
+            last_error = err
+            time.sleep(0.3)
+            continue
+        last_error = None
         if kernels and all(k["execution_state"] == "idle" for k in kernels):
             return
         time.sleep(0.3)
-    pytest.fail(f"the notebook's kernel was not idle within {timeout:.0f} s")
+    pytest.fail(f"the notebook's kernel was not idle within {timeout:.0f} s"
+                + (f" (the server kept answering {last_error})" if last_error else ""))
 
 
 def _error_outputs(page) -> list[str]:
