@@ -218,3 +218,25 @@ def test_a_simulated_user_improves_map_on_clustered_pictures():
     assert maps[1] > maps[0] and maps[2] >= maps[1] - 1e-9
     np.testing.assert_allclose(maps[0], average_precision_rows(queries @ pictures.T,
                                                                relevant).mean())
+
+
+def test_kind_queries_that_name_a_detail_are_told_apart():
+    from imgsearch_helpers.matching import (clipart_collections, kind_queries, names_a_detail,
+                                            split_by_detail)
+
+    assert names_a_detail("a fancy black sedan", ("car",))
+    assert names_a_detail("two dogs playing outside", ("dog",))
+    assert names_a_detail("an orange tabby in the garden", ("cat",))
+    # a colour the painter does not record for that kind, or no colour or count at all
+    assert not names_a_detail("snowy peaks above blue water", ("lake",))
+    assert not names_a_detail("a beautiful lake with mountains", ("lake",))
+    assert not names_a_detail("one tree", ("tree",))   # "one" says nothing a kind does not
+
+    group = kind_queries(list(clipart_collections(heldout_per_kind=1)["gallery"]))
+    plain, detailed = split_by_detail(group)
+    assert len(plain) + len(detailed) == len(group)
+    assert "a fancy black sedan" in detailed.queries
+    assert "a quiet pond between the hills" in plain.queries
+    for part in (plain, detailed):
+        rows = [group.queries.index(q) for q in part.queries]
+        assert np.array_equal(part.relevant, group.relevant[rows])

@@ -192,7 +192,8 @@ profile.check(kinds(not_dog).count(kind_of(dog)) < kinds(like_cat).count(kind_of
 
 # %%
 from imgsearch_helpers.matching import (MATCH_PROBABILITY, Calibration, calibration_for,
-                                        cutoff_score, cutoff_table, refine, simulate_feedback)
+                                        compare_cutoffs, cutoff_score, cutoff_table, refine,
+                                        simulate_feedback, split_by_detail)
 from imgsearch_helpers.search import all_scores
 
 calibration = calibration_for(model)
@@ -257,6 +258,22 @@ if model.is_clipart:
     check(all(r.auto.f1 >= 0.85 * r.oracle.f1 for r in kind_rows),
           "on kind-level queries the automatic cut-off reaches at least 0.85 of the oracle's F1 ("
           + ", ".join(f"{r.auto_vs_oracle:.2f}" for r in kind_rows) + ")")
+    attribute = measured[1].row
+    check(attribute.group == "attribute" and attribute.auto.recall >= 0.95
+          and attribute.oracle.f1 >= attribute.auto.f1 + 0.2,
+          f"on attribute queries the ranking is good (oracle F1 {attribute.oracle.f1:.2f}) but the "
+          f"automatic cut-off calls too many pictures matches (recall "
+          f"{attribute.auto.recall:.2f}, precision {attribute.auto.precision:.2f})")
+    kind = measured[0]
+    split_f1 = []
+    for part in split_by_detail(kind.group):
+        keep = np.isin(kind.group.queries, part.queries)
+        split = compare_cutoffs(model.name, "gallery", kind.scores[keep], part, calibration)
+        split_f1.append(split.auto.f1)
+        print(f"  {part.name:22s} {split.queries:3d} queries: auto F1 {split.auto.f1:.2f}, "
+              f"oracle {split.oracle.f1:.2f}   e.g. “{part.queries[0]}”")
+    check(split_f1[1] < split_f1[0], "kind-level queries that name a detail lose more F1 at "
+          "the cut-off than those that do not")
     scale_only = Calibration("sigmoid", model.logit_scale, 0.0)
     for m in measured[:1]:
         raw = scale_only.probabilities(m.scores) >= MATCH_PROBABILITY
@@ -269,11 +286,20 @@ else:
           "bench/RESULTS.md, or fit a calibration on labelled photos of your own (fit_calibration).")
 
 # %% [markdown]
-# Read the table honestly. On kind-level queries the automatic cut-off comes close to the oracle
-# and to the best global threshold (which, remember, was tuned on the answers). On attribute
-# queries every cut-off does badly, the oracle too: these small models rank all cars alike
-# whatever their colour, so no cut-off can pick out the red ones. A cut-off can only be as good
-# as the ranking under it.
+# Read the table honestly. On kind-level queries the automatic cut-off is precise but misses some
+# right pictures, and the best global threshold (which, remember, was tuned on the answers) does a
+# little better. Part of the misses are queries like "a red vehicle on the road" or "two dogs
+# playing outside": they name a detail, yet every car or dog counts as right. This CLIP was
+# retrained to read colours and counts (notebook 06), so it puts the red cars first and the cut-off
+# stops after them (the two lines under the table).
+#
+# On attribute queries ("a red car" among all the cars) the ranking is good: the oracle, cutting
+# each query in the right place, reaches a high F1. The automatic cut-off does not find that
+# place. Every car stands out from the rest of the collection, so the z-score calls other cars
+# matches too. A cut-off that suits both kinds of query needs to know more than how far a picture
+# stands out. bench/RESULTS.md ("bench_matches") lists the rules we tried; none beat the global
+# threshold on every group. A cut-off can only be as good as the ranking under it, and here it is
+# not yet as good as that ranking.
 #
 # ## 5. Learning from a thumbs-up
 #
