@@ -338,9 +338,12 @@ def embed_image_files(loaded: LoadedModel, paths: Sequence, batch_size: int = BA
 
     Returns
     -------
-    (embeddings, ok_positions, skipped)
-        ``embeddings[i]`` belongs to ``paths[ok_positions[i]]``; ``skipped`` is a
-        list of ``(path, reason)``.
+    embeddings : np.ndarray, shape (m, d)
+        Unit rows; ``embeddings[i]`` belongs to ``paths[ok_positions[i]]``.
+    ok_positions : list of int
+        The positions in ``paths`` of the images that were embedded.
+    skipped : list of (path, str)
+        The images that could not be read, each with the reason.
     """
     bar = progress_bar(len(paths), progress, "embedding images")
     embs, ok, skipped = [], [], []

@@ -117,11 +117,30 @@ def test_notebook_runs_to_the_end_without_an_error(book, notebook):
 
 
 @pytest.mark.slow
+def test_a_finished_build_keeps_only_the_present_inputs_execution_cache(tmp_path):
+    caches = tmp_path / "build" / ".jupyter_cache"
+    for name in ("0ld0ld0ld0ld0ld0", "present", "0ther0ther0ther0"):
+        (caches / name).mkdir(parents=True)
+        (caches / name / "global.db").write_text("x")
+    removed = course_book.prune_execution_caches(caches / "present")
+    assert sorted(p.name for p in removed) == ["0ld0ld0ld0ld0ld0", "0ther0ther0ther0"]
+    assert [p.name for p in caches.iterdir()] == ["present"]
+    assert (caches / "present" / "global.db").read_text() == "x"
+    assert course_book.prune_execution_caches(tmp_path / "none" / "x") == []
+
+
 def test_the_book_build_passes_and_records_every_notebook(book):
     assert sorted(book["report"]) == [f"notebooks/{p.stem}" for p in NOTEBOOKS]
     assert book["status"] == 0, book["output"][-4000:]
     for doc, status in book["report"].items():
         assert status["seconds"] and status["seconds"] > 0, doc
+
+
+def test_the_book_builds_without_a_sphinx_warning(book):
+    # A warning is a page that renders wrong: a docstring whose layout breaks, a reference
+    # that points at two things.
+    warnings = [line for line in book["output"].splitlines() if "WARNING:" in line]
+    assert warnings == [], "\n".join(warnings)
 
 
 # --- exercises with solutions -----------------------------------------------------------------

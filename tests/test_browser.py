@@ -384,21 +384,26 @@ def _children(proc):
         return []
 
 
+def _search_in_app(page, url: str, query: str) -> None:
+    """Open ``imgsearch app`` at ``url``, search for ``query``, wait for its first results."""
+    page.goto(url)
+    box = page.locator(".imgsearch-app .imgsearch-query input")
+    # Voila starts a kernel, which loads the model and opens the index, then the widgets show.
+    box.wait_for(timeout=120_000)
+    box.fill(query)
+    box.press("Enter")
+    page.wait_for_function("""(query) => {
+        const status = document.querySelector('.imgsearch-app .imgsearch-status');
+        return status && status.textContent.includes(query)
+            && document.querySelectorAll('.imgsearch-app .imgsearch-result img').length > 0;
+    }""", arg=query, timeout=60_000)
+
+
 def test_imgsearch_app_serves_the_search_app(page, imgsearch_app):
     BUILD.mkdir(exist_ok=True)
     try:
-        page.goto(imgsearch_app)
-        box = page.locator(".imgsearch-app .imgsearch-query input")
-        # Voila starts a kernel, which loads the model and opens the index, then the widgets show.
-        box.wait_for(timeout=120_000)
+        _search_in_app(page, imgsearch_app, QUERY)
         assert "import" not in page.locator("body").inner_text(), "the page shows code"
-        box.fill(QUERY)
-        box.press("Enter")
-        page.wait_for_function("""(query) => {
-            const status = document.querySelector('.imgsearch-app .imgsearch-status');
-            return status && status.textContent.includes(query)
-                && document.querySelectorAll('.imgsearch-app .imgsearch-result img').length > 0;
-        }""", arg=QUERY, timeout=60_000)
         results = _visible_results(page)
         page.locator(".imgsearch-app").screenshot(path=str(BUILD / "cli-app-screenshot.png"))
         assert results and results[0]["name"].startswith("lake_"), results
@@ -442,15 +447,10 @@ def _status(page) -> str:
 def test_the_app_shows_how_many_match_and_learns_from_a_thumbs_up(page, imgsearch_app):
     BUILD.mkdir(exist_ok=True)
     try:
-        page.goto(imgsearch_app)
-        box = page.locator(".imgsearch-app .imgsearch-query input")
-        box.wait_for(timeout=120_000)
-        box.fill(MATCH_QUERY)
-        box.press("Enter")
-        page.wait_for_function("""(query) => {
-            const s = document.querySelector('.imgsearch-app .imgsearch-status');
-            return s && s.textContent.includes(query) && /\\d+ pictures? match/.test(s.textContent);
-        }""", arg=MATCH_QUERY, timeout=60_000)
+        _search_in_app(page, imgsearch_app, MATCH_QUERY)
+        page.wait_for_function("""() => /\\d+ pictures? match/.test(
+            document.querySelector('.imgsearch-app .imgsearch-status').textContent)""",
+            timeout=60_000)
         matches = int(re.search(r"(\d+) pictures? match", _status(page)).group(1))
         results = _visible_results(page)
         line = page.locator(".imgsearch-app .imgsearch-matches-end")

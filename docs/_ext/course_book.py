@@ -16,7 +16,8 @@
 - **Every notebook reported**: a notebook that fails does not stop the others (nbval did
   not either); it is read again at the next build, the build's status is an error, and
   ``build/book-execution.json`` says for every notebook whether it ran, how long it took
-  and, if it failed, the traceback (tests/test_book.py reads it).
+  and, if it failed, the traceback (tests/test_book.py reads it). A build in which every
+  notebook ran removes the caches of earlier inputs (:func:`prune_execution_caches`).
 """
 from __future__ import annotations
 
@@ -101,6 +102,23 @@ def inputs_fingerprint(root: Path = ROOT) -> str:
 def execution_cache(root: Path = ROOT) -> Path:
     """The jupyter-cache folder for the present inputs: ``build/.jupyter_cache/<fingerprint>``."""
     return root / "build" / ".jupyter_cache" / inputs_fingerprint(root)
+
+
+def prune_execution_caches(keep: Path) -> list[Path]:
+    """Remove the execution caches of earlier inputs beside ``keep``; returns what was removed.
+
+    Each change to the package, the data or a library starts a new cache folder (see
+    :func:`execution_cache`); the old ones would only pile up in ``build/``.
+    """
+    keep = Path(keep)
+    if not keep.parent.is_dir():
+        return []
+    removed = []
+    for folder in sorted(keep.parent.iterdir()):
+        if folder.is_dir() and folder.name != keep.name:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def execution_report(root: Path = ROOT) -> Path:
@@ -302,6 +320,8 @@ def _report_execution(app, exception) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=1), encoding="utf-8")
     failed = [doc for doc, data in report.items() if not data["succeeded"]]
+    if exception is None and not failed:
+        prune_execution_caches(Path(app.config.nb_execution_cache_path))
     if exception is None and failed:
         from sphinx.errors import ExtensionError
 

@@ -218,6 +218,12 @@ def measure_milvus(base, queries, truth, k: int = RECALL_K,
                    folder=None, max_queries: dict | None = None) -> list[AnnResult]:
     """One Milvus Lite collection of ``base``, indexed in turn by each of ``configs``.
 
+    Latency includes the client round trip (gRPC to the in-process engine), as an
+    application sees it. Memory per vector: the index files Milvus Lite writes
+    (HNSW and IVF_FLAT hold the vectors too; for FLAT, its Parquet data files),
+    divided by the number of vectors. ``build_s`` is the index build; the insert
+    time is in ``extra["insert_s"]``.
+
     Parameters
     ----------
     configs : sequence of (index_type, build parameters, sequence of search parameters)
@@ -225,12 +231,6 @@ def measure_milvus(base, queries, truth, k: int = RECALL_K,
         Where the ``.db`` goes (default: a new temporary folder).
     max_queries : dict, optional
         {index_type: number of queries} for slow ones (FLAT in Milvus Lite).
-
-    Latency includes the client round trip (gRPC to the in-process engine), as an
-    application sees it. Memory per vector: the index files Milvus Lite writes
-    (HNSW and IVF_FLAT hold the vectors too; for FLAT, its Parquet data files),
-    divided by the number of vectors. ``build_s`` is the index build; the insert
-    time is in ``extra["insert_s"]``.
     """
     from ._milvus import MilvusImageIndex
 
