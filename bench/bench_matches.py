@@ -14,7 +14,7 @@ at its own best place (the oracle). Alternatives measured on the same queries: t
 model's own sigmoid (SigLIP), a logistic fit on raw cosines, the z-score fit, and four
 per-query rules that were tried and not shipped (bench/_cutoff_rules.py). The kind
 group is also reported split into the queries that name a detail ("a fancy black
-sedan") and those that do not (``matching.split_by_detail``).
+sedan") and those that do not (``matching.cutoffs_by_detail``).
 
 Feedback: a simulated user marks the first 10 results of each query right or wrong
 by their true labels; mAP of the whole ranking before, after one round and after
@@ -43,7 +43,7 @@ from imgsearch_helpers.matching import (CALIBRATION_SEED, MATCH_PROBABILITY,  # 
                                         ROCCHIO_WEIGHTS, Calibration, calibration_for,
                                         clipart_scores, cutoff_score, fit_calibration, own_sigmoid,
                                         simulate_feedback)
-from imgsearch_helpers.matching import compare_cutoffs, cutoff_table, split_by_detail  # noqa: E402
+from imgsearch_helpers.matching import cutoff_table, cutoffs_by_detail  # noqa: E402
 
 MODELS = ("imgsearch/clipart-clip", "imgsearch/clipart-siglip")
 ROCCHIO_VARIANTS = [ROCCHIO_WEIGHTS, (1.0, 0.5, 0.1), (1.0, 1.0, 0.5), (1.0, 0.75, 0.0)]
@@ -96,12 +96,10 @@ def main() -> None:
                 alt_rows.append([name.split("/")[1], row.collection, row.group, label,
                                  *map(f3, score.row())])
             if row.group == "kind":
-                for part in split_by_detail(group):
-                    keep = np.isin(group.queries, part.queries)
-                    r = compare_cutoffs(name, row.collection, scores[keep], part, auto)
-                    detail_rows.append([name.split("/")[1], row.collection, part.name,
-                                        r.queries, f3(r.auto.f1), f3(r.best_global.f1),
-                                        f3(r.oracle.f1), f"{r.auto_vs_oracle:.2f}",
+                for _, r in cutoffs_by_detail(result, auto):
+                    detail_rows.append([name.split("/")[1], row.collection, r.group, r.queries,
+                                        f3(r.auto.f1), f3(r.best_global.f1), f3(r.oracle.f1),
+                                        f"{r.auto_vs_oracle:.2f}",
                                         "yes" if r.auto.f1 > r.best_global.f1 else "no"])
             if row.group == "all":
                 continue

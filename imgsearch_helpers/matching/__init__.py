@@ -27,7 +27,7 @@ from ._fit import (CALIBRATION_SEED, DEFAULT_CALIBRATION, calibration_for, clipa
                    fit_calibration, own_sigmoid)
 from ._groups import (HELDOUT_PER_KIND, HELDOUT_SEED, CutoffRow, Measured, QueryGroup,
                       attribute_queries, clipart_collections, compare_cutoffs, cutoff_table,
-                      kind_queries, names_a_detail, split_by_detail)
+                      cutoffs_by_detail, kind_queries, names_a_detail, split_by_detail)
 from ._measure import (CutoffScore, average_precision_rows, best_global_threshold, cutoff_score,
                        oracle_cutoff, prf, simulate_feedback)
 
@@ -36,5 +36,5 @@ __all__ = ["Calibration", "calibration_for", "own_sigmoid", "fit_calibration", "
            "DEFAULT_CALIBRATION", "ROCCHIO_WEIGHTS", "CutoffScore", "cutoff_score",
            "best_global_threshold", "oracle_cutoff", "prf", "average_precision_rows",
            "simulate_feedback", "QueryGroup", "CutoffRow", "Measured", "cutoff_table",
-           "compare_cutoffs", "kind_queries", "names_a_detail", "split_by_detail",
+           "compare_cutoffs", "cutoffs_by_detail", "kind_queries", "names_a_detail", "split_by_detail",
            "attribute_queries", "clipart_collections", "HELDOUT_SEED", "HELDOUT_PER_KIND"]

@@ -58,6 +58,16 @@ def names_a_detail(query: str, kinds) -> bool:
     return bool(words & (counts | colours))
 
 
+def _split_by_detail(group: QueryGroup) -> list[tuple[QueryGroup, np.ndarray]]:
+    from ..clipart import HELDOUT_QUERIES
+
+    rights = dict(HELDOUT_QUERIES)
+    flags = np.array([names_a_detail(q, rights[q]) for q in group.queries], bool)
+    return [(QueryGroup(name, tuple(q for q, k in zip(group.queries, keep) if k),
+                        group.relevant[keep]), keep)
+            for name, keep in (("kind, no detail named", ~flags), ("kind, names a detail", flags))]
+
+
 def split_by_detail(group: QueryGroup) -> tuple[QueryGroup, QueryGroup]:
     """A kind group's queries that name no detail, and those that do (:func:`names_a_detail`).
 
@@ -66,16 +76,29 @@ def split_by_detail(group: QueryGroup) -> tuple[QueryGroup, QueryGroup]:
     group : QueryGroup
         Made by :func:`kind_queries` (its queries' right kinds are the held-out ones).
     """
-    from ..clipart import HELDOUT_QUERIES
+    (plain, _), (detailed, _) = _split_by_detail(group)
+    return plain, detailed
 
-    rights = dict(HELDOUT_QUERIES)
-    flags = np.array([names_a_detail(q, rights[q]) for q in group.queries], bool)
 
-    def part(name, keep):
-        return QueryGroup(name, tuple(q for q, k in zip(group.queries, keep) if k),
-                          group.relevant[keep])
+def cutoffs_by_detail(measured: "Measured",
+                      calibration: Calibration) -> list[tuple[QueryGroup, "CutoffRow"]]:
+    """A kind row of :func:`cutoff_table` split as :func:`split_by_detail` splits its queries.
 
-    return part("kind, no detail named", ~flags), part("kind, names a detail", flags)
+    Parameters
+    ----------
+    measured : Measured
+        A row whose group came from :func:`kind_queries`.
+    calibration : Calibration
+        The cut-off to judge (the one the row was measured with).
+
+    Returns
+    -------
+    list of (QueryGroup, CutoffRow)
+        The queries that name no detail, then those that do, each with its cut-offs.
+    """
+    return [(part, compare_cutoffs(measured.row.model, measured.row.collection,
+                                   measured.scores[keep], part, calibration))
+            for part, keep in _split_by_detail(measured.group)]
 
 
 def attribute_queries(scenes) -> QueryGroup:

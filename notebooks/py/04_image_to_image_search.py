@@ -192,8 +192,8 @@ profile.check(kinds(not_dog).count(kind_of(dog)) < kinds(like_cat).count(kind_of
 
 # %%
 from imgsearch_helpers.matching import (MATCH_PROBABILITY, Calibration, calibration_for,
-                                        compare_cutoffs, cutoff_score, cutoff_table, refine,
-                                        simulate_feedback, split_by_detail)
+                                        cutoff_score, cutoff_table, cutoffs_by_detail, refine,
+                                        simulate_feedback)
 from imgsearch_helpers.search import all_scores
 
 calibration = calibration_for(model)
@@ -264,15 +264,12 @@ if model.is_clipart:
           f"on attribute queries the ranking is good (oracle F1 {attribute.oracle.f1:.2f}) but the "
           f"automatic cut-off calls too many pictures matches (recall "
           f"{attribute.auto.recall:.2f}, precision {attribute.auto.precision:.2f})")
-    kind = measured[0]
-    split_f1 = []
-    for part in split_by_detail(kind.group):
-        keep = np.isin(kind.group.queries, part.queries)
-        split = compare_cutoffs(model.name, "gallery", kind.scores[keep], part, calibration)
-        split_f1.append(split.auto.f1)
-        print(f"  {part.name:22s} {split.queries:3d} queries: auto F1 {split.auto.f1:.2f}, "
-              f"oracle {split.oracle.f1:.2f}   e.g. “{part.queries[0]}”")
-    check(split_f1[1] < split_f1[0], "kind-level queries that name a detail lose more F1 at "
+    split = cutoffs_by_detail(measured[0], calibration)
+    for part, r in split:
+        print(f"  {part.name:22s} {r.queries:3d} queries: auto F1 {r.auto.f1:.2f}, "
+              f"oracle {r.oracle.f1:.2f}   e.g. “{part.queries[0]}”")
+    (_, plain), (_, detailed) = split
+    check(detailed.auto.f1 < plain.auto.f1, "kind-level queries that name a detail lose more F1 at "
           "the cut-off than those that do not")
     scale_only = Calibration("sigmoid", model.logit_scale, 0.0)
     for m in measured[:1]:
