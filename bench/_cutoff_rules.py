@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from imgsearch_helpers.matching._calibrate import _sigmoid, fit_logistic, standardise
+from imgsearch_helpers.matching import MATCH_PROBABILITY, fit_calibration
+from imgsearch_helpers.matching._calibrate import _sigmoid, fit_logistic_features, standardise
+from imgsearch_helpers.matching._fit import class_weights
 
 
 def _z(scores: np.ndarray) -> np.ndarray:
@@ -37,37 +39,22 @@ def _at_least_one(predicted: np.ndarray, z: np.ndarray) -> np.ndarray:
     return predicted
 
 
-def _class_weights(relevant: np.ndarray) -> np.ndarray:
-    right = relevant.sum(axis=1, keepdims=True)
-    other = relevant.shape[1] - right
-    return np.where(relevant, 0.5 / np.maximum(right, 1), 0.5 / np.maximum(other, 1))
-
-
 def balanced_z(scores, relevant, is_kind):
     """The shipped z-score fit with kind and attribute queries weighing half each."""
     share = np.where(is_kind, 0.5 / is_kind.sum(), 0.5 / (~is_kind).sum()) * len(is_kind)
-    scale, bias = fit_logistic(_z(scores), relevant, _class_weights(relevant) * share[:, None])
-    return lambda s: _at_least_one(scale * _z(s) + bias >= 0, _z(s))
+    calibration = fit_calibration(scores, relevant, "zscore", query_weight=share)
+    return lambda s: _at_least_one(calibration.probabilities(s) >= MATCH_PROBABILITY, _z(s))
 
 
 def z_and_top(scores, relevant, is_kind):
     """Logistic fit on (z, best z - z)."""
     def features(s):
         z = _z(s)
-        return np.stack([z.ravel(), (z.max(axis=1, keepdims=True) - z).ravel(),
-                         np.ones(z.size)], axis=1)
-    x, y = features(scores), np.asarray(relevant, np.float64).ravel()
-    w = _class_weights(relevant).ravel()
-    theta = np.zeros(3)
-    for _ in range(100):                       # Newton's method, a tiny ridge
-        p = _sigmoid(x @ theta)
-        grad = x.T @ (w * (p - y)) + 1e-4 * w.sum() * np.r_[theta[:2], 0]
-        hess = (x * (w * p * (1 - p))[:, None]).T @ x + 1e-4 * w.sum() * np.eye(3)
-        step = np.linalg.solve(hess, grad)
-        theta -= step
-        if np.abs(step).max() < 1e-9:
-            break
-    return lambda s: _at_least_one((features(s) @ theta).reshape(np.shape(s)) >= 0, _z(s))
+        return np.stack([z.ravel(), (z.max(axis=1, keepdims=True) - z).ravel()], axis=1)
+    theta = fit_logistic_features(features(scores), np.asarray(relevant).ravel(),
+                                  class_weights(relevant).ravel())
+    return lambda s: _at_least_one(
+        (features(s) @ theta[:-1] + theta[-1]).reshape(np.shape(s)) >= 0, _z(s))
 
 
 def _upper_component(z: np.ndarray, iters: int = 200) -> np.ndarray:

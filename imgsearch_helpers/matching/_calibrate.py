@@ -119,7 +119,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None,
     """``(scale, bias)`` of the one-feature logistic regression ``p = sigmoid(scale*x + bias)``.
 
     Newton's method on the (weighted) log-loss, with a tiny ridge so that
-    perfectly separated data still gives a finite answer.
+    perfectly separated data still gives a finite answer (:func:`fit_logistic_features`).
 
     Parameters
     ----------
@@ -128,23 +128,46 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None,
     weight : np.ndarray, optional
         One weight per example (e.g. to give each query the same total weight).
     """
-    x = np.asarray(x, np.float64).ravel()
+    scale, bias = fit_logistic_features(np.asarray(x, np.float64).reshape(-1, 1), y, weight, steps)
+    return float(scale), float(bias)
+
+
+def fit_logistic_features(x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None,
+                          steps: int = 200) -> np.ndarray:
+    """Coefficients and bias of ``p = sigmoid(x @ coef + bias)``, fitted as :func:`fit_logistic`.
+
+    Parameters
+    ----------
+    x : np.ndarray, (m, f)
+        One row of f features per example.
+    y : np.ndarray of bool, (m,)
+    weight : np.ndarray, optional
+        One weight per example.
+
+    Returns
+    -------
+    np.ndarray, (f + 1,)
+        The f coefficients, then the bias (the ridge spares the bias).
+    """
+    x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64).ravel()
-    w = np.ones_like(x) if weight is None else np.asarray(weight, np.float64).ravel()
+    w = np.ones(len(x)) if weight is None else np.asarray(weight, np.float64).ravel()
     if not (0 < y.sum() < len(y)):
         raise ValueError("fitting a calibration needs both matching and other pictures")
-    X = np.stack([x, np.ones_like(x)], axis=1)
-    theta = np.zeros(2)
+    X = np.concatenate([x, np.ones((len(x), 1))], axis=1)
+    theta = np.zeros(X.shape[1])
     ridge = 1e-4 * w.sum()
+    spare_bias = np.r_[np.ones(x.shape[1]), 0.0]
     for _ in range(steps):
         p = _sigmoid(X @ theta)
-        grad = X.T @ (w * (p - y)) + ridge * np.array([theta[0], 0.0])
-        hess = (X * (w * p * (1 - p))[:, None]).T @ X + ridge * np.diag([1.0, 1e-9])
+        grad = X.T @ (w * (p - y)) + ridge * spare_bias * theta
+        hess = ((X * (w * p * (1 - p))[:, None]).T @ X
+                + ridge * np.diag(np.r_[spare_bias[:-1], 1e-9]))
         step = np.linalg.solve(hess, grad)
         theta -= step
         if np.abs(step).max() < 1e-9:
             break
-    return float(theta[0]), float(theta[1])
+    return theta
 
 
 def weights_sha256(model_dir) -> str:

@@ -33,7 +33,8 @@ _LOCK = threading.Lock()
 
 
 def fit_calibration(scores: np.ndarray, relevant: np.ndarray, method: str = "zscore",
-                    collection: np.ndarray | None = None, source: str = "") -> Calibration:
+                    collection: np.ndarray | None = None, source: str = "",
+                    query_weight: np.ndarray | None = None) -> Calibration:
     """Fit a :class:`Calibration` on labelled queries: their scores and which pictures are right.
 
     Every query gets the same total weight, however many pictures it has, so that
@@ -50,6 +51,8 @@ def fit_calibration(scores: np.ndarray, relevant: np.ndarray, method: str = "zsc
     collection : np.ndarray, optional
     source : str
         Where the fit comes from, for :attr:`Calibration.source`.
+    query_weight : np.ndarray, optional, (q,)
+        Another weight for each query (default: the same for all).
 
     Returns
     -------
@@ -62,13 +65,23 @@ def fit_calibration(scores: np.ndarray, relevant: np.ndarray, method: str = "zsc
                          "the same (queries, pictures) shape")
     x = standardise(scores, scores if collection is None else collection) \
         if method == "zscore" else scores
-    # Equal weight per query and, inside it, per class (right / other), so a query with
-    # 3 right pictures among 500 counts as much as one with 50.
-    right = relevant.sum(axis=1, keepdims=True)
-    other = relevant.shape[1] - right
-    weight = np.where(relevant, 0.5 / np.maximum(right, 1), 0.5 / np.maximum(other, 1))
+    weight = class_weights(relevant)
+    if query_weight is not None:
+        weight = weight * np.asarray(query_weight, np.float64).reshape(-1, 1)
     scale, bias = fit_logistic(x, relevant, weight)
     return Calibration(method, scale, bias, source or f"fitted on {len(scores)} labelled queries")
+
+
+def class_weights(relevant: np.ndarray) -> np.ndarray:
+    """Each (query, picture)'s weight in a fit: equal per query and, inside it, per class.
+
+    Right and other pictures get half of their query's weight each, so a query with
+    3 right pictures among 500 counts as much as one with 50.
+    """
+    relevant = np.asarray(relevant, bool)
+    right = relevant.sum(axis=1, keepdims=True)
+    other = relevant.shape[1] - right
+    return np.where(relevant, 0.5 / np.maximum(right, 1), 0.5 / np.maximum(other, 1))
 
 
 def calibration_for(model: LoadedModel) -> Calibration:
