@@ -202,13 +202,9 @@ def _wait_for_idle_kernel(lab, timeout: float = 60) -> None:
     while time.monotonic() < deadline:
         try:
             _, kernels = _request(f"{lab['url']}/api/kernels", lab["token"])
-        except urllib.error.HTTPError as err:
-            if err.code != 500:
+        except (urllib.error.URLError, OSError) as err:   # HTTPError is a URLError too
+            if isinstance(err, urllib.error.HTTPError) and err.code != 500:
                 raise
-            last_error = err
-            time.sleep(0.3)
-            continue
-        except (urllib.error.URLError, OSError) as err:   # a slow answer on a busy machine
             last_error = err
             time.sleep(0.3)
             continue
