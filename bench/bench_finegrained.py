@@ -3,11 +3,14 @@
     python bench/bench_finegrained.py before             # measure data/models as "before"
     python bench/bench_finegrained.py ablation --steps 250 --scenes 3000
     python bench/bench_finegrained.py full /tmp/run --name "fine-grained recipe"
+    python bench/bench_finegrained.py probe              # what the image embeddings hold
 
 ``before`` records the shipped models' numbers; ``ablation`` trains CLIP and SigLIP
 once per recipe (same seed, data, tokenizer and number of steps for every row; far
 fewer steps than ``make models``, so that the whole table costs minutes) and measures
-each; ``full`` records a full-length training run (``python -m imgsearch_helpers.training
+each; ``probe`` fits a linear probe per task on the shipped models' image embeddings
+of training scenes and scores it on the benchmark's pools, beside the text queries (is a
+detail missing from the picture's embedding, or only from the query's?); ``full`` records a full-length training run (``python -m imgsearch_helpers.training
 --out RUN ...``, which measures its models itself) beside the "before" row, so that the
 recipe each shipped model gets (``training.SHIPPED_RECIPES``) is chosen on full-length numbers. Both keep their numbers in data/models/finegrained.json, which the training
 command puts into data/models/EVAL.md, and write a section of bench/RESULTS.md.
@@ -125,6 +128,8 @@ def ablation(args) -> None:
 
 
 def full(args) -> None:
+    from imgsearch_helpers import training
+
     run = json.loads((Path(args.run) / "eval.json").read_text())
     rows = {}
     for family in ("clip", "siglip"):
@@ -132,13 +137,88 @@ def full(args) -> None:
         if m and "finegrained" in m:
             info = run["training"][family]
             rows[family] = dict(summary(m), image_to_image=m["image_to_image"], minutes=info["minutes"],
-                                recipe={k: info.get(k, 0) for k in ("attribute_share", "hard_negatives")})
+                                recipe=training.full_recipe(info))
     if not rows:
         raise SystemExit(f"{args.run}/eval.json has no dual encoder measured on the fine-grained benchmark")
     record = _load()
     record.setdefault("full_runs", {})[args.name] = {"command": run["command"], "models": rows}
     _save(record)
     print(_rows_table({args.name: rows}))
+
+
+def _fit_probe(x, y, classes: int, l2: float = 1e-3, steps: int = 200):
+    """Multinomial logistic regression on fixed features (full batch, L-BFGS): the weights."""
+    import torch
+
+    x, y = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
+    w = torch.zeros(x.shape[1] + 1, classes, requires_grad=True)
+    xb = torch.cat([x, torch.ones(len(x), 1)], 1)
+    opt = torch.optim.LBFGS([w], max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(xb @ w, y) + l2 * (w[:-1] ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach()
+
+
+def probe(args) -> None:
+    """Linear probes on the image embeddings against the text queries, per task."""
+    import numpy as np
+    import torch
+    from imgsearch_helpers import clipart, load_model
+    from imgsearch_helpers.clipart import ATTRIBUTE_VALUES
+    from imgsearch_helpers.embeddings import embed_images, embed_texts
+    from imgsearch_helpers.evaluation import FINEGRAINED_TASKS as TASKS, finegrained_set, score_finegrained
+
+    torch.set_num_threads(args.threads)
+    fset = finegrained_set()
+    queries = fset.queries()
+    train = list(clipart.iter_scenes(args.scenes, 0))  # the training scenes' seed: seen in training
+    rows, body = {}, []
+    for family in ("clip", "siglip"):
+        loaded = load_model(f"imgsearch/clipart-{family}")
+        x_train = embed_images(loaded, [s.image for s in train], progress=False)
+        x_test = embed_images(loaded, fset.images, progress=False)
+        # Each benchmark picture gets one score per query: the probe's log-probability of the
+        # query's value, from the probe of the query's task (-inf for pictures of other kinds).
+        probe_scores = np.full((len(fset), len(queries)), -1e9, dtype=np.float32)
+        for task in TASKS:
+            values = ([None] if task.key == "hat" else []) + list(ATTRIBUTE_VALUES[(task.kind, task.key)])
+            pairs = [(i, task.value(s.attributes)) for i, s in enumerate(train)
+                     if s.kind == task.kind and (task.key != "hat" or s.attributes.get("snowman"))]
+            pairs = [(i, v) for i, v in pairs if v in values]
+            w = _fit_probe(x_train[[i for i, _ in pairs]], [values.index(v) for _, v in pairs], len(values))
+            mine = [i for i, a in enumerate(fset.attributes) if a["kind"] == task.kind]
+            logp = torch.log_softmax(torch.cat([torch.as_tensor(x_test[mine]), torch.ones(len(mine), 1)], 1) @ w, 1)
+            for j, v in enumerate(values):
+                probe_scores[mine, queries.index(task.query(v))] = logp[:, j].numpy()
+        onehot = np.eye(len(queries), dtype=np.float32)
+        by_probe = score_finegrained(fset, probe_scores, lambda qs: onehot[[queries.index(q) for q in qs]])
+        by_text = score_finegrained(fset, x_test, lambda qs: embed_texts(loaded, qs))
+        rows[family] = {"probe": by_probe, "text": by_text}
+        for name, r in by_text["tasks"].items():
+            body.append([f"clipart-{family}", name, f"{r['chance']:.2f}", f"{r['accuracy']:.2f}",
+                         f"{by_probe['tasks'][name]['accuracy']:.2f}"])
+        for g, r in by_text["groups"].items():
+            body.append([f"clipart-{family}", f"**all {g}**", f"{r['chance']:.2f}", f"**{r['accuracy']:.2f}**",
+                         f"**{by_probe['groups'][g]['accuracy']:.2f}**"])
+    record = _load()
+    record["probe"] = {"scenes": args.scenes, "models": {f: {k: v["groups"] for k, v in r.items()}
+                                                        for f, r in rows.items()}}
+    _save(record)
+    text = table(["model", "task", "chance", "text query top-1", "linear probe top-1"], body)
+    write_section("bench_finegrained probe",
+                  f"A linear probe per task (multinomial logistic regression, L-BFGS) fitted on the shipped "
+                  f"models' image embeddings of {args.scenes:,} training scenes (seed 0), scored on the "
+                  "benchmark's own pools: the probe's log-probability of the queried value ranks the pool "
+                  "where the text query's cosine did. Where the probe reads a detail that the query misses, "
+                  "the picture's embedding holds it and the text side does not reach it; where the probe "
+                  "misses it too, the image tower never encoded it.\n\n" + text)
+    print(text)
 
 
 def reproducible(data, training, steps: int = 20) -> str:
@@ -169,8 +249,11 @@ def main(argv=None) -> None:
     f = sub.add_parser("full", help="record a full-length training run (its eval.json)")
     f.add_argument("run", help="the --out folder of python -m imgsearch_helpers.training")
     f.add_argument("--name", required=True, help="the recipe's name in the table")
+    p = sub.add_parser("probe", help="linear probes on the shipped models' image embeddings")
+    p.add_argument("--scenes", type=int, default=6000, help="training scenes to fit the probes on")
+    p.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
-    {"before": before, "ablation": ablation, "full": full}[args.command](args)
+    {"before": before, "ablation": ablation, "full": full, "probe": probe}[args.command](args)
 
 
 if __name__ == "__main__":

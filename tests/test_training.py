@@ -311,6 +311,85 @@ def test_hard_negatives_are_wrong_for_their_own_picture(data):
     assert training.sigmoid_loss(img, txt, 10.0, -10.0, positives).isfinite()
 
 
+def test_every_caption_knows_its_language_and_attribute_captions_are_english(data):
+    scene = clipart.draw_scene("car", np.random.default_rng(0))
+    assert len(scene.languages) == len(scene.captions) and set(scene.languages) == {"en", "fr", "de"}
+    # the English captions come first, then French, then German
+    assert scene.languages == sorted(scene.languages, key=["en", "fr", "de"].index)
+    assert "une" in " ".join(c for c, l in zip(scene.captions, scene.languages) if l == "fr").split()
+    by_text = dict(zip(data.captions, data.english.tolist()))
+    assert by_text["a red car"] is True and sum(not v for v in by_text.values()) > 50
+    assert all(by_text[data.captions[i]] for i in data.attribute_captions.flatten().tolist() if i >= 0)
+
+
+def test_keeping_translations_replaces_only_english_captions(data):
+    from imgsearch_helpers.training import sample_captions
+
+    idx = torch.arange(len(data))
+    plain, _ = sample_captions(data, idx, np.random.default_rng(4))
+    kept, _ = sample_captions(data, idx, np.random.default_rng(4), attribute_share=1.0,
+                              keep_translations=True)
+    anyway, _ = sample_captions(data, idx, np.random.default_rng(4), attribute_share=1.0)
+    translated = ~data.english[plain]
+    assert translated.sum() > 40
+    # the same draws: a caption picked in French or German stays, an English one is replaced
+    assert torch.equal(kept[translated], plain[translated])
+    has_attributes = (data.attribute_captions[idx] >= 0).any(1)
+    named = (data.attribute_captions[idx] == kept.view(-1, 1)).any(1)  # one of its attribute captions
+    assert named[~translated & has_attributes].all() and not named[translated].any()
+    assert (data.attribute_captions[idx] == anyway.view(-1, 1)).any(1)[has_attributes].all()
+
+
+def test_own_negatives_are_the_given_captions_hard_negatives(data):
+    from imgsearch_helpers.training import FINEGRAINED_RECIPE, own_negatives, sample_captions
+
+    idx = torch.arange(64)
+    chosen, _ = sample_captions(data, idx, np.random.default_rng(0), **FINEGRAINED_RECIPE)
+    negatives = own_negatives(data, idx, chosen[:64])
+    scenes = list(clipart.iter_scenes(64, 5))  # the fixture's first 64 scenes, drawn again
+    given = 0
+    for i in range(64):
+        row = [c for c in negatives[i].tolist() if c >= 0]
+        pairs = dict(scenes[i].attribute_captions())
+        caption = data.captions[chosen[i]]
+        if caption in pairs:
+            given += 1
+            assert sorted(data.captions[c] for c in row) == sorted(pairs[caption])
+        else:
+            assert row == []
+    assert 10 < given < 64
+
+
+def test_the_hard_negative_term_is_a_softmax_over_the_own_caption_and_its_negatives():
+    g = torch.Generator().manual_seed(2)
+    img, pos = _unit(torch.randn(3, 4, generator=g)), _unit(torch.randn(3, 4, generator=g))
+    neg = _unit(torch.randn(3, 2, 4, generator=g))
+    valid = torch.tensor([[True, True], [True, False], [False, False]])
+    loss = training.hard_negative_loss(img, pos, neg, valid, 10.0)
+    expected = []
+    for i in range(3):
+        texts = torch.cat([pos[i:i + 1], neg[i][valid[i]]])
+        expected.append(-torch.log_softmax(10.0 * texts @ img[i], 0)[0])
+    assert loss.item() == pytest.approx(torch.stack(expected).mean().item(), rel=1e-5)
+    assert expected[2].item() == pytest.approx(0.0, abs=1e-6)  # no negatives: nothing to learn
+    same = _unit(torch.ones(2, 4))
+    assert training.hard_negative_loss(same, same, same.view(2, 1, 4).repeat(1, 3, 1),
+                                       torch.ones(2, 3, dtype=torch.bool), 10.0).item() == pytest.approx(math.log(4))
+
+
+def test_the_hard_negative_term_trains_and_gives_the_same_weights_twice(data):
+    recipe = dict(attribute_share=0.8, hard_negatives=1, keep_translations=True, hard_loss=1.0)
+    weights = []
+    for _ in range(2):
+        model, history = training.train_clip(data, steps=3, batch_size=16, size="tiny", progress=False,
+                                             **recipe)
+        assert all(math.isfinite(r["loss"]) for r in history)
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(*weights)
+    plain, _ = training.train_clip(data, steps=3, batch_size=16, size="tiny", progress=False)
+    assert not torch.equal(weights[0], torch.cat([p.detach().flatten() for p in plain.parameters()]))
+
+
 def test_the_default_recipe_draws_the_same_captions_as_before(data):
     from imgsearch_helpers.training import PLAIN_RECIPE, sample_captions
 
@@ -337,20 +416,47 @@ def test_training_curves_draw_the_loss_and_the_accuracy_of_each_run(capsys):
     assert len(curves._axes[1].lines) == 2                           # drawn at the evaluation
 
 
+def test_recipes_have_one_name_each_and_old_records_read_as_their_recipe():
+    from imgsearch_helpers.training import (FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE, PLAIN_RECIPE,
+                                            full_recipe, recipe_name)
+
+    assert [recipe_name(r) for r in (PLAIN_RECIPE, FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE)] == [
+        "plain", "fine-grained", "fine-grained + hard-negative term"]
+    # a record written before keep_translations and hard_loss existed had them off
+    assert full_recipe({"attribute_share": 0.5, "hard_negatives": 1}) == FINEGRAINED_RECIPE
+    assert recipe_name({"attribute_share": 0.25, "hard_negatives": 1}) == (
+        "attribute_share=0.25, hard_negatives=1, keep_translations=False, hard_loss=0.0")
+
+
+def test_eval_md_shows_the_probes_beside_the_text_queries():
+    from imgsearch_helpers.training._details import probe_lines
+
+    group = lambda a: {"accuracy": a, "chance": 0.2, "trials": 10}  # noqa: E731
+    record = {"probe": {"scenes": 6000, "models": {"clip": {"text": {"count": group(0.67)},
+                                                            "probe": {"count": group(0.70)}}}}}
+    lines = probe_lines(record)
+    assert "| clipart-clip | counts | 0.20 | 0.67 | 0.70 |" in lines and "6,000 training scenes" in lines[3]
+    assert probe_lines({}) == []
+
+
 def test_the_full_length_table_marks_the_recipe_each_model_ships_with():
     """EVAL.md's "Full-length runs": a row is marked shipped when its recipe is the model's
     training.SHIPPED_RECIPES entry, whatever the row is called."""
-    from imgsearch_helpers.training import FINEGRAINED_RECIPE, PLAIN_RECIPE, SHIPPED_RECIPES
+    from imgsearch_helpers.training import HARD_NEGATIVE_RECIPE, PLAIN_RECIPE, SHIPPED_RECIPES
     from imgsearch_helpers.training._details import full_run_lines
 
     numbers = {k: 0.5 for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
                                 "recall@1 en", "recall@1 fr", "recall@1 de")}
+    # "an old run" was recorded before keep_translations and hard_loss existed: it reads as
+    # the fine-grained recipe, which ships with no model
+    old = {"attribute_share": 0.5, "hard_negatives": 1}
     record = {"before": {"models": {"clip": numbers, "siglip": numbers}},
-              "full_runs": {"a run": {"command": "python -m imgsearch_helpers.training --out x",
-                                      "models": {f: dict(numbers, recipe=FINEGRAINED_RECIPE)
-                                                 for f in ("clip", "siglip")}}}}
+              "full_runs": {name: {"command": "python -m imgsearch_helpers.training --out x",
+                                   "models": {f: dict(numbers, recipe=recipe) for f in ("clip", "siglip")}}
+                            for name, recipe in (("an old run", old), ("a run", HARD_NEGATIVE_RECIPE))}}
     rows = [line for line in full_run_lines(record) if line.startswith("| ") and "recipe |" not in line]
     marked = {(line.split(" | ")[0][2:], line.split(" | ")[1]) for line in rows if line.endswith("| yes |")}
-    expected = {("plain recipe (the weights before)" if SHIPPED_RECIPES[f] == PLAIN_RECIPE else "a run", f)
-                for f in ("clip", "siglip")}
-    assert len(rows) == 4 and marked == expected
+    names = {"plain recipe (the weights before)": PLAIN_RECIPE, "a run": HARD_NEGATIVE_RECIPE}
+    expected = {(name, f) for f in ("clip", "siglip") for name, recipe in names.items()
+                if SHIPPED_RECIPES[f] == recipe}
+    assert len(rows) == 6 and marked == expected and len(expected) == 2

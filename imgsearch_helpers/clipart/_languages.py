@@ -56,12 +56,18 @@ def decorate(lang: str, phrase: str, attrs: dict, rng) -> str:
     return phrase + "." if rng.random() < 0.15 else phrase
 
 
-def translated_captions(kind: str, attrs: dict, rng, per_language: int) -> list[str]:
-    """``per_language`` French and as many German captions of one scene (fewer if it has fewer)."""
+def translated_captions(kind: str, attrs: dict, rng, per_language: int) -> list[tuple[str, str]]:
+    """``per_language`` French and as many German captions of one scene (fewer if it has fewer).
+
+    Returns
+    -------
+    list of (language, caption)
+        The French ones first, then the German ones.
+    """
     out = []
     for lang, writers in (("fr", FRENCH), ("de", GERMAN)):
         phrases = list(dict.fromkeys(writers[kind](attrs, rng)))
         order = rng.permutation(len(phrases))[: max(0, per_language - 1)]
-        out += [framed(lang, kind, rng)] if per_language else []
-        out += [decorate(lang, phrases[i], attrs, rng) for i in order]
+        out += [(lang, framed(lang, kind, rng))] if per_language else []
+        out += [(lang, decorate(lang, phrases[i], attrs, rng)) for i in order]
     return out

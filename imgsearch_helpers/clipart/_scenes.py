@@ -130,12 +130,14 @@ class Scene:
 
     ``attributes`` is what the painter drew (see :func:`scene_attributes`: ``colour``,
     ``count``, ``time``, ...); :meth:`attribute_captions` names them, with hard negatives.
+    ``languages`` gives each caption's language ("en", "fr" or "de"), in the same order.
     """
 
     kind: str
     image: Image.Image
     captions: list[str]
     attributes: dict = field(default_factory=dict)
+    languages: list[str] = field(default_factory=list)
 
     def attribute_captions(self) -> list[tuple[str, list[str]]]:
         """Captions naming this scene's attributes, each with its hard negatives.
@@ -162,11 +164,13 @@ def draw_scene(kind: str, rng: np.random.Generator, n_captions: int = _ENGLISH_C
     phrases = list(dict.fromkeys(CAPTIONERS[kind](attrs, rng)))  # unique, order kept
     order = rng.permutation(len(phrases))[:n_captions]
     framed = pick(rng, PREFIXES + [""]) + KIND_PHRASE[kind]
-    captions = [phrases[order[0]], framed]
-    captions += [decorate(phrases[i], attrs, rng) for i in order[1:n_captions - 1]]
+    english = [phrases[order[0]], framed]
+    english += [decorate(phrases[i], attrs, rng) for i in order[1:n_captions - 1]]
     # Drawn after the English ones, so the English captions (and the gallery) stay as they were.
-    captions += translated_captions(kind, attrs, rng, translated)
-    return Scene(kind, image, list(dict.fromkeys(captions)), scene_attributes(kind, attrs))
+    languages: dict[str, str] = {}  # caption -> language; a repeated caption keeps its first
+    for lang, caption in [("en", c) for c in english] + translated_captions(kind, attrs, rng, translated):
+        languages.setdefault(caption, lang)
+    return Scene(kind, image, list(languages), scene_attributes(kind, attrs), list(languages.values()))
 
 
 def make_scene(kind: str, rng: np.random.Generator, n_captions: int = _ENGLISH_CAPTIONS,

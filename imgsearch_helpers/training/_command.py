@@ -49,6 +49,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--hard-negatives", type=int, default=None,
                         help="hard negatives per attribute caption, for every dual encoder "
                              "(default: each model's shipped recipe)")
+    parser.add_argument("--keep-translations", action=argparse.BooleanOptionalAction, default=None,
+                        help="attribute captions replace only English captions, so French and German "
+                             "keep their share (default: each model's shipped recipe)")
+    parser.add_argument("--hard-loss", type=float, default=None,
+                        help="weight of FG-CLIP's hard-negative term: each picture given an attribute "
+                             "caption picks it among all its hard negatives (0: off; default: each "
+                             "model's shipped recipe)")
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     args = parser.parse_args(argv)
     if os.environ.get("OMP_WAIT_POLICY") is None:

@@ -137,6 +137,8 @@ class TrainingData:
     # and each one's hard negatives ("a blue car", "three cats"), -1 padded: (n, a, k) ids.
     attribute_captions: torch.Tensor | None = None
     negatives: torch.Tensor | None = None
+    # bool (len(captions),): the caption is in English (attribute captions all are).
+    english: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -161,7 +163,7 @@ def prepare_data(
     """
     from tqdm.auto import tqdm
 
-    images, labels, caps, attrs = [], [], [], []
+    images, labels, caps, attrs, translated = [], [], [], [], set()
     # One scene at a time: 12,000 scenes at full size would take ~600 MB.
     scenes = clipart.iter_scenes(n_scenes, seed)
     for scene in tqdm(scenes, total=n_scenes, desc="drawing scenes", disable=not progress,
@@ -169,6 +171,7 @@ def prepare_data(
         images.append(to_model_size(scene.image))
         labels.append(clipart.SCENE_KINDS.index(scene.kind))
         caps.append(scene.captions)
+        translated.update(c for c, lang in zip(scene.captions, scene.languages) if lang != "en")
         attrs.append(scene.attribute_captions() if attributes else [])
     every = [c for cs in caps for c in cs] + [t for pairs in attrs for c, negs in pairs for t in [c, *negs]]
     clipart.check_heldout_queries(every)
@@ -191,6 +194,7 @@ def prepare_data(
         tokenizer=tokenizer,
         attribute_captions=attribute_ids,
         negatives=negative_ids,
+        english=torch.tensor([c not in translated for c in unique]),
     )
 
 
@@ -241,7 +245,8 @@ def augment(batch: torch.Tensor, rng: np.random.Generator, shift: int = 4) -> to
 
 
 def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Generator,
-                    attribute_share: float | None = 0.0, hard_negatives: int = 0):
+                    attribute_share: float | None = 0.0, hard_negatives: int = 0,
+                    keep_translations: bool = False, **_loss_options):
     """Pick one caption per scene (and hard negatives); returns (caption ids, positives mask).
 
     ``positives[i, j]`` is True when caption ``j`` of the batch is also one of
@@ -265,6 +270,12 @@ def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Genera
         ("a blue car" for a red car) are added after the batch's captions. Each is a
         wrong answer for its own picture and, like every caption, a right one for any
         other picture of the batch it is true of.
+    keep_translations : bool
+        An attribute caption replaces only a caption picked in English, so that the
+        French and German captions keep their share of the batch (the attribute
+        captions are English). ``attribute_share`` is then the share of the English picks.
+    **_loss_options
+        The recipe's other keys (``hard_loss``), which the losses read, not the sampling.
 
     Returns
     -------
@@ -282,6 +293,8 @@ def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Genera
         share = (counts / (counts + options.shape[1]) if attribute_share is None
                  else torch.where(counts > 0, float(attribute_share), 0.0))
         take = torch.from_numpy(rng.random(len(idx))) < share
+        if keep_translations:
+            take &= data.english[chosen]
         slot = torch.from_numpy(np.floor(rng.random(len(idx)) * counts.clamp(min=1).numpy()).astype(np.int64))
         rows = torch.arange(len(idx))
         chosen = torch.where(take, attr[rows, slot], chosen)
@@ -298,6 +311,32 @@ def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Genera
     positives = (options.unsqueeze(-1) == chosen.view(1, 1, -1)).any(1)  # (b, b + m)
     positives |= data.caption_kinds[chosen].view(1, -1) == data.labels[idx].view(-1, 1)
     return chosen, positives
+
+
+def own_negatives(data: TrainingData, idx: torch.Tensor, captions: torch.Tensor) -> torch.Tensor:
+    """Each scene's hard negatives for the caption it was given (-1 where it has none).
+
+    Parameters
+    ----------
+    data : TrainingData
+    idx : torch.Tensor, shape (b,)
+        The batch's scene indices.
+    captions : torch.Tensor, shape (b,)
+        The caption id each scene was given (the first b of :func:`sample_captions`).
+
+    Returns
+    -------
+    torch.Tensor, shape (b, k)
+        Caption ids, -1 padded: for a scene given one of its attribute captions ("a red
+        car"), that caption's hard negatives ("a blue car", "a white car", ...); all -1
+        for any other scene.
+    """
+    if data.attribute_captions is None:
+        return torch.full((len(idx), 1), -1, dtype=torch.long)
+    match = data.attribute_captions[idx] == captions.view(-1, 1)  # (b, a)
+    slot = match.float().argmax(1)
+    negatives = data.negatives[idx, slot]  # (b, k)
+    return torch.where(match.any(1, keepdim=True), negatives, -1)
 
 
 def text_inputs(data: TrainingData, caption_ids: torch.Tensor, full_length: bool):

@@ -27,7 +27,7 @@ LIMITS = [
 
 def full_run_lines(record: dict) -> list[str]:
     """The full-length runs of each recipe (1,200 steps, as ``make models``), beside "before"."""
-    from ._loops import FINEGRAINED_RECIPE, PLAIN_RECIPE, SHIPPED_RECIPES
+    from ._loops import PLAIN_RECIPE, SHIPPED_RECIPES, full_recipe, recipe_name
 
     runs = record.get("full_runs", {})
     if not runs:
@@ -35,7 +35,7 @@ def full_run_lines(record: dict) -> list[str]:
     before = {f: dict(r, recipe=PLAIN_RECIPE) for f, r in record.get("before", {}).get("models", {}).items()}
     rows = {"plain recipe (the weights before)": before}
     rows.update({name: run["models"] for name, run in runs.items()})
-    shipped = {f: "fine-grained" if r == FINEGRAINED_RECIPE else "plain" for f, r in SHIPPED_RECIPES.items()}
+    shipped = {f: recipe_name(r) for f, r in SHIPPED_RECIPES.items()}
     parts = ["", "### Full-length runs: which recipe each model ships with", "",
              "The same 1,200 steps as `make models`; the held-out thresholds the tests hold: zero-shot "
              ">= 0.88, recall@1 >= 0.88 in English and >= 0.85 in French and German. Shipped: "
@@ -45,13 +45,32 @@ def full_run_lines(record: dict) -> list[str]:
              "|---" * 10 + "|"]
     for name, fams in rows.items():
         for family, r in fams.items():
-            mine = r["recipe"] == SHIPPED_RECIPES.get(family)
+            mine = full_recipe(r["recipe"]) == SHIPPED_RECIPES.get(family)
             parts.append(f"| {name} | {family} | " + " | ".join(
                 f"{r[k]:.2f}" for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
                                         "recall@1 en", "recall@1 fr", "recall@1 de"))
                 + f" | {'yes' if mine else ''} |")
     for name, run in runs.items():
         parts += ["", f"{name}: `{run['command']}`"]
+    return parts
+
+
+def probe_lines(record: dict) -> list[str]:
+    """Linear probes on the image embeddings beside the text queries: where a detail is lost."""
+    probe = record.get("probe")
+    if not probe:
+        return []
+    parts = ["", "### Where a detail is lost: linear probes on the image embeddings", "",
+             f"`python bench/bench_finegrained.py probe`: for each task, a logistic regression fitted on "
+             f"the image embeddings of {probe['scenes']:,} training scenes ranks the same pools as the "
+             "text query. A detail the probe reads but the query misses is in the picture's embedding "
+             "and the text side does not reach it; one the probe misses too was never put into the "
+             "embedding by the image tower, and no query can find it.", "",
+             "| model | group | chance | text query | linear probe |", "|---" * 5 + "|"]
+    for family, r in probe["models"].items():
+        for g, text in r["text"].items():
+            parts.append(f"| clipart-{family} | {_GROUP_NAMES[g]} | {text['chance']:.2f} | "
+                         f"{text['accuracy']:.2f} | {r['probe'][g]['accuracy']:.2f} |")
     return parts
 
 
@@ -136,6 +155,7 @@ def report_lines(metrics: dict, folder) -> list[str]:
                 parts.append(f"| {name} | {family} | " + " | ".join(
                     f"{r[k]:.2f}" for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
                                             "recall@1 en", "recall@1 fr", "recall@1 de", "s/step")) + " |")
+    parts += probe_lines(record)
     parts += ["", "### What the models still cannot do", ""]
     for family in duals:
         parts += [f"clipart-{family}:", ""] + limits_lines(metrics[family])[:1] + [""]

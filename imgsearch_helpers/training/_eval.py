@@ -333,11 +333,14 @@ def _recipe(family: str, info: dict) -> str:
                 "recipe, measured at full length, reads more details but loses held-out queries "
                 "(data/models/EVAL.md, \"Full-length runs\")")
     share = info["attribute_share"]
-    return ("\n- fine-grained training, as FG-CLIP 2: "
-            + (f"{share:.0%} of the pairs" if share is not None else "some pairs")
+    pairs = ("some pairs" if share is None else f"{share:.0%} of the pairs picked in English"
+             if info.get("keep_translations") else f"{share:.0%} of the pairs")
+    return ("\n- fine-grained training, as FG-CLIP 2: " + pairs
             + " use a caption naming the picture's attributes (\"a red car\", \"two cats\")"
             + (f", each with {info['hard_negatives']} hard negative(s) (\"a blue car\", \"three cats\") "
-               "in the loss" if info.get("hard_negatives") else ""))
+               "in the loss" if info.get("hard_negatives") else "")
+            + (f"; FG-CLIP's hard-negative term (weight {info['hard_loss']:g}): each such picture "
+               "picks its caption among all of its hard negatives" if info.get("hard_loss") else ""))
 
 
 def _limits(metrics: dict) -> str:
