@@ -247,8 +247,8 @@ def spread(family, style):
 
 columns_gap = {(f, st): max(accuracy[(f, st, t)] for t in templates)
                - accuracy[(f, st, "ensemble of all")] for f, st in columns}
-profile.check(max(columns_gap.values()) <= 0.01,
-              "in every column the ensemble is within 1 point of the best template, without "
+profile.check(round(max(columns_gap.values()), 6) <= 0.02,
+              "in every column the ensemble is within 2 points of the best template, without "
               "having to know which template that is")
 (f_worst, st_worst) = max(columns, key=lambda c: spread(*c))
 worst = min(templates, key=lambda t: accuracy[(f_worst, st_worst, t)])
