@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -72,7 +73,7 @@ def table(header: list[str], rows: list[list]) -> str:
 def write_section(name: str, body: str) -> None:
     """Replace (or add) this benchmark's section of bench/RESULTS.md."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    command = "python " + " ".join([f"bench/{Path(sys.argv[0]).name}"] + sys.argv[1:])
+    command = "python " + shlex.join([f"bench/{Path(sys.argv[0]).name}"] + sys.argv[1:])  # copy-pasteable
     section = (f"{start}\n## {name}\n\n`{command}` — {time.strftime('%Y-%m-%d %H:%M %Z')}\n\n"
                f"Machine: {machine()}\n\n{body.strip()}\n{end}")
     text = RESULTS.read_text() if RESULTS.exists() else (

@@ -35,7 +35,10 @@ ROWS = {  # one change per row
     "+ attribute captions (half the pairs)": dict(attribute_share=0.5, hard_negatives=0),
     "+ hard negatives (attribute captions at their natural share)": dict(attribute_share=None,
                                                                        hard_negatives=1),
-    "both (the new recipe)": dict(attribute_share=0.5, hard_negatives=1),
+    "both (the fine-grained recipe)": dict(attribute_share=0.5, hard_negatives=1),
+    "+ FG-CLIP's hard-negative term": dict(attribute_share=0.5, hard_negatives=1, hard_loss=1.0),
+    "+ attribute captions in place of English ones only (the shipped CLIP's recipe)":
+        dict(attribute_share=0.8, hard_negatives=1, keep_translations=True, hard_loss=1.0),
 }
 
 
@@ -94,8 +97,17 @@ def ablation(args) -> None:
     data = training.prepare_data(args.scenes, progress=False)
     fset, heldout = finegrained_set(args.per_kind), training.heldout_scenes(50 if args.per_kind > 10 else 2)
     print(f"data: {time.time() - t0:.0f} s", flush=True)
+    record = _load()
+    chosen = ROWS if not args.rows else {name: ROWS[name] for name in ROWS if name in args.rows}
+    if args.rows and len(chosen) < len(set(args.rows)):
+        raise SystemExit(f"unknown rows {sorted(set(args.rows) - set(chosen))}; rows: {list(ROWS)}")
+    if args.rows:  # only these rows again: the others keep their recorded numbers
+        old = record.get("ablation", {})
+        if (old.get("steps"), old.get("scenes"), old.get("warmup")) != (args.steps, args.scenes, args.warmup):
+            raise SystemExit("--rows adds rows to the recorded ablation: give its --steps, --scenes "
+                             f"and --warmup ({old.get('steps')}, {old.get('scenes')}, {old.get('warmup')})")
     rows, seconds = {}, {}
-    for name, recipe in ROWS.items():
+    for name, recipe in chosen.items():
         rows[name], seconds[name] = {}, {}
         for family, train in (("clip", training.train_clip), ("siglip", training.train_siglip)):
             start = time.perf_counter()
@@ -106,11 +118,19 @@ def ablation(args) -> None:
                 rows[name][family] = summary(training.evaluate(folder, heldout=heldout, finegrained=fset))
             rows[name][family]["s/step"] = seconds[name][family]
             print(name, family, {k: v for k, v in rows[name][family].items() if k != "tasks"}, flush=True)
-    repro = reproducible(data, training)
-    record = _load()
+    if args.rows:
+        repro = record["ablation"]["reproducible"]
+        kept = record["ablation"]["rows"]
+        seconds = {**{n: {f: r["s/step"] for f, r in fams.items()} for n, fams in kept.items()}, **seconds}
+        rows = {name: rows.get(name, kept.get(name)) for name in ROWS if name in rows or name in kept}
+        seconds = {name: seconds[name] for name in rows}
+    else:
+        repro = reproducible(data, training)
+    later = sorted(set(record.get("ablation", {}).get("timed_apart", [])) | set(chosen)) if args.rows else []
     record["ablation"] = {"steps": args.steps, "warmup": args.warmup, "scenes": args.scenes,
                           "batch_size": training.DEFAULTS["batch_size"], "reproducible": repro,
-                          "recipes": {k: {kk: vv for kk, vv in v.items()} for k, v in ROWS.items()},
+                          "timed_apart": [name for name in rows if name in later],
+                          "recipes": {k: training.full_recipe(v) for k, v in ROWS.items() if k in rows},
                           "rows": rows}
     _save(record)
     cost = table(["", "CLIP s/step", "SigLIP s/step"],
@@ -121,7 +141,11 @@ def ablation(args) -> None:
                   "train 1,200 steps on 12,000): the same seed, data and tokenizer; only the recipe "
                   "differs.\n\n" + _rows_table(rows)
                   + "\n\nTime per step, rows one after the other in the same run (on a shared machine the load "
-                  "changes between rows: read the ratios as rough):\n\n" + cost)
+                  "changes between rows: read the ratios as rough)"
+                  + (f"; the rows {', '.join(repr(r) for r in chosen)} were trained later, on their own "
+                     "(--rows), and timed in that run: compare their times with each other only"
+                     if args.rows else "")
+                  + ":\n\n" + cost)
     print(_rows_table(rows))
     print(cost)
     print(repro)
@@ -246,6 +270,8 @@ def main(argv=None) -> None:
     a.add_argument("--threads", type=int, default=2)
     a.add_argument("--warmup", type=int, default=30)
     a.add_argument("--per-kind", type=int, default=100, help="benchmark scenes per kind")
+    a.add_argument("--rows", nargs="+", metavar="NAME",
+                   help="train only these rows again (names as in the table) and keep the others' numbers")
     f = sub.add_parser("full", help="record a full-length training run (its eval.json)")
     f.add_argument("run", help="the --out folder of python -m imgsearch_helpers.training")
     f.add_argument("--name", required=True, help="the recipe's name in the table")

@@ -147,7 +147,10 @@ def report_lines(metrics: dict, folder) -> list[str]:
                   f"Every row: {ablation['steps']} steps of batch {ablation['batch_size']} on "
                   f"{ablation['scenes']:,} scenes (the shipped models: far more), the same seed, data "
                   "and tokenizer; only the recipe changes. `python bench/bench_finegrained.py "
-                  "ablation` measures it.", "",
+                  "ablation` measures it."
+                  + (" The rows " + ", ".join(f'"{n}"' for n in ablation["timed_apart"]) + " were "
+                     "trained later, on their own (`--rows`): compare their s/step with each other only."
+                     if ablation.get("timed_apart") else ""), "",
                   "| recipe | model | colours | counts | time of day | zero-shot | R@1 en | R@1 fr | "
                   "R@1 de | s/step |", "|---" * 10 + "|"]
         for name, fams in ablation["rows"].items():

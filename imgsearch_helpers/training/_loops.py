@@ -18,10 +18,11 @@ from ._data import (EVAL_SEED, TRAIN_SEED, Batches, TrainingData, augment, build
 from ._eval import (embed_pixels, embed_text, evaluate, heldout_scenes, text_features, zero_shot_top1)
 from ._models import NORMALISATION, SIZES, build_model, build_processor, save
 
-__all__ = ["contrastive_loss", "sigmoid_loss", "hard_negative_loss", "prepare_data", "build_tokenizer", "TrainingData",
-           "train_clip", "train_siglip", "train_vit", "heldout_accuracy", "evaluate", "heldout_scenes",
-           "build_processor", "save", "SIZES", "DEFAULTS", "PLAIN_RECIPE", "FINEGRAINED_RECIPE",
-           "SHIPPED_RECIPES", "HARD_NEGATIVE_RECIPE", "RECIPE_NAMES", "recipe_name", "full_recipe"]
+__all__ = ["contrastive_loss", "sigmoid_loss", "hard_negative_loss", "prepare_data",
+           "build_tokenizer", "TrainingData", "train_clip", "train_siglip", "train_vit",
+           "heldout_accuracy", "evaluate", "heldout_scenes", "build_processor", "save", "SIZES",
+           "DEFAULTS", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "SHIPPED_RECIPES",
+           "HARD_NEGATIVE_RECIPE", "RECIPE_NAMES", "recipe_name", "full_recipe"]
 
 # The shipped models' settings. Step counts are fixed (not time budgets) so that a
 # rerun gives the same weights. attribute_share and hard_negatives are the training

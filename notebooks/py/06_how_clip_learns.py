@@ -380,7 +380,8 @@ for recipe, fams in ablation["rows"].items():
                                           "time": row["time top-1"], "zero-shot": row["zero_shot_top1"]})
 print(abl)
 rows = ablation["rows"]
-check(rows["both (the new recipe)"]["clip"]["time top-1"] > rows["baseline recipe"]["clip"]["time top-1"],
+both = rows["both (the fine-grained recipe)"]
+check(both["clip"]["time top-1"] > rows["baseline recipe"]["clip"]["time top-1"],
       "in these short runs the recipe helps CLIP read the time of day")
 
 # %% [markdown]
