@@ -453,7 +453,8 @@ def test_the_app_shows_how_many_match_and_learns_from_a_thumbs_up(page, imgsearc
         if matches < len(results):
             # The line is visible, says the count, and sits below the last match's cell.
             line.wait_for(state="visible", timeout=10_000)
-            assert f"{matches} pictures match" in line.inner_text()
+            said = "1 picture matches" if matches == 1 else f"{matches} pictures match"
+            assert said in line.inner_text()
             cells = page.locator(".imgsearch-app .imgsearch-result")
             last_match = cells.nth(matches - 1).bounding_box()
             first_other = cells.nth(matches).bounding_box()

@@ -381,14 +381,15 @@ def test_the_app_counts_the_matches_and_draws_the_line_where_they_end(clipart_ap
         all_scores(embed_texts(model, ["a red vehicle on the road"])[0], clipart_app._embedded_now().matrix))
     expected = int((p >= MATCH_PROBABILITY).sum())
     assert clipart_app.matches == expected and 0 < expected < len(results)
-    assert f"{expected} pictures match" in clipart_app.ui.status.value
+    said = "1 picture matches" if expected == 1 else f"{expected} pictures match"
+    assert said in clipart_app.ui.status.value
     flags = [r.p_match >= MATCH_PROBABILITY for r in results]
     assert flags == sorted(flags, reverse=True), "the matches come first"
     # The line sits in the grid right after the last match, and says how many match.
     children = list(clipart_app.ui.grid.children)
     line = children.index(clipart_app.ui.matches_end)
     assert line == sum(flags) and clipart_app.ui.matches_end.layout.display is None
-    assert f"{expected} pictures match" in clipart_app.ui.matches_end.value
+    assert said in clipart_app.ui.matches_end.value
     assert all(f"p {r.p_match:.2f}" in cell.label.value
                for cell, r in zip(clipart_app.ui.cells, results))
 

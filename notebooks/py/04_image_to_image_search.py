@@ -158,7 +158,8 @@ profile.check(autumnal(mixed[0]) and "tree" in subjects_of(mixed[0].item) and no
 
 # %%
 def minus_the_other_kind(query):
-    """The query's five nearest, and the five nearest once the farthest other kind among them is subtracted."""
+    """Show the query's five nearest, and the five nearest once the farthest picture of another
+    kind among them is subtracted; returns (nearest, that picture or None, nearest after)."""
     vector = embed_images(model, [query])[0]
     near = [r for r in search(vector, image_matrix, images, k=6) if r.item != query][:5]
     other = [r.item for r in near if kind_of(r.item) != kind_of(query)]
@@ -167,15 +168,16 @@ def minus_the_other_kind(query):
     away = embed_images(model, [other[-1]])[0]
     moved = [r for r in search(combine_queries([vector], negatives=[away]), image_matrix, images, k=6)
              if r.item != query][:5]
+    show_results(near, title=f"more like {query.name}")
+    show_results(moved, title=f"more like {query.name}, but not like {other[-1].name}")
+    labels = [f"kinds, more like {query.name}:", f"kinds, ... but not like {other[-1].name}:"]
+    for label, grid in zip(labels, (near, moved)):
+        print(label.ljust(max(map(len, labels))), kinds(grid))
     return near, other[-1], moved
 
 house = next((p for p in images if kind_of(p) == "house"), images[0])
 like_house, unwanted, not_that = minus_the_other_kind(house)
 if unwanted is not None:
-    show_results(like_house, title=f"more like {house.name}")
-    show_results(not_that, title=f"more like {house.name}, but not like {unwanted.name}")
-    print(f"kinds, more like {house.name}:            {kinds(like_house)}")
-    print(f"kinds, ... but not like {unwanted.name}: {kinds(not_that)}")
     profile.check(kinds(not_that).count(kind_of(unwanted)) < kinds(like_house).count(kind_of(unwanted))
                   and kinds(not_that).count(kind_of(house)) > kinds(like_house).count(kind_of(house)),
                   f"fewer {kind_of(unwanted)}s ({kinds(like_house).count(kind_of(unwanted))} -> "
@@ -192,10 +194,6 @@ cat = query_path
 cat_vector = embed_images(model, [cat])[0]
 like_cat, dog, not_dog = minus_the_other_kind(cat)
 if dog is not None:
-    show_results(like_cat, title=f"more like {cat.name}")
-    show_results(not_dog, title=f"more like {cat.name}, but not like {dog.name}")
-    print(f"kinds, more like {cat.name}:          {kinds(like_cat)}")
-    print(f"kinds, ... but not like {dog.name}: {kinds(not_dog)}")
     cat_dog = float(cat_vector @ embed_images(model, [dog])[0])
     print(f"cosine of {cat.name} and {dog.name}: {cat_dog:.3f}")
     profile.check(dog in [r.item for r in like_cat] and dog not in [r.item for r in not_dog],
