@@ -106,24 +106,22 @@ def ablation(args) -> None:
         if (old.get("steps"), old.get("scenes"), old.get("warmup")) != (args.steps, args.scenes, args.warmup):
             raise SystemExit("--rows adds rows to the recorded ablation: give its --steps, --scenes "
                              f"and --warmup ({old.get('steps')}, {old.get('scenes')}, {old.get('warmup')})")
-    rows, seconds = {}, {}
+    rows = {}
     for name, recipe in chosen.items():
-        rows[name], seconds[name] = {}, {}
+        rows[name] = {}
         for family, train in (("clip", training.train_clip), ("siglip", training.train_siglip)):
             start = time.perf_counter()
             model, _ = train(data, steps=args.steps, warmup=args.warmup, progress=False, **recipe)
-            seconds[name][family] = (time.perf_counter() - start) / args.steps
+            per_step = (time.perf_counter() - start) / args.steps
             with tempfile.TemporaryDirectory() as tmp:
                 folder = training.save(model, family, data.tokenizer, Path(tmp) / family)
                 rows[name][family] = summary(training.evaluate(folder, heldout=heldout, finegrained=fset))
-            rows[name][family]["s/step"] = seconds[name][family]
+            rows[name][family]["s/step"] = per_step
             print(name, family, {k: v for k, v in rows[name][family].items() if k != "tasks"}, flush=True)
     if args.rows:
         repro = record["ablation"]["reproducible"]
         kept = record["ablation"]["rows"]
-        seconds = {**{n: {f: r["s/step"] for f, r in fams.items()} for n, fams in kept.items()}, **seconds}
         rows = {name: rows.get(name, kept.get(name)) for name in ROWS if name in rows or name in kept}
-        seconds = {name: seconds[name] for name in rows}
     else:
         repro = reproducible(data, training)
     later = sorted(set(record.get("ablation", {}).get("timed_apart", [])) | set(chosen)) if args.rows else []
@@ -134,7 +132,7 @@ def ablation(args) -> None:
                           "rows": rows}
     _save(record)
     cost = table(["", "CLIP s/step", "SigLIP s/step"],
-                 [[n, f"{s['clip']:.2f}", f"{s['siglip']:.2f}"] for n, s in seconds.items()])
+                 [[n, f"{r['clip']['s/step']:.2f}", f"{r['siglip']['s/step']:.2f}"] for n, r in rows.items()])
     write_section("bench_finegrained ablation",
                   f"Short trainings: {args.steps} steps of batch {training.DEFAULTS['batch_size']} on "
                   f"{args.scenes:,} scenes for every row, warm-up {args.warmup} steps (the shipped models "
@@ -194,7 +192,6 @@ def probe(args) -> None:
     import numpy as np
     import torch
     from imgsearch_helpers import clipart, load_model
-    from imgsearch_helpers.clipart import ATTRIBUTE_VALUES
     from imgsearch_helpers.embeddings import embed_images, embed_texts
     from imgsearch_helpers.evaluation import FINEGRAINED_TASKS as TASKS, finegrained_set, score_finegrained
 
@@ -211,9 +208,8 @@ def probe(args) -> None:
         # query's value, from the probe of the query's task (-inf for pictures of other kinds).
         probe_scores = np.full((len(fset), len(queries)), -1e9, dtype=np.float32)
         for task in TASKS:
-            values = ([None] if task.key == "hat" else []) + list(ATTRIBUTE_VALUES[(task.kind, task.key)])
-            pairs = [(i, task.value(s.attributes)) for i, s in enumerate(train)
-                     if s.kind == task.kind and (task.key != "hat" or s.attributes.get("snowman"))]
+            values = task.values()
+            pairs = [(i, task.value(s.attributes)) for i, s in enumerate(train) if task.takes_part(s.attributes)]
             pairs = [(i, v) for i, v in pairs if v in values]
             w = _fit_probe(x_train[[i for i, _ in pairs]], [values.index(v) for _, v in pairs], len(values))
             mine = [i for i, a in enumerate(fset.attributes) if a["kind"] == task.kind]

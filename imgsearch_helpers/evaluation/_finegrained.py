@@ -42,6 +42,15 @@ class Task:
             return None
         return attributes.get(self.key)
 
+    def takes_part(self, attributes: dict) -> bool:
+        """Whether a scene is one of this task's (a snowman without a hat is: its value is None)."""
+        return self.value(attributes) is not None or (
+            self.key == "hat" and attributes["kind"] == "snow" and bool(attributes.get("snowman")))
+
+    def values(self) -> list:
+        """Every value the task asks about (for the hat: None, no hat, first)."""
+        return ([None] if self.key == "hat" else []) + list(ATTRIBUTE_VALUES[(self.kind, self.key)])
+
 
 def _tasks() -> list[Task]:
     tasks = [Task("colour", kind, "colour", f"{kind} colour", lambda v, k=kind: clipart.colour_query(k, v))
@@ -70,11 +79,7 @@ class FineGrainedSet:
 
     def queries(self) -> list[str]:
         """Every query of every task, once."""
-        out = []
-        for task in TASKS:
-            values = [None] if task.key == "hat" else []
-            out += [task.query(v) for v in values + ATTRIBUTE_VALUES[(task.kind, task.key)]]
-        return list(dict.fromkeys(out))
+        return list(dict.fromkeys(task.query(v) for task in TASKS for v in task.values()))
 
 
 def finegrained_set(per_kind: int = FINEGRAINED_PER_KIND, seed: int = FINEGRAINED_SEED) -> FineGrainedSet:
@@ -96,8 +101,7 @@ def finegrained_set(per_kind: int = FINEGRAINED_PER_KIND, seed: int = FINEGRAINE
 
 def _trials(task: Task, attributes: list[dict], pool_size: int):
     """(pool rows, value, share of the pool showing it) for every trial of one task."""
-    rows = [i for i, a in enumerate(attributes) if task.value(a) is not None or
-            (task.key == "hat" and a["kind"] == "snow" and a.get("snowman"))]
+    rows = [i for i, a in enumerate(attributes) if task.takes_part(a)]
     for start in range(0, len(rows) - pool_size + 1, pool_size):
         pool = rows[start:start + pool_size]
         values = [task.value(attributes[i]) for i in pool]
