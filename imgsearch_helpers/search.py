@@ -210,6 +210,10 @@ def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int | 
         How scores become probabilities (needed with ``matches``): a
         :class:`~imgsearch_helpers.matching.Calibration`, or the query's model,
         whose calibration :func:`~imgsearch_helpers.matching.calibration_for` finds.
+        For a text query, pass the rule for its words,
+        ``calibration_for(model, "a red car")``: a query that names a colour or a
+        count gets a stricter cut. A model or a two-rule calibration alone judges
+        the query as one that names none (``query`` is only a vector here).
 
     Returns
     -------

@@ -433,7 +433,7 @@ def _show_why(page, n: int) -> None:
 # Saves build/matches-screenshot.png (the count, the line and the buttons) and
 # build/matches-refined-screenshot.png (after the thumbs-up).
 
-MATCH_QUERY = "a red vehicle on the road"
+MATCH_QUERY = "a snowman with a red hat"
 
 
 def _status(page) -> str:

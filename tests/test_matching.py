@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from imgsearch_helpers import load_model, refine, search
+from imgsearch_helpers.embeddings import embed_texts
 from imgsearch_helpers.matching import (CALIBRATION_FILE, DEFAULT_CALIBRATION, MATCH_PROBABILITY, Calibration,
                                         average_precision_rows, best_global_threshold,
                                         calibration_for, cutoff_score, fit_calibration,
@@ -96,6 +97,9 @@ def test_the_course_models_have_a_zscore_calibration_fitted_to_their_weights(nam
     model = load_model(name, device="cpu")
     cal = calibration_for(model)
     assert cal.method == "zscore" and cal.scale > 0 and "generated clip-art" in cal.source
+    # A second, stricter rule for queries that name a colour or a count: a higher z cut.
+    assert cal.detail is not None and -cal.detail[1] / cal.detail[0] > -cal.bias / cal.scale
+    assert calibration_for(model, "a red car") == cal.for_query("a red car") != cal.for_query("a car")
     # Saved beside the weights for the weights it was fitted to.
     assert Calibration.load(Path(model.info.source) / CALIBRATION_FILE,
                             weights_sha256(model.info.source)) == cal
@@ -220,23 +224,116 @@ def test_a_simulated_user_improves_map_on_clustered_pictures():
                                                                relevant).mean())
 
 
-def test_kind_queries_that_name_a_detail_are_told_apart():
-    from imgsearch_helpers.matching import (clipart_collections, kind_queries, names_a_detail,
+def test_the_words_of_a_query_say_whether_it_names_a_detail():
+    from imgsearch_helpers.clipart import ATTRIBUTE_VALUES, COUNT_WORDS
+    from imgsearch_helpers.matching import names_a_detail
+
+    for text in ["a red car", "two dogs playing outside", "an orange tabby in the garden",
+                 "a snowman with a blue hat", "one tree", "3 boats", "une voiture rouge",
+                 "des chats noirs", "deux chats", "eine rote Katze", "ein schwarzes Auto",
+                 "zwei Hunde", "rosa Tulpen", "pine trees on a green hill"]:
+        assert names_a_detail(text), text
+    for text in ["a cat", "a beautiful lake with mountains", "un chat", "une photo d'un lac",
+                 "ein Auto", "eine Katze", "photos from 2019", "Rotkehlchen", "", None]:
+        assert not names_a_detail(text), text
+    # Every colour and count the painter records is a word the rule knows.
+    colours = {v for (_, key), values in ATTRIBUTE_VALUES.items() if key in ("colour", "hat", "roof")
+               for v in values if v}
+    assert all(names_a_detail(c) for c in colours)
+    assert all(names_a_detail(w) for w in COUNT_WORDS.values())
+
+
+def test_kind_queries_are_right_only_where_the_painter_drew_the_detail_they_name():
+    from imgsearch_helpers.matching import (clipart_collections, kind_queries, recorded_details,
                                             split_by_detail)
 
-    assert names_a_detail("a fancy black sedan", ("car",))
-    assert names_a_detail("two dogs playing outside", ("dog",))
-    assert names_a_detail("an orange tabby in the garden", ("cat",))
+    assert recorded_details("a fancy black sedan", ("car",)) == {"colour": "black"}
+    assert recorded_details("two dogs playing outside", ("dog",)) == {"count": 2}
+    assert recorded_details("an orange tabby in the garden", ("cat",)) == {"colour": "orange"}
     # a colour the painter does not record for that kind, or no colour or count at all
-    assert not names_a_detail("snowy peaks above blue water", ("lake",))
-    assert not names_a_detail("a beautiful lake with mountains", ("lake",))
-    assert not names_a_detail("one tree", ("tree",))   # "one" says nothing a kind does not
+    assert recorded_details("snowy peaks above blue water", ("lake",)) == {}
+    assert recorded_details("a beautiful lake with mountains", ("lake",)) == {}
+    assert recorded_details("one tree", ("tree",)) == {}   # "one" says nothing a kind does not
 
-    group = kind_queries(list(clipart_collections(heldout_per_kind=1)["gallery"]))
-    plain, detailed = split_by_detail(group)
-    assert len(plain) + len(detailed) == len(group)
-    assert "a fancy black sedan" in detailed.queries
-    assert "a quiet pond between the hills" in plain.queries
+    scenes = clipart_collections(heldout_per_kind=4)["held-out scenes"]
+    strict, loose = kind_queries(scenes), kind_queries(scenes, details=False)
+    assert loose.name == "kind, any of the kind right" and strict.name == "kind"
+    query = "a fancy black sedan"
+    if query in strict.queries:
+        right = strict.relevant[strict.queries.index(query)]
+        assert all(scenes[i].attributes["colour"] == "black" for i in np.flatnonzero(right))
+    cars = loose.relevant[loose.queries.index(query)]
+    assert np.array_equal(cars, [s.kind == "car" for s in scenes])
+    pond = "a quiet pond between the hills"
+    assert np.array_equal(strict.relevant[strict.queries.index(pond)],
+                          loose.relevant[loose.queries.index(pond)])
+
+    plain, detailed = split_by_detail(strict)
+    assert len(plain) + len(detailed) == len(strict)
+    assert "two cats sitting indoors" in detailed.queries or "two cats sitting indoors" \
+        not in strict.queries
+    assert pond in plain.queries and "pine trees on a green hill" in detailed.queries
     for part in (plain, detailed):
-        rows = [group.queries.index(q) for q in part.queries]
-        assert np.array_equal(part.relevant, group.relevant[rows])
+        rows = [strict.queries.index(q) for q in part.queries]
+        assert np.array_equal(part.relevant, strict.relevant[rows])
+
+
+def test_a_query_that_names_a_detail_is_judged_by_its_own_rule(tmp_path):
+    cal = Calibration("zscore", 4.0, -6.0, "both", detail=(5.0, -12.5))
+    plain, strict = cal.for_query("a cat"), cal.for_query("a red cat")
+    assert (plain.scale, plain.bias, plain.detail) == (4.0, -6.0, None)
+    assert (strict.scale, strict.bias, strict.detail) == (5.0, -12.5, None)
+    assert cal.for_query(None) == plain and plain.for_query("a red cat") == plain
+    scores = np.array([[0.1, 0.2, 0.3, 0.9], [0.1, 0.2, 0.3, 0.9]])
+    both = cal.query_probabilities(["a cat", "a red cat"], scores)
+    np.testing.assert_allclose(both[0], plain.probabilities(scores[0]))
+    np.testing.assert_allclose(both[1], strict.probabilities(scores[1]))
+    with pytest.raises(ValueError, match="2 queries but 1 rows"):
+        cal.query_probabilities(["a", "b"], scores[:1])
+    # Saved and read back with both rules; a file with a broken second rule is refused.
+    path = tmp_path / "calibration.json"
+    cal.save(path, "abc")
+    assert Calibration.load(path, "abc") == cal
+    path.write_text('{"method": "zscore", "scale": 1, "bias": 0, "detail": [1]}')
+    with pytest.raises(ValueError, match="not a calibration file"):
+        Calibration.load(path)
+    for detail in [(0.0, 1.0), (1.0, float("nan")), "ab"]:
+        with pytest.raises(ValueError):
+            Calibration("zscore", 1.0, 0.0, detail=detail)
+
+
+def test_an_f1_cut_calls_exactly_the_best_global_threshold_matches():
+
+    rng = np.random.default_rng(3)
+    relevant = rng.random((6, 80)) < 0.15
+    relevant[:, 0] = True
+    scores = rng.normal(size=(6, 80)) + 1.5 * relevant
+    logistic = fit_calibration(scores, relevant, "sigmoid")
+    f1 = fit_calibration(scores, relevant, "sigmoid", cut="f1")
+    assert f1.scale == pytest.approx(logistic.scale) and f1.bias != logistic.bias
+    best = best_global_threshold(scores, relevant)
+    called = f1.probabilities(scores) >= MATCH_PROBABILITY
+    assert np.array_equal(called, scores >= best.threshold)
+    assert cutoff_score(called, relevant).f1 == pytest.approx(best.f1)
+    assert cutoff_score(called, relevant).f1 >= cutoff_score(
+        logistic.probabilities(scores) >= MATCH_PROBABILITY, relevant).f1
+    with pytest.raises(ValueError, match="cut must be"):
+        fit_calibration(scores, relevant, cut="median")
+
+
+def test_an_index_judges_a_text_query_by_its_words(tmp_path):
+    from imgsearch_helpers.index import ImageIndex
+
+    model = load_model("imgsearch/clipart-clip", device="cpu")
+    gallery = Path(__file__).resolve().parents[1] / "data" / "gallery"
+    index = ImageIndex.build(gallery, model, index_dir=tmp_path / "index")
+    query = "a snowman with a red hat"
+    found = index.search_text(model, query, k=None, matches="auto")
+    vector = embed_texts(model, [query])[0]
+    assert found == index.search_embedding(vector, None, "auto", calibration_for(model, query))
+    # The same query judged as if it named no detail calls more pictures matches.
+    loose = index.search_embedding(vector, None, "auto", calibration_for(model).for_query(None))
+    assert 0 < len(found) < len(loose)
+    # A calibration passed in is also judged by the query's words.
+    assert index.search_text(model, query, k=None, matches="auto",
+                             calibration=calibration_for(model)) == found

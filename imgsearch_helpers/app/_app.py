@@ -392,7 +392,7 @@ class SearchApp:
         rows = (None if after is None and before is None
                 else self._taken.rows(embedded.items, after, before))
         results, self.matches = judged(vector, embedded, results,
-                                       calibration_for(self._model()), rows)
+                                       calibration_for(self._model(), query.text), rows)
         return results
 
     def _show(self, results: list[SearchResult], query: _Query, note: str) -> None:

@@ -347,8 +347,12 @@ def run_search(args) -> int:
         if likes or unlikes:
             vector = refine(vector, likes, unlikes)
         # Every match, so that the count is right however many -k shows.
+        # A query that names a colour or a count ("a red car") is judged by its own rule;
+        # only the words it adds count ("cat - red" asks for no colour).
+        words = " ".join(t.value for t in terms if not t.is_image and t.sign > 0)
         hits = index.search_embedding(
-            vector, None if matches else k, matches, calibration, taken_after=args.after,
+            vector, None if matches else k, matches,
+            calibration.for_query(words) if calibration else None, taken_after=args.after,
             taken_before=args.before, sort=args.sort)
         counts[label] = len(hits)
         answers.append((label, hits[:k] if k is not None else hits))

@@ -384,14 +384,23 @@ class ImageIndex:
 
         ``matches="auto"`` keeps only the images judged to match, each with its
         ``p_match`` (see :func:`~imgsearch_helpers.search.search`); the calibration
-        is the model's own unless ``calibration`` is given. ``k=None``: no limit.
+        is the model's own unless ``calibration`` is given, and judges the query by
+        its words (:meth:`~imgsearch_helpers.matching.Calibration.for_query`: a
+        stricter rule when it names a colour or a count). ``k=None``: no limit.
         ``taken_after``, ``taken_before`` and ``sort`` are as for :meth:`search_embedding`.
         """
         embedder = _as_embedder(model)
         self._check_model(embedder.name)
         self._check_weights(embedder)
-        if matches is not None and calibration is None:
-            calibration = getattr(embedder, "loaded", None)
+        if matches is not None:
+            from ..matching import Calibration, calibration_for
+
+            if calibration is None:
+                calibration = getattr(embedder, "loaded", None)
+            if isinstance(calibration, Calibration):
+                calibration = calibration.for_query(query)
+            elif calibration is not None:
+                calibration = calibration_for(calibration, query)
         return self.search_embedding(embedder.embed_text(query), k, matches, calibration,
                                      **filters)
 

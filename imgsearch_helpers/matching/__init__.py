@@ -13,21 +13,25 @@ a match probability ``p_match`` and a query keeps only the results judged to mat
   from the rest of the collection: the z-score of its cosine, mapped to a
   probability by a small logistic fit on the course's own labelled scenes
   (:func:`calibration_for`).
+- A query that names a colour or a count ("a red car", :func:`names_a_detail`) wants
+  a few of the pictures that stand out (the red cars among the cars), so it gets a
+  stricter rule of its own (:meth:`Calibration.for_query`).
 
 :func:`refine` moves a query towards pictures marked right and away from those
 marked wrong (Rocchio's relevance feedback). bench/bench_matches.py measures both.
 
-Inside: ``_calibrate`` (the rules), ``_fit`` (which model gets which, fitting),
+Inside: ``_calibrate`` (the rules), ``_detail`` (which words name a detail), ``_fit`` (which model gets which, fitting),
 ``_feedback`` (refine), ``_groups`` (labelled query groups on clip-art,
 the cut-off table), ``_measure`` (precision/recall/F1 of a cut-off, mAP per round).
 """
 from ._calibrate import CALIBRATION_FILE, MATCH_PROBABILITY, Calibration, weights_sha256
 from ._feedback import ROCCHIO_WEIGHTS, refine
+from ._detail import COLOUR_WORDS, NUMBER_WORDS, names_a_detail
 from ._fit import (CALIBRATION_SEED, DEFAULT_CALIBRATION, calibration_for, clipart_scores,
-                   fit_calibration, own_sigmoid)
+                   fit_calibration, fit_clipart_calibration, own_sigmoid)
 from ._groups import (HELDOUT_PER_KIND, HELDOUT_SEED, CutoffRow, Measured, QueryGroup,
                       attribute_queries, clipart_collections, compare_cutoffs, cutoff_table,
-                      cutoffs_by_detail, kind_queries, names_a_detail, split_by_detail)
+                      cutoffs_by_detail, kind_queries, recorded_details, split_by_detail)
 from ._measure import (CutoffScore, average_precision_rows, best_global_threshold, cutoff_score,
                        oracle_cutoff, prf, simulate_feedback)
 
@@ -37,4 +41,5 @@ __all__ = ["Calibration", "calibration_for", "own_sigmoid", "fit_calibration", "
            "best_global_threshold", "oracle_cutoff", "prf", "average_precision_rows",
            "simulate_feedback", "QueryGroup", "CutoffRow", "Measured", "cutoff_table",
            "compare_cutoffs", "cutoffs_by_detail", "kind_queries", "names_a_detail", "split_by_detail",
+           "recorded_details", "COLOUR_WORDS", "NUMBER_WORDS", "fit_clipart_calibration",
            "attribute_queries", "clipart_collections", "HELDOUT_SEED", "HELDOUT_PER_KIND"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,25 +27,68 @@ class Calibration:
     A CLIP model has no bias and its cosines shift from query to query, so what
     holds across queries is how far a picture stands out from the rest.
 
+    A calibration may hold a second ``(scale, bias)``, ``detail``, for text queries
+    that name a colour or a count ("a red car"): their right pictures are a few
+    among many of the same kind, which all stand out. :meth:`for_query` picks the
+    rule for a query's words; :meth:`logits` and :meth:`probabilities` use the
+    first, the rule for every other query.
+
     Attributes
     ----------
     method : {"sigmoid", "zscore"}
     scale, bias : float
     source : str
         One line saying where the numbers come from (shown to the user).
+    detail : (float, float) or None
+        ``(scale, bias)`` for queries that name a detail (None: the same rule for all).
     """
 
     method: str
     scale: float
     bias: float
     source: str = ""
+    detail: tuple[float, float] | None = None
 
     def __post_init__(self):
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, not {self.method!r}")
-        if not (math.isfinite(self.scale) and math.isfinite(self.bias)) or self.scale <= 0:
-            raise ValueError(f"scale must be a positive number and bias finite, "
-                             f"not {self.scale!r}, {self.bias!r}")
+        pairs = [(self.scale, self.bias)]
+        if self.detail is not None:
+            try:
+                detail = tuple(float(x) for x in self.detail)
+            except (TypeError, ValueError):
+                detail = ()
+            if len(detail) != 2:
+                raise ValueError(f"detail must be a (scale, bias) pair, not {self.detail!r}")
+            object.__setattr__(self, "detail", detail)
+            pairs.append(detail)
+        for scale, bias in pairs:
+            if not (math.isfinite(scale) and math.isfinite(bias)) or scale <= 0:
+                raise ValueError(f"scale must be a positive number and bias finite, "
+                                 f"not {scale!r}, {bias!r}")
+
+    def for_query(self, text: str | None) -> "Calibration":
+        """The rule for one query: the ``detail`` one when ``text`` names a colour or a count.
+
+        Parameters
+        ----------
+        text : str or None
+            The query's words; None or "" for a picture query (the general rule).
+
+        Returns
+        -------
+        Calibration
+            A calibration with a single rule (``detail`` None).
+        """
+        from ._detail import names_a_detail
+
+        if self.detail is None:
+            return self
+        if names_a_detail(text):
+            return replace(self, scale=self.detail[0], bias=self.detail[1], detail=None,
+                           source=f"{self.source}; the rule for queries that name a colour "
+                                  "or a count")
+        return replace(self, detail=None)
 
     def logits(self, scores: np.ndarray, collection: np.ndarray | None = None) -> np.ndarray:
         """The match logits of ``scores`` (a query's cosines; rows: queries).
@@ -72,9 +115,28 @@ class Calibration:
         """``sigmoid(logits)``: each score's probability of being a match (see :meth:`logits`)."""
         return _sigmoid(self.logits(scores, collection))
 
+    def query_probabilities(self, queries, scores) -> np.ndarray:
+        """Each text query's scores through its own rule (:meth:`for_query`).
+
+        Parameters
+        ----------
+        queries : sequence of str, length q
+        scores : np.ndarray, (q, n)
+            Each query's cosines against the whole collection.
+        """
+        scores = np.asarray(scores, np.float64)
+        if len(queries) != len(scores):
+            raise ValueError(f"{len(queries)} queries but {len(scores)} rows of scores")
+        return np.stack([self.for_query(q).probabilities(row) for q, row in zip(queries, scores)]) \
+            if len(scores) else np.zeros_like(scores)
+
     def save(self, path, weights_sha256: str = "") -> None:
         """Write the calibration as JSON, with the hash of the weights it was fitted to."""
         data = dict(asdict(self), weights_sha256=weights_sha256)
+        if self.detail is None:
+            del data["detail"]
+        else:
+            data["detail"] = list(self.detail)
         Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -93,7 +155,8 @@ class Calibration:
             data = json.loads(path.read_text(encoding="utf-8"))
             saved_for = data.pop("weights_sha256", "")
             calibration = cls(**data)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError) as err:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError,
+                AttributeError, ValueError) as err:
             raise ValueError(f"{path} is not a calibration file ({err})") from err
         if weights_sha256 is not None and saved_for != weights_sha256:
             return None

@@ -34,11 +34,12 @@ _LOCK = threading.Lock()
 
 def fit_calibration(scores: np.ndarray, relevant: np.ndarray, method: str = "zscore",
                     collection: np.ndarray | None = None, source: str = "",
-                    query_weight: np.ndarray | None = None) -> Calibration:
+                    query_weight: np.ndarray | None = None, cut: str = "logistic") -> Calibration:
     """Fit a :class:`Calibration` on labelled queries: their scores and which pictures are right.
 
     Every query gets the same total weight, however many pictures it has, so that
     a query with many right pictures does not decide the cut-off of all others.
+    The slope is a logistic regression's; where p = 0.5 falls is ``cut``'s choice.
 
     Parameters
     ----------
@@ -53,6 +54,11 @@ def fit_calibration(scores: np.ndarray, relevant: np.ndarray, method: str = "zsc
         Where the fit comes from, for :attr:`Calibration.source`.
     query_weight : np.ndarray, optional, (q,)
         Another weight for each query (default: the same for all).
+    cut : {"logistic", "f1"}
+        "logistic": p = 0.5 where the (class-balanced) logistic fit puts it, which
+        favours recall when the other pictures are many. "f1": the same slope, moved
+        so that p >= 0.5 is the single threshold with the best mean F1 over the
+        labelled queries (what bench_matches measures; the course models use it).
 
     Returns
     -------
@@ -69,7 +75,25 @@ def fit_calibration(scores: np.ndarray, relevant: np.ndarray, method: str = "zsc
     if query_weight is not None:
         weight = weight * np.asarray(query_weight, np.float64).reshape(-1, 1)
     scale, bias = fit_logistic(x, relevant, weight)
+    if cut == "f1":
+        bias = -scale * best_f1_threshold(x, relevant)
+    elif cut != "logistic":
+        raise ValueError(f'cut must be "logistic" or "f1", not {cut!r}')
     return Calibration(method, scale, bias, source or f"fitted on {len(scores)} labelled queries")
+
+
+def best_f1_threshold(x: np.ndarray, relevant: np.ndarray) -> float:
+    """The threshold on ``x`` (queries x pictures) with the best mean F1 over the queries.
+
+    Halfway between the lowest value kept and the next one below it, so that
+    rounding cannot move a picture across it.
+    """
+    from ._measure import best_global_threshold
+
+    x = np.asarray(x, np.float64)
+    t = best_global_threshold(x, relevant).threshold
+    below = x[x < t]
+    return float((t + below.max()) / 2) if below.size else float(t) - 1e-6
 
 
 def class_weights(relevant: np.ndarray) -> np.ndarray:
@@ -84,12 +108,14 @@ def class_weights(relevant: np.ndarray) -> np.ndarray:
     return np.where(relevant, 0.5 / np.maximum(right, 1), 0.5 / np.maximum(other, 1))
 
 
-def calibration_for(model: LoadedModel) -> Calibration:
+def calibration_for(model: LoadedModel, query: str | None = None) -> Calibration:
     """The calibration that turns ``model``'s cosines into match probabilities.
 
     Every family uses the z-score rule. The course's clip-art models have theirs
     fitted on generated scenes (saved beside their weights, refitted when the weights
-    change); other models get :data:`DEFAULT_CALIBRATION`. SigLIP's own sigmoid
+    change), with a stricter rule for queries that name a colour or a count
+    (:meth:`Calibration.for_query`); other models get :data:`DEFAULT_CALIBRATION`.
+    SigLIP's own sigmoid
     (:func:`own_sigmoid`) was measured too: at p >= 0.5 it calls too few pictures
     matches (bench/RESULTS.md, "bench_matches"), as SigLIP's probabilities for right
     captions are often well below one half.
@@ -97,6 +123,9 @@ def calibration_for(model: LoadedModel) -> Calibration:
     Parameters
     ----------
     model : LoadedModel
+    query : str, optional
+        A text query's words: the rule for that query (:meth:`Calibration.for_query`).
+        Without it, the calibration with both rules.
 
     Returns
     -------
@@ -112,7 +141,8 @@ def calibration_for(model: LoadedModel) -> Calibration:
     with _LOCK:
         if key not in _CACHE:
             _CACHE[key] = _clipart_calibration(model, folder, sha)
-        return _CACHE[key]
+        calibration = _CACHE[key]
+    return calibration if query is None else calibration.for_query(query)
 
 
 def own_sigmoid(model: LoadedModel) -> Calibration:
@@ -127,18 +157,35 @@ def own_sigmoid(model: LoadedModel) -> Calibration:
 def _clipart_calibration(model: LoadedModel, folder: Path, sha: str) -> Calibration:
     path = folder / CALIBRATION_FILE
     saved = Calibration.load(path, sha)
-    if saved is not None:
+    if saved is not None and saved.detail is not None:   # an older file has one rule
         return saved
-    scores, relevant = clipart_scores(model, CALIBRATION_SEED, CALIBRATION_SCENES_PER_KIND)
-    fitted = fit_calibration(scores, relevant, "zscore", source=(
-        f"z-score rule fitted on {relevant.shape[1]} generated clip-art scenes "
-        f"(seed {CALIBRATION_SEED}): one query per kind and {len(relevant) - 10} attribute "
-        "queries"))
+    fitted = fit_clipart_calibration(model)
     try:
         fitted.save(path, sha)
     except OSError as err:     # a read-only install: fit again next time, say why once
         _log.info("could not save %s (%s); it is refitted in each new process", path, err)
     return fitted
+
+
+def fit_clipart_calibration(model: LoadedModel) -> Calibration:
+    """A course model's calibration, fitted on generated scenes it is never measured on.
+
+    Two z-score rules, each cut where its labelled queries' mean F1 is best:
+    one fitted on a plain query per kind ("a photo of a cat": the kind's
+    pictures are right), one on the attribute queries ("a red car": only the red
+    cars are right), for queries that name a colour or a count.
+    """
+    from ..clipart import SCENE_KINDS
+
+    scores, relevant = clipart_scores(model, CALIBRATION_SEED, CALIBRATION_SCENES_PER_KIND)
+    kinds = len(SCENE_KINDS)     # clipart_scores asks one query per kind first
+    plain = fit_calibration(scores[:kinds], relevant[:kinds], "zscore", cut="f1")
+    detail = fit_calibration(scores[kinds:], relevant[kinds:], "zscore", cut="f1")
+    return Calibration("zscore", plain.scale, plain.bias, source=(
+        f"z-score rules fitted on {relevant.shape[1]} generated clip-art scenes (seed "
+        f"{CALIBRATION_SEED}): one query per kind, and {len(relevant) - kinds} attribute "
+        "queries for queries that name a colour or a count"),
+        detail=(detail.scale, detail.bias))
 
 
 def clipart_scores(model: LoadedModel, seed: int, per_kind: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._calibrate import MATCH_PROBABILITY, Calibration
+from ._detail import names_a_detail
 from ._measure import CutoffScore, best_global_threshold, cutoff_score, oracle_cutoff
 from ..models import LoadedModel
 
@@ -30,51 +31,64 @@ class QueryGroup:
         return len(self.queries)
 
 
-def kind_queries(scenes) -> QueryGroup:
-    """The held-out kind-level queries ("a quiet pond between the hills"): right = that kind."""
+def kind_queries(scenes, details: bool = True) -> QueryGroup:
+    """The held-out kind-level queries ("a quiet pond between the hills") and their right pictures.
+
+    Parameters
+    ----------
+    scenes : list of Scene
+    details : bool
+        True: a query that names a detail the painter records ("a red vehicle on the
+        road", "two dogs playing outside": :func:`recorded_details`) is right only for
+        the pictures of its kind that show it. False: every picture of the kind is
+        right, whatever the query says (how the course's held-out queries are scored
+        for retrieval).
+    """
     from ..clipart import HELDOUT_QUERIES
 
-    kinds = [s.kind for s in scenes]
-    relevant = np.array([[k in right for k in kinds] for _, right in HELDOUT_QUERIES])
+    def right(scene, query, kinds):
+        wanted = recorded_details(query, kinds) if details else {}
+        return scene.kind in kinds and all(scene.attributes.get(key) == value
+                                           for key, value in wanted.items())
+
+    relevant = np.array([[right(s, q, kinds) for s in scenes] for q, kinds in HELDOUT_QUERIES])
     keep = relevant.any(axis=1)
-    return QueryGroup("kind", tuple(q for (q, _), ok in zip(HELDOUT_QUERIES, keep) if ok),
-                      relevant[keep])
+    return QueryGroup("kind" if details else "kind, any of the kind right",
+                      tuple(q for (q, _), ok in zip(HELDOUT_QUERIES, keep) if ok), relevant[keep])
 
 
-def names_a_detail(query: str, kinds) -> bool:
-    """Whether ``query`` names a detail the painter records for one of ``kinds``.
+def recorded_details(query: str, kinds) -> dict:
+    """The details the painter records for ``kinds`` that ``query`` names, as attributes.
 
-    A detail is a colour of that kind ("a fancy black *sedan*") or a count word
-    ("*two* dogs playing outside"). Some held-out kind-level queries do, yet count
-    every picture of the kind as right: a model that reads the detail ranks the
-    other colours lower, and a cut-off then leaves them out (bench_matches reports
-    those queries apart).
+    A colour of that kind ("a fancy black *sedan*": ``{"colour": "black"}``) or a count
+    word ("*two* dogs playing outside": ``{"count": 2}``). "snowy peaks above blue
+    water" names a colour, but not one the painter records for a lake: ``{}``.
     """
     from ..clipart import ATTRIBUTE_VALUES, COUNT_WORDS
 
     words = set(query.lower().replace(",", " ").split())
-    counts = {w for n, w in COUNT_WORDS.items() if n > 1}
-    colours = {c for kind in kinds for c in ATTRIBUTE_VALUES.get((kind, "colour"), ())}
-    return bool(words & (counts | colours))
+    found = {}
+    for kind in kinds:
+        for colour in ATTRIBUTE_VALUES.get((kind, "colour"), ()):
+            if colour in words:
+                found["colour"] = colour
+        for n in ATTRIBUTE_VALUES.get((kind, "count"), ()):
+            if n > 1 and COUNT_WORDS.get(n) in words:
+                found["count"] = n
+    return found
 
 
 def _split_by_detail(group: QueryGroup) -> list[tuple[QueryGroup, np.ndarray]]:
-    from ..clipart import HELDOUT_QUERIES
-
-    rights = dict(HELDOUT_QUERIES)
-    flags = np.array([names_a_detail(q, rights[q]) for q in group.queries], bool)
+    flags = np.array([names_a_detail(q) for q in group.queries], bool)
     return [(QueryGroup(name, tuple(q for q, k in zip(group.queries, keep) if k),
                         group.relevant[keep]), keep)
             for name, keep in (("kind, no detail named", ~flags), ("kind, names a detail", flags))]
 
 
 def split_by_detail(group: QueryGroup) -> tuple[QueryGroup, QueryGroup]:
-    """A kind group's queries that name no detail, and those that do (:func:`names_a_detail`).
+    """A group's queries that name no colour or count, and those that do (:func:`names_a_detail`).
 
-    Parameters
-    ----------
-    group : QueryGroup
-        Made by :func:`kind_queries` (its queries' right kinds are the held-out ones).
+    The calibration judges the two with different rules (:meth:`Calibration.for_query`).
     """
     (plain, _), (detailed, _) = _split_by_detail(group)
     return plain, detailed
@@ -82,12 +96,11 @@ def split_by_detail(group: QueryGroup) -> tuple[QueryGroup, QueryGroup]:
 
 def cutoffs_by_detail(measured: "Measured",
                       calibration: Calibration) -> list[tuple[QueryGroup, "CutoffRow"]]:
-    """A kind row of :func:`cutoff_table` split as :func:`split_by_detail` splits its queries.
+    """A row of :func:`cutoff_table` split as :func:`split_by_detail` splits its queries.
 
     Parameters
     ----------
     measured : Measured
-        A row whose group came from :func:`kind_queries`.
     calibration : Calibration
         The cut-off to judge (the one the row was measured with).
 
@@ -164,8 +177,10 @@ def compare_cutoffs(model_name: str, collection: str, scores: np.ndarray, group:
         The group's cosines against every picture of the collection.
     group : QueryGroup
     calibration : Calibration
+        Each query is judged by its own rule (:meth:`Calibration.for_query`).
     """
-    auto = cutoff_score(calibration.probabilities(scores) >= MATCH_PROBABILITY, group.relevant)
+    auto = cutoff_score(calibration.query_probabilities(group.queries, scores)
+                        >= MATCH_PROBABILITY, group.relevant)
     return CutoffRow(model_name, collection, group.name, len(group), auto,
                      best_global_threshold(scores, group.relevant),
                      oracle_cutoff(scores, group.relevant))
