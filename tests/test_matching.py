@@ -337,3 +337,24 @@ def test_an_index_judges_a_text_query_by_its_words(tmp_path):
     # A calibration passed in is also judged by the query's words.
     assert index.search_text(model, query, k=None, matches="auto",
                              calibration=calibration_for(model)) == found
+
+
+def test_each_rule_is_fitted_on_queries_like_those_it_judges():
+    from imgsearch_helpers.clipart import ZERO_SHOT_PROMPTS, generate_dataset
+    from imgsearch_helpers.matching import (CALIBRATION_SEED, attribute_queries,
+                                            calibration_queries, names_a_detail)
+
+    scenes = generate_dataset(60, CALIBRATION_SEED, check=False)
+    plain, detailed = calibration_queries(scenes, per_kind=3)
+    assert set(ZERO_SHOT_PROMPTS.values()) <= set(plain.queries)
+    assert len(plain) > len(ZERO_SHOT_PROMPTS) and not any(map(names_a_detail, plain.queries))
+    attributes = attribute_queries(scenes)
+    assert detailed.queries[:len(attributes)] == attributes.queries
+    captions = detailed.queries[len(attributes):]
+    assert captions and all(map(names_a_detail, captions))
+    assert plain.relevant.shape == (len(plain), len(scenes)) and plain.relevant.any(axis=1).all()
+    assert detailed.relevant.any(axis=1).all()
+    # A caption is right for pictures of one kind only; the same seed draws the same captions.
+    kinds = np.array([s.kind for s in scenes])
+    assert all(len(set(kinds[row])) == 1 for row in detailed.relevant[len(attributes):])
+    assert calibration_queries(scenes, per_kind=3)[1].queries == detailed.queries

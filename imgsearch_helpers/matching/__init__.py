@@ -30,7 +30,8 @@ from ._detail import COLOUR_WORDS, NUMBER_WORDS, names_a_detail
 from ._fit import (CALIBRATION_SEED, DEFAULT_CALIBRATION, calibration_for, clipart_scores,
                    fit_calibration, fit_clipart_calibration, own_sigmoid)
 from ._groups import (HELDOUT_PER_KIND, HELDOUT_SEED, CutoffRow, Measured, QueryGroup,
-                      attribute_queries, clipart_collections, compare_cutoffs, cutoff_table,
+                      attribute_queries, calibration_queries, clipart_collections,
+                      compare_cutoffs, cutoff_table,
                       cutoffs_by_detail, kind_queries, recorded_details, split_by_detail)
 from ._measure import (CutoffScore, average_precision_rows, best_global_threshold, cutoff_score,
                        oracle_cutoff, prf, simulate_feedback)
@@ -41,5 +42,5 @@ __all__ = ["Calibration", "calibration_for", "own_sigmoid", "fit_calibration", "
            "best_global_threshold", "oracle_cutoff", "prf", "average_precision_rows",
            "simulate_feedback", "QueryGroup", "CutoffRow", "Measured", "cutoff_table",
            "compare_cutoffs", "cutoffs_by_detail", "kind_queries", "names_a_detail", "split_by_detail",
-           "recorded_details", "COLOUR_WORDS", "NUMBER_WORDS", "fit_clipart_calibration",
+           "recorded_details", "calibration_queries", "COLOUR_WORDS", "NUMBER_WORDS", "fit_clipart_calibration",
            "attribute_queries", "clipart_collections", "HELDOUT_SEED", "HELDOUT_PER_KIND"]

@@ -170,22 +170,26 @@ def _clipart_calibration(model: LoadedModel, folder: Path, sha: str) -> Calibrat
 def fit_clipart_calibration(model: LoadedModel) -> Calibration:
     """A course model's calibration, fitted on generated scenes it is never measured on.
 
-    Two z-score rules, each cut where its labelled queries' mean F1 is best:
-    one fitted on a plain query per kind ("a photo of a cat": the kind's
-    pictures are right), one on the attribute queries ("a red car": only the red
-    cars are right), for queries that name a colour or a count.
+    Two z-score rules, each fitted on the kind of query it judges
+    (:func:`~imgsearch_helpers.matching.calibration_queries`) and cut where those
+    queries' mean F1 is best: one for queries that name no colour or count ("a photo
+    of a cat": the kind's pictures are right), one for queries that name one ("a red
+    car": only the red cars are right).
     """
-    from ..clipart import SCENE_KINDS
+    from ..clipart import generate_dataset
+    from ..embeddings import embed_texts
+    from ._groups import calibration_queries, embed_collection
 
-    scores, relevant = clipart_scores(model, CALIBRATION_SEED, CALIBRATION_SCENES_PER_KIND)
-    kinds = len(SCENE_KINDS)     # clipart_scores asks one query per kind first
-    plain = fit_calibration(scores[:kinds], relevant[:kinds], "zscore", cut="f1")
-    detail = fit_calibration(scores[kinds:], relevant[kinds:], "zscore", cut="f1")
+    scenes = generate_dataset(CALIBRATION_SCENES_PER_KIND * 10, CALIBRATION_SEED, check=False)
+    pictures = embed_collection(model, scenes)
+    groups = calibration_queries(scenes)
+    plain, detailed = (fit_calibration(embed_texts(model, list(g.queries)) @ pictures.T,
+                                       g.relevant, "zscore", cut="f1") for g in groups)
     return Calibration("zscore", plain.scale, plain.bias, source=(
-        f"z-score rules fitted on {relevant.shape[1]} generated clip-art scenes (seed "
-        f"{CALIBRATION_SEED}): one query per kind, and {len(relevant) - kinds} attribute "
-        "queries for queries that name a colour or a count"),
-        detail=(detail.scale, detail.bias))
+        f"z-score rules fitted on {len(scenes)} generated clip-art scenes (seed "
+        f"{CALIBRATION_SEED}): {len(groups[0])} queries that name no colour or count, and "
+        f"{len(groups[1])} attribute queries and captions for those that do"),
+        detail=(detailed.scale, detailed.bias))
 
 
 def clipart_scores(model: LoadedModel, seed: int, per_kind: int) -> tuple[np.ndarray, np.ndarray]:

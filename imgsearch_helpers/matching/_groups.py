@@ -141,6 +141,57 @@ def attribute_queries(scenes) -> QueryGroup:
                       relevant[keep])
 
 
+def calibration_queries(scenes, per_kind: int = 6,
+                        seed: int = 0) -> tuple[QueryGroup, QueryGroup]:
+    """Labelled queries to fit the two rules of a calibration on: plain ones, and detailed ones.
+
+    Each rule is fitted on the kind of query it will judge (:func:`names_a_detail`):
+
+    - plain: the zero-shot prompt of each kind ("a photo of a cat") and up to
+      ``per_kind`` of the scenes' own English captions per kind that name no colour or
+      count ("a quiet lake in daylight"); right: that kind;
+    - detailed: :func:`attribute_queries` and up to ``per_kind`` captions per kind that
+      name one ("a red car parked outside", "blue water and snowy mountains"); right:
+      the pictures of that kind that show what the painter records of it
+      (:func:`recorded_details`; every picture of the kind for a detail it does not
+      record).
+
+    Parameters
+    ----------
+    scenes : list of Scene
+    per_kind : int
+        Captions per kind in each group.
+    seed : int
+        Which captions are drawn.
+    """
+    from ..clipart import SCENE_KINDS, ZERO_SHOT_PROMPTS
+
+    rng = np.random.default_rng(seed)
+    kinds = np.array([s.kind for s in scenes])
+    plain = [(ZERO_SHOT_PROMPTS[k], kinds == k) for k in SCENE_KINDS]
+    detailed = []
+    for kind in SCENE_KINDS:
+        captions = sorted({c for s in scenes if s.kind == kind
+                           for c, lang in zip(s.captions, s.languages) if lang == "en"})
+        found = {False: [], True: []}
+        for caption in rng.permutation(captions):
+            names = names_a_detail(caption)
+            if len(found[names]) >= per_kind:
+                continue
+            wanted = recorded_details(caption, (kind,)) if names else {}
+            right = np.array([s.kind == kind and all(s.attributes.get(key) == value
+                                                     for key, value in wanted.items())
+                              for s in scenes])
+            if right.any():
+                found[names].append((str(caption), right))
+        plain += found[False]
+        detailed += found[True]
+    attributes = attribute_queries(scenes)
+    detailed = list(zip(attributes.queries, attributes.relevant)) + detailed
+    return tuple(QueryGroup(name, tuple(q for q, _ in pairs), np.array([r for _, r in pairs]))
+                 for name, pairs in (("plain", plain), ("detailed", detailed)))
+
+
 def mixed(groups) -> QueryGroup:
     """All the groups' queries together (over the same pictures)."""
     return QueryGroup("all", tuple(q for g in groups for q in g.queries),
