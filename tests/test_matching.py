@@ -97,8 +97,8 @@ def test_the_course_models_have_a_zscore_calibration_fitted_to_their_weights(nam
     model = load_model(name, device="cpu")
     cal = calibration_for(model)
     assert cal.method == "zscore" and cal.scale > 0 and "generated clip-art" in cal.source
-    # A second, stricter rule for queries that name a colour or a count: a higher z cut.
-    assert cal.detail is not None and -cal.detail[1] / cal.detail[0] > -cal.bias / cal.scale
+    # A second rule, with a measure of its own, for queries that name a colour or a count.
+    assert isinstance(cal.detail, Calibration) and cal.detail.detail is None
     assert calibration_for(model, "a red car") == cal.for_query("a red car") != cal.for_query("a car")
     # Saved beside the weights for the weights it was fitted to.
     assert Calibration.load(Path(model.info.source) / CALIBRATION_FILE,
@@ -279,10 +279,11 @@ def test_kind_queries_are_right_only_where_the_painter_drew_the_detail_they_name
 
 
 def test_a_query_that_names_a_detail_is_judged_by_its_own_rule(tmp_path):
-    cal = Calibration("zscore", 4.0, -6.0, "both", detail=(5.0, -12.5))
+    cal = Calibration("zscore", 4.0, -6.0, "both", detail=Calibration("sigmoid", 5.0, -2.5))
     plain, strict = cal.for_query("a cat"), cal.for_query("a red cat")
-    assert (plain.scale, plain.bias, plain.detail) == (4.0, -6.0, None)
-    assert (strict.scale, strict.bias, strict.detail) == (5.0, -12.5, None)
+    assert (plain.method, plain.scale, plain.bias, plain.detail) == ("zscore", 4.0, -6.0, None)
+    assert (strict.method, strict.scale, strict.bias, strict.detail) == ("sigmoid", 5.0, -2.5, None)
+    assert plain.cut() == "z >= 1.5" and strict.cut() == "cosine >= 0.5"
     assert cal.for_query(None) == plain and plain.for_query("a red cat") == plain
     scores = np.array([[0.1, 0.2, 0.3, 0.9], [0.1, 0.2, 0.3, 0.9]])
     both = cal.query_probabilities(["a cat", "a red cat"], scores)
@@ -294,11 +295,12 @@ def test_a_query_that_names_a_detail_is_judged_by_its_own_rule(tmp_path):
     path = tmp_path / "calibration.json"
     cal.save(path, "abc")
     assert Calibration.load(path, "abc") == cal
-    path.write_text('{"method": "zscore", "scale": 1, "bias": 0, "detail": [1]}')
-    with pytest.raises(ValueError, match="not a calibration file"):
-        Calibration.load(path)
-    for detail in [(0.0, 1.0), (1.0, float("nan")), "ab"]:
-        with pytest.raises(ValueError):
+    for broken in ('[1, 2]', '{"method": "sigmoid", "scale": 0, "bias": 0}'):
+        path.write_text('{"method": "zscore", "scale": 1, "bias": 0, "detail": %s}' % broken)
+        with pytest.raises(ValueError, match="not a calibration file"):
+            Calibration.load(path)
+    for detail in [(5.0, 1.0), "ab", cal]:     # cal has a second rule of its own
+        with pytest.raises(ValueError, match="detail must be"):
             Calibration("zscore", 1.0, 0.0, detail=detail)
 
 
@@ -358,3 +360,12 @@ def test_each_rule_is_fitted_on_queries_like_those_it_judges():
     kinds = np.array([s.kind for s in scenes])
     assert all(len(set(kinds[row])) == 1 for row in detailed.relevant[len(attributes):])
     assert calibration_queries(scenes, per_kind=3)[1].queries == detailed.queries
+
+
+def test_how_many_match_is_said_the_same_way_everywhere():
+    from imgsearch_helpers.matching import match_words
+
+    assert [match_words(n) for n in (0, 1, 23)] == [
+        "0 pictures match", "1 picture matches", "23 pictures match"]
+    assert match_words(1, 50) == "1 of 50 pictures matches"
+    assert match_words(5, 50) == "5 of 50 pictures match"

@@ -11,7 +11,7 @@ from typing import Sequence
 
 
 from ._gallery import Embedded, Gallery
-from ._feedback import judged, match_words, refined
+from ._feedback import judged, refined
 from ._view import THUMB_PX, AppView, thumb_html
 from ._why import why_thumb
 from ._when import Taken, search_taken
@@ -19,7 +19,7 @@ from ..display import thumbnail_data_uri
 from ..embeddings import embed_images, embed_texts
 from ..images import ImageLoadError
 from ..index import ImageIndex
-from ..matching import MATCH_PROBABILITY, calibration_for
+from ..matching import MATCH_PROBABILITY, calibration_for, match_words
 from ..models import LoadedModel, ModelNotAvailableError, load_model
 from ..search import SearchResult
 

@@ -29,8 +29,3 @@ def judged(vector, embedded: Embedded, results: list[SearchResult], calibration:
     counted = p if counted_rows is None else p[counted_rows]
     matches = int(np.count_nonzero(counted >= MATCH_PROBABILITY))
     return [SearchResult(r.item, r.score, r.index, float(p[r.index])) for r in results], matches
-
-
-def match_words(n: int) -> str:
-    """ "1 picture matches", "23 pictures match"."""
-    return "1 picture matches" if n == 1 else f"{n} pictures match"

@@ -18,7 +18,7 @@ from ..embeddings import embed_images, embed_texts
 from ..images import SCAN_EXTENSIONS, ImageLoadError
 from ..settings import COMMAND_TOP_K, DUPLICATE_THRESHOLD
 from ..index import SORTS, parse_when
-from ..matching import MATCH_PROBABILITY, calibration_for, refine
+from ..matching import MATCH_PROBABILITY, calibration_for, match_words, refine
 from ..similarity import NEGATIVE_WEIGHT, combine_queries, duplicate_threshold, near_duplicates
 
 _RAW = argparse.RawDescriptionHelpFormatter
@@ -411,8 +411,7 @@ def _print_results(args, folder, index, answers, counts=None) -> None:
         if counts is not None:
             n = counts[label]
             shown_note = f" ({len(hits)} shown)" if len(hits) < n else ""
-            print((f"{n} of {len(index)} pictures match" if n != 1
-                   else f"1 of {len(index)} pictures matches") + shown_note)
+            print(match_words(n, len(index)) + shown_note)
 
 
 def _uses_time(args) -> bool:

@@ -24,7 +24,8 @@ Inside: ``_calibrate`` (the rules), ``_detail`` (which words name a detail), ``_
 ``_feedback`` (refine), ``_groups`` (labelled query groups on clip-art,
 the cut-off table), ``_measure`` (precision/recall/F1 of a cut-off, mAP per round).
 """
-from ._calibrate import CALIBRATION_FILE, MATCH_PROBABILITY, Calibration, weights_sha256
+from ._calibrate import (CALIBRATION_FILE, MATCH_PROBABILITY, Calibration, match_words,
+                         weights_sha256)
 from ._feedback import ROCCHIO_WEIGHTS, refine
 from ._detail import COLOUR_WORDS, NUMBER_WORDS, names_a_detail
 from ._fit import (CALIBRATION_SEED, DEFAULT_CALIBRATION, calibration_for, clipart_scores,
@@ -37,7 +38,7 @@ from ._measure import (CutoffScore, average_precision_rows, best_global_threshol
                        oracle_cutoff, prf, simulate_feedback)
 
 __all__ = ["Calibration", "calibration_for", "own_sigmoid", "fit_calibration", "clipart_scores",
-           "refine", "MATCH_PROBABILITY", "weights_sha256", "CALIBRATION_FILE", "CALIBRATION_SEED",
+           "refine", "match_words", "MATCH_PROBABILITY", "weights_sha256", "CALIBRATION_FILE", "CALIBRATION_SEED",
            "DEFAULT_CALIBRATION", "ROCCHIO_WEIGHTS", "CutoffScore", "cutoff_score",
            "best_global_threshold", "oracle_cutoff", "prf", "average_precision_rows",
            "simulate_feedback", "QueryGroup", "CutoffRow", "Measured", "cutoff_table",

@@ -16,6 +16,17 @@ CALIBRATION_FILE = "calibration.json"
 _METHODS = ("sigmoid", "zscore")
 
 
+def match_words(n: int, total: int | None = None) -> str:
+    """How many pictures match, as the app and the command say it.
+
+    ``match_words(1)`` is "1 picture matches", ``match_words(23)`` "23 pictures match",
+    ``match_words(1, 50)`` "1 of 50 pictures matches".
+    """
+    if total is None:
+        return "1 picture matches" if n == 1 else f"{n} pictures match"
+    return f"1 of {total} pictures matches" if n == 1 else f"{n} of {total} pictures match"
+
+
 @dataclass(frozen=True)
 class Calibration:
     """How cosine scores of one model become match probabilities ``p_match``.
@@ -27,11 +38,12 @@ class Calibration:
     A CLIP model has no bias and its cosines shift from query to query, so what
     holds across queries is how far a picture stands out from the rest.
 
-    A calibration may hold a second ``(scale, bias)``, ``detail``, for text queries
-    that name a colour or a count ("a red car"): their right pictures are a few
-    among many of the same kind, which all stand out. :meth:`for_query` picks the
-    rule for a query's words; :meth:`logits` and :meth:`probabilities` use the
-    first, the rule for every other query.
+    A calibration may hold a second rule, ``detail``, for text queries that name a
+    colour or a count ("a red car"): their right pictures are a few among many of
+    the same kind, which all stand out. It has a method of its own: for the course
+    CLIP the raw cosine judges such queries better than the z-score.
+    :meth:`for_query` picks the rule for a query's words; :meth:`logits` and
+    :meth:`probabilities` use the first, the rule for every other query.
 
     Attributes
     ----------
@@ -39,33 +51,30 @@ class Calibration:
     scale, bias : float
     source : str
         One line saying where the numbers come from (shown to the user).
-    detail : (float, float) or None
-        ``(scale, bias)`` for queries that name a detail (None: the same rule for all).
+    detail : Calibration or None
+        The rule for queries that name a detail (None: the same rule for all). A
+        mapping with ``method``, ``scale`` and ``bias`` is read as one.
     """
 
     method: str
     scale: float
     bias: float
     source: str = ""
-    detail: tuple[float, float] | None = None
+    detail: "Calibration | None" = None
 
     def __post_init__(self):
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, not {self.method!r}")
-        pairs = [(self.scale, self.bias)]
-        if self.detail is not None:
-            try:
-                detail = tuple(float(x) for x in self.detail)
-            except (TypeError, ValueError):
-                detail = ()
-            if len(detail) != 2:
-                raise ValueError(f"detail must be a (scale, bias) pair, not {self.detail!r}")
-            object.__setattr__(self, "detail", detail)
-            pairs.append(detail)
-        for scale, bias in pairs:
-            if not (math.isfinite(scale) and math.isfinite(bias)) or scale <= 0:
-                raise ValueError(f"scale must be a positive number and bias finite, "
-                                 f"not {scale!r}, {bias!r}")
+        if not (math.isfinite(self.scale) and math.isfinite(self.bias)) or self.scale <= 0:
+            raise ValueError(f"scale must be a positive number and bias finite, "
+                             f"not {self.scale!r}, {self.bias!r}")
+        detail = self.detail
+        if isinstance(detail, dict):
+            detail = Calibration(**detail)
+        if detail is not None and (not isinstance(detail, Calibration)
+                                   or detail.detail is not None):
+            raise ValueError(f"detail must be a Calibration with one rule, not {self.detail!r}")
+        object.__setattr__(self, "detail", detail)
 
     def for_query(self, text: str | None) -> "Calibration":
         """The rule for one query: the ``detail`` one when ``text`` names a colour or a count.
@@ -85,10 +94,14 @@ class Calibration:
         if self.detail is None:
             return self
         if names_a_detail(text):
-            return replace(self, scale=self.detail[0], bias=self.detail[1], detail=None,
-                           source=f"{self.source}; the rule for queries that name a colour "
-                                  "or a count")
+            return replace(self.detail, source=f"{self.source}; the rule for queries that "
+                                               "name a colour or a count")
         return replace(self, detail=None)
+
+    def cut(self) -> str:
+        """Where a match starts, in words: "z >= 1.44" or "cosine >= 0.509"."""
+        measure = "z" if self.method == "zscore" else "cosine"
+        return f"{measure} >= {-self.bias / self.scale:.3g}"
 
     def logits(self, scores: np.ndarray, collection: np.ndarray | None = None) -> np.ndarray:
         """The match logits of ``scores`` (a query's cosines; rows: queries).
@@ -136,7 +149,7 @@ class Calibration:
         if self.detail is None:
             del data["detail"]
         else:
-            data["detail"] = list(self.detail)
+            data["detail"] = {key: data["detail"][key] for key in ("method", "scale", "bias")}
         Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
     @classmethod

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._calibrate import CALIBRATION_FILE, Calibration, fit_logistic, standardise, weights_sha256
+from ._calibrate import (CALIBRATION_FILE, MATCH_PROBABILITY, Calibration, fit_logistic,
+                         standardise, weights_sha256)
 from ..models import LoadedModel, no_text_encoder
 
 _log = logging.getLogger(__name__)
@@ -156,7 +157,11 @@ def own_sigmoid(model: LoadedModel) -> Calibration:
 
 def _clipart_calibration(model: LoadedModel, folder: Path, sha: str) -> Calibration:
     path = folder / CALIBRATION_FILE
-    saved = Calibration.load(path, sha)
+    try:
+        saved = Calibration.load(path, sha)
+    except ValueError as err:  # damaged, or written by an older version: fit again
+        _log.info("%s; fitting the calibration again", err)
+        saved = None
     if saved is not None and saved.detail is not None:   # an older file has one rule
         return saved
     fitted = fit_clipart_calibration(model)
@@ -170,26 +175,35 @@ def _clipart_calibration(model: LoadedModel, folder: Path, sha: str) -> Calibrat
 def fit_clipart_calibration(model: LoadedModel) -> Calibration:
     """A course model's calibration, fitted on generated scenes it is never measured on.
 
-    Two z-score rules, each fitted on the kind of query it judges
-    (:func:`~imgsearch_helpers.matching.calibration_queries`) and cut where those
-    queries' mean F1 is best: one for queries that name no colour or count ("a photo
-    of a cat": the kind's pictures are right), one for queries that name one ("a red
-    car": only the red cars are right).
+    Two rules, each fitted on the kind of query it judges
+    (:func:`~imgsearch_helpers.matching.calibration_queries`): one for queries that
+    name no colour or count ("a photo of a cat": the kind's pictures are right), one
+    for queries that name one ("a red car": only the red cars are right). For each,
+    both measures are fitted (the z-score over the collection and the raw cosine),
+    each cut where its queries' mean F1 is best, and the one with the better F1 on
+    those queries is kept (the z-score on a tie).
     """
     from ..clipart import generate_dataset
     from ..embeddings import embed_texts
     from ._groups import calibration_queries, embed_collection
+    from ._measure import cutoff_score
 
     scenes = generate_dataset(CALIBRATION_SCENES_PER_KIND * 10, CALIBRATION_SEED, check=False)
     pictures = embed_collection(model, scenes)
     groups = calibration_queries(scenes)
-    plain, detailed = (fit_calibration(embed_texts(model, list(g.queries)) @ pictures.T,
-                                       g.relevant, "zscore", cut="f1") for g in groups)
-    return Calibration("zscore", plain.scale, plain.bias, source=(
-        f"z-score rules fitted on {len(scenes)} generated clip-art scenes (seed "
-        f"{CALIBRATION_SEED}): {len(groups[0])} queries that name no colour or count, and "
-        f"{len(groups[1])} attribute queries and captions for those that do"),
-        detail=(detailed.scale, detailed.bias))
+    rules = []
+    for group in groups:
+        scores = embed_texts(model, list(group.queries)) @ pictures.T
+        fits = [fit_calibration(scores, group.relevant, method, cut="f1")
+                for method in ("zscore", "sigmoid")]
+        f1 = [cutoff_score(fit.probabilities(scores) >= MATCH_PROBABILITY, group.relevant).f1
+              for fit in fits]
+        rules.append(fits[int(f1[1] > f1[0])])
+    plain, detailed = rules
+    return Calibration(plain.method, plain.scale, plain.bias, source=(
+        f"fitted on {len(scenes)} generated clip-art scenes (seed {CALIBRATION_SEED}): "
+        f"{len(groups[0])} queries that name no colour or count, and {len(groups[1])} attribute "
+        "queries and captions for those that do"), detail=detailed)
 
 
 def clipart_scores(model: LoadedModel, seed: int, per_kind: int) -> tuple[np.ndarray, np.ndarray]:

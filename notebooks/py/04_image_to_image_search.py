@@ -233,11 +233,14 @@ if dog is not None:
 #
 # One curve is not enough. "a snowman on a winter day" is right for every snow scene; "a snowman
 # with a red hat" only for a few of them, yet all snow scenes stand out from the rest for both.
-# So the calibration has **two rules**, and the query's words choose: a query that names a colour
-# or a count (`names_a_detail`) needs a picture to stand out further. Each rule's cut is placed
-# where it gave the best F1 on labelled queries of its own kind (`calibration_queries`): plain
-# prompts and captions for the first, attribute queries such as "a red car" and captions that
-# name a colour or a count for the second.
+# So the calibration has **two rules**, and the query's words choose: one for queries that name
+# no colour or count, one for those that do (`names_a_detail`). Each rule is fitted on labelled
+# queries of its own kind (`calibration_queries`): plain prompts and captions for the first,
+# attribute queries such as "a red car" and captions that name a colour or a count for the
+# second. Each rule also picks its measure, the z-score or the raw cosine, and its cut: whichever
+# gave the best F1 on those queries. For this CLIP the detail rule judges the raw cosine. A
+# model trained against hard negatives scores "a red car" high only for a red car, so its cosine
+# means the same from one such query to the next, while every car stands out in the z-score.
 
 # %%
 from pathlib import Path
@@ -250,15 +253,18 @@ from imgsearch_helpers.search import all_scores
 
 
 def rule_line(cal):
-    return (f"p = sigmoid({cal.scale:.2f} * z {cal.bias:+.2f}): a match from "
-            f"z = {-cal.bias / cal.scale:.2f}")
+    measure = "z" if cal.method == "zscore" else "cos"
+    return f"p = sigmoid({cal.scale:.2f} * {measure} {cal.bias:+.2f}): a match from {cal.cut()}"
 
 
 calibration = calibration_for(model)
-print(f"{model.name}, {calibration.method} rules; matches: p >= {MATCH_PROBABILITY}")
+print(f"{model.name}; matches: p >= {MATCH_PROBABILITY}")
 print("  a query that names no colour or count:", rule_line(calibration.for_query(None)))
 print("  a query that names one:               ", rule_line(calibration.for_query("a red car")))
 print(f"  ({calibration.source})")
+if model.is_clipart:
+    check(calibration.detail.method == "sigmoid", "for this CLIP the rule for queries that name a "
+          "detail judges the raw cosine: it gave the better F1 on its labelled queries")
 match_queries = ["a snowman on a winter day", "a snowman with a red hat"]
 found_by = {}
 for text in match_queries:
@@ -281,15 +287,15 @@ if model.is_clipart:
         return ", ".join(f"{Path(r.item).name} ({hat(r.item) or 'no'} hat)" for r in results)
     check(0 < len(red_hats) < len(as_plain) and hat(red_hats[0].item) == "red"
           and all(hat(r.item) for r in red_hats),
-          f"“{match_queries[1]}” keeps {len(red_hats)}: {described(red_hats)}, the red hat "
-          f"first; the rule for queries without a detail would call {len(as_plain)} pictures "
-          f"matches: {described(as_plain)}")
+          f"“{match_queries[1]}” keeps {len(red_hats)}, the snowman with a red hat first: "
+          f"{described(red_hats)}; the rule for queries without a detail would call "
+          f"{len(as_plain)} pictures matches: {described(as_plain)}")
 
 # %% [markdown]
 # The two queries' cosines side by side: every picture is a dot, snow scenes in green, and on the
 # right the snowmen with a red hat ringed in red. The dashed line is each query's cut-off, from its
-# own rule. The snow scenes stand out for both queries; the stricter rule of the second query
-# stops after the snowmen, before the snow scenes that have none.
+# own rule. The snow scenes stand out for both queries; the second query's rule, which judges the
+# raw cosine, stops after the snowman with the red hat.
 
 # %%
 import matplotlib.pyplot as plt
@@ -357,22 +363,21 @@ if model.is_clipart:
     check(all(two.auto.f1 > one.f1 for one, two in group_rows("all")),
           "on all the queries together the two rules do better: F1 "
           + ", ".join(f"{one.f1:.2f} -> {two.auto.f1:.2f}" for one, two in group_rows("all")))
-    one, two = before[("gallery", "kind")], rows[("gallery", "kind")]
-    check(two.auto.f1 < one.f1, f"on the gallery's kind-level queries they do worse: F1 "
-          f"{one.f1:.2f} -> {two.auto.f1:.2f}")
+    check(all(row.auto.f1 > before[key].f1 for key, row in rows.items()),
+          "in every group the two rules do better than one")
     held_out = rows[("held-out scenes", "all")]
     check(held_out.auto.f1 > held_out.best_global.f1,
           f"on all the held-out queries together the automatic cut-off beats even the best global "
-          f"threshold, chosen after the fact (F1 {held_out.auto.f1:.3f} against "
-          f"{held_out.best_global.f1:.3f}), though only just")
+          f"threshold, chosen after the fact (F1 {held_out.auto.f1:.2f} against "
+          f"{held_out.best_global.f1:.2f})")
     split = cutoffs_by_detail(measured[0], calibration)
     for part, r in split:
         print(f"  {part.name:22s} {r.queries:3d} queries: auto F1 {r.auto.f1:.2f}, "
               f"oracle {r.oracle.f1:.2f}   e.g. “{part.queries[0]}”")
     (_, plain), (_, detailed) = split
     check(detailed.auto.f1 < plain.auto.f1, "kind-level queries that name a colour or a count "
-          "lose the most: the stricter rule misses their right pictures")
-    check(all(two.oracle.f1 >= two.auto.f1 + 0.2 for _, two in group_rows("attribute")),
+          "lose the most: the rule for details misses some of their right pictures")
+    check(all(two.oracle.f1 >= two.auto.f1 + 0.15 for _, two in group_rows("attribute")),
           "and the ranking is still far better than the cut: on attribute queries the oracle's F1 is "
           + ", ".join(f"{two.oracle.f1:.2f}" for _, two in group_rows("attribute")))
     scale_only = Calibration("sigmoid", model.logit_scale, 0.0)
@@ -380,8 +385,9 @@ if model.is_clipart:
         raw = scale_only.probabilities(m.scores) >= MATCH_PROBABILITY
         raw_f1 = cutoff_score(raw, m.group.relevant).f1
         print(f"\nCLIP's cosines through a sigmoid without a bias: F1 {raw_f1:.2f} "
-              f"(the z-score rules: {m.row.auto.f1:.2f})")
-        check(m.row.auto.f1 > raw_f1 + 0.2, "a probability needs more than the raw cosine")
+              f"(the two rules: {m.row.auto.f1:.2f})")
+        check(m.row.auto.f1 > raw_f1 + 0.2, "a probability needs a fitted cut: the cosine through "
+              "a sigmoid without a bias calls almost everything a match")
 else:
     print("The table measures the course's clip-art models on clip-art scenes; for this model see "
           "bench/RESULTS.md, or fit a calibration on labelled photos of your own (fit_calibration).")
@@ -389,16 +395,16 @@ else:
 # %% [markdown]
 # Read the table honestly. A kind-level query that names a detail ("two dogs playing outside") is
 # right only for the pictures that show it, as the painter drew them. On attribute queries ("a red
-# car" among all the cars) the second rule helps: with one rule every car stood out and was called
-# a match. Over all the queries together, two rules beat one. The gallery's kind-level queries pay
-# for it: "pine trees on a green hill" names a colour that is not the trees', and gets the strict
-# rule; "two cats sitting indoors" is right for two pictures whose cats do not stand out far
-# enough. Each rule was fitted on queries like the ones it judges: the scenes' own captions, with
-# and without a colour or a count, beside the plain prompts and the attribute queries.
+# car" among all the cars) the second rule helps most: with one rule every car stood out and was
+# called a match. Kind-level queries gain too, because their own rule was fitted on queries like
+# them, the scenes' captions, and not on a mix of both kinds. The queries that still lose are
+# kind-level ones that name a colour or a count: "pine trees on a green hill" names a colour that
+# is not the trees', and gets the rule for details; for "two cats sitting indoors" this CLIP
+# cannot count well enough (notebook 06).
 #
-# The best global threshold, remember, was tuned on the answers; the automatic cut-off still does
-# not reach it on every group, and it is far from the oracle on attribute queries, whose ranking is
-# good. How far a picture stands out, and which words the query has, is not yet enough to find each
+# The best global threshold, remember, was tuned on the answers; the automatic cut-off does not
+# reach it on every group, and it is far from the oracle on attribute queries, whose ranking is
+# good. Which words a query has, and how far a picture stands out, is not yet enough to find each
 # query's own cut. bench/RESULTS.md ("bench_matches") lists the rules we tried.
 #
 # ## 5. Learning from a thumbs-up
