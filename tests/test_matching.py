@@ -99,6 +99,9 @@ def test_the_course_models_have_a_zscore_calibration_fitted_to_their_weights(nam
     assert cal.method == "zscore" and cal.scale > 0 and "generated clip-art" in cal.source
     # A second rule, with a measure of its own, for queries that name a colour or a count.
     assert isinstance(cal.detail, Calibration) and cal.detail.detail is None
+    # The committed file is what fitting gives today (nothing stale ships).
+    from imgsearch_helpers.matching import fit_clipart_calibration
+    assert fit_clipart_calibration(model) == cal
     assert calibration_for(model, "a red car") == cal.for_query("a red car") != cal.for_query("a car")
     # Saved beside the weights for the weights it was fitted to.
     assert Calibration.load(Path(model.info.source) / CALIBRATION_FILE,

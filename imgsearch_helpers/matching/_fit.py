@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -203,7 +204,7 @@ def fit_clipart_calibration(model: LoadedModel) -> Calibration:
     return Calibration(plain.method, plain.scale, plain.bias, source=(
         f"fitted on {len(scenes)} generated clip-art scenes (seed {CALIBRATION_SEED}): "
         f"{len(groups[0])} queries that name no colour or count, and {len(groups[1])} attribute "
-        "queries and captions for those that do"), detail=detailed)
+        "queries and captions for those that do"), detail=replace(detailed, source=""))
 
 
 def clipart_scores(model: LoadedModel, seed: int, per_kind: int) -> tuple[np.ndarray, np.ndarray]:

@@ -46,15 +46,24 @@ def kind_queries(scenes, details: bool = True) -> QueryGroup:
     """
     from ..clipart import HELDOUT_QUERIES
 
-    def right(scene, query, kinds):
-        wanted = recorded_details(query, kinds) if details else {}
-        return scene.kind in kinds and all(scene.attributes.get(key) == value
-                                           for key, value in wanted.items())
-
-    relevant = np.array([[right(s, q, kinds) for s in scenes] for q, kinds in HELDOUT_QUERIES])
+    relevant = np.array([_right_pictures(q if details else "", kinds, scenes)
+                         for q, kinds in HELDOUT_QUERIES])
     keep = relevant.any(axis=1)
     return QueryGroup("kind" if details else "kind, any of the kind right",
                       tuple(q for (q, _), ok in zip(HELDOUT_QUERIES, keep) if ok), relevant[keep])
+
+
+def _right_pictures(query: str, kinds, scenes) -> np.ndarray:
+    """Which scenes are of one of ``kinds`` and show every detail of them that ``query`` names.
+
+    The details are those of :func:`recorded_details`, judged by the painter's record
+    (:func:`~imgsearch_helpers.clipart.shows`); a query that names none is right for
+    every scene of its kinds.
+    """
+    from ..clipart import shows
+
+    wanted = recorded_details(query, kinds)
+    return np.array([s.kind in kinds and shows(s.attributes, **wanted) for s in scenes], bool)
 
 
 def recorded_details(query: str, kinds) -> dict:
@@ -178,10 +187,7 @@ def calibration_queries(scenes, per_kind: int = 6,
             names = names_a_detail(caption)
             if len(found[names]) >= per_kind:
                 continue
-            wanted = recorded_details(caption, (kind,)) if names else {}
-            right = np.array([s.kind == kind and all(s.attributes.get(key) == value
-                                                     for key, value in wanted.items())
-                              for s in scenes])
+            right = _right_pictures(str(caption), (kind,), scenes)
             if right.any():
                 found[names].append((str(caption), right))
         plain += found[False]
