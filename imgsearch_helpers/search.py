@@ -189,7 +189,8 @@ def _exact_rank(q: np.ndarray, matrix: np.ndarray, cand: np.ndarray,
 
 
 def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int | None = TOP_K,
-           backend: str = "auto", matches=None, calibration=None) -> list[SearchResult]:
+           backend: str = "auto", matches=None, calibration=None,
+           text: str | None = None) -> list[SearchResult]:
     """Rank ``items`` by cosine similarity of their ``embeddings`` to one ``query`` embedding.
 
     Parameters
@@ -210,10 +211,11 @@ def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int | 
         How scores become probabilities (needed with ``matches``): a
         :class:`~imgsearch_helpers.matching.Calibration`, or the query's model,
         whose calibration :func:`~imgsearch_helpers.matching.calibration_for` finds.
-        For a text query, pass the rule for its words,
-        ``calibration_for(model, "a red car")``: a query that names a colour or a
-        count gets a stricter cut. A model or a two-rule calibration alone judges
-        the query as one that names none (``query`` is only a vector here).
+    text : str, optional
+        The words of a text query: the calibration judges the query by them
+        (:meth:`~imgsearch_helpers.matching.Calibration.for_query`: a query that
+        names a colour or a count, "a red car", gets a stricter rule). Without it,
+        the query is judged as one that names none.
 
     Returns
     -------
@@ -232,7 +234,7 @@ def search(query: np.ndarray, embeddings: np.ndarray, items: Sequence, k: int | 
         idx, scores = top_k(query, embeddings, len(items) if k is None else k, backend=backend)
         return [SearchResult(items[i], float(s), int(i)) for i, s in zip(idx, scores)]
     return [SearchResult(items[i], s, i, p)
-            for i, s, p in match_rows(query, embeddings, matches, calibration, k)]
+            for i, s, p in match_rows(query, embeddings, matches, calibration, k, text)]
 
 
 def all_scores(query: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -247,10 +249,10 @@ def all_scores(query: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 def match_rows(query: np.ndarray, matrix: np.ndarray, matches, calibration,
-               k: int | None = None) -> list[tuple[int, float, float]]:
+               k: int | None = None, text: str | None = None) -> list[tuple[int, float, float]]:
     """``(row, score, p_match)`` of the rows judged to match ``query``, best first.
 
-    ``matches`` and ``calibration`` are as for :func:`search`; at most ``k`` rows.
+    ``matches``, ``calibration`` and ``text`` are as for :func:`search`; at most ``k`` rows.
     """
     from .matching import MATCH_PROBABILITY, Calibration, calibration_for
 
@@ -266,6 +268,7 @@ def match_rows(query: np.ndarray, matrix: np.ndarray, matches, calibration,
         raise ValueError("matches= needs calibration=: the query's model or a Calibration")
     if not isinstance(calibration, Calibration):
         calibration = calibration_for(calibration)
+    calibration = calibration.for_query(text)
     scores = all_scores(query, matrix)
     if len(scores) == 0:
         return []

@@ -339,9 +339,14 @@ def test_an_index_judges_a_text_query_by_its_words(tmp_path):
     # The same query judged as if it named no detail calls more pictures matches.
     loose = index.search_embedding(vector, None, "auto", calibration_for(model).for_query(None))
     assert 0 < len(found) < len(loose)
-    # A calibration passed in is also judged by the query's words.
+    # A calibration passed in is also judged by the query's words, given as text= too.
     assert index.search_text(model, query, k=None, matches="auto",
                              calibration=calibration_for(model)) == found
+    assert index.search_embedding(vector, None, "auto", model, text=query) == found
+    # search() on the same rows: the same matches when it is given the words.
+    same = search(vector, np.asarray(index.embeddings), index.paths, k=None, matches="auto",
+                  calibration=model, text=query)
+    assert [r.item for r in same] == [r.item for r in found]
 
 
 def test_each_rule_is_fitted_on_queries_like_those_it_judges():

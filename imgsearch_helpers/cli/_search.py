@@ -351,9 +351,8 @@ def run_search(args) -> int:
         # only the words it adds count ("cat - red" asks for no colour).
         words = " ".join(t.value for t in terms if not t.is_image and t.sign > 0)
         hits = index.search_embedding(
-            vector, None if matches else k, matches,
-            calibration.for_query(words) if calibration else None, taken_after=args.after,
-            taken_before=args.before, sort=args.sort)
+            vector, None if matches else k, matches, calibration, text=words,
+            taken_after=args.after, taken_before=args.before, sort=args.sort)
         counts[label] = len(hits)
         answers.append((label, hits[:k] if k is not None else hits))
     _print_results(args, folder, index, answers, counts if args.matches else None)

@@ -392,17 +392,10 @@ class ImageIndex:
         embedder = _as_embedder(model)
         self._check_model(embedder.name)
         self._check_weights(embedder)
-        if matches is not None:
-            from ..matching import Calibration, calibration_for
-
-            if calibration is None:
-                calibration = getattr(embedder, "loaded", None)
-            if isinstance(calibration, Calibration):
-                calibration = calibration.for_query(query)
-            elif calibration is not None:
-                calibration = calibration_for(calibration, query)
+        if matches is not None and calibration is None:
+            calibration = getattr(embedder, "loaded", None)
         return self.search_embedding(embedder.embed_text(query), k, matches, calibration,
-                                     **filters)
+                                     text=query, **filters)
 
     def search_image(self, model, image, k: int = TOP_K) -> list[SearchResult]:
         """The ``k`` images most similar to ``image`` (path, bytes or PIL image).
@@ -418,7 +411,7 @@ class ImageIndex:
         return self.search_embedding(embedder.embed_image(image), k)
 
     def search_embedding(self, vector, k: int | None = TOP_K, matches=None, calibration=None, *,
-                         taken_after=None, taken_before=None,
+                         text: str | None = None, taken_after=None, taken_before=None,
                          sort: str = "relevance") -> list[SearchResult]:
         """The ``k`` nearest images to a unit ``vector`` of the index's model.
 
@@ -427,8 +420,9 @@ class ImageIndex:
         vector : array, (dim,)
         k : int or None
             At most this many results (None: no limit).
-        matches, calibration
-            As for :func:`~imgsearch_helpers.search.search`: only the images judged to match.
+        matches, calibration, text
+            As for :func:`~imgsearch_helpers.search.search`: only the images judged to
+            match, the query judged by its words ``text``.
         taken_after, taken_before : date, datetime or str, optional
             Only images taken in ``[taken_after, taken_before)`` (see :attr:`captures`);
             a bare date ("2024-05-01") is its whole day.
@@ -455,7 +449,7 @@ class ImageIndex:
         if len(matrix) == 0:
             return []
         if matches is not None:
-            found = match_rows(vector, matrix, matches, calibration, k)
+            found = match_rows(vector, matrix, matches, calibration, k, text)
             idx, scores, probs = (list(x) for x in zip(*found)) if found else ([], [], [])
         else:
             idx, scores = top_k(vector, matrix, len(matrix) if k is None else k)

@@ -184,12 +184,13 @@ def fit_clipart_calibration(model: LoadedModel) -> Calibration:
     each cut where its queries' mean F1 is best, and the one with the better F1 on
     those queries is kept (the z-score on a tie).
     """
-    from ..clipart import generate_dataset
+    from ..clipart import SCENE_KINDS, generate_dataset
     from ..embeddings import embed_texts
     from ._groups import calibration_queries, embed_collection
     from ._measure import cutoff_score
 
-    scenes = generate_dataset(CALIBRATION_SCENES_PER_KIND * 10, CALIBRATION_SEED, check=False)
+    scenes = generate_dataset(CALIBRATION_SCENES_PER_KIND * len(SCENE_KINDS), CALIBRATION_SEED,
+                              check=False)
     pictures = embed_collection(model, scenes)
     groups = calibration_queries(scenes)
     rules = []
