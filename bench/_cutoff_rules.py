@@ -114,3 +114,29 @@ def regressed_cut(scores, relevant, is_kind, ridge: float = 10.0):
 
 RULES = {"balanced z fit": balanced_z, "z + distance from top": z_and_top,
          "two Gaussians per query": two_gaussians, "regressed cut per query": regressed_cut}
+
+
+def near_the_best(scores, relevant):
+    """A detail rule tried and not shipped: a match lies within ``delta`` of the query's best cosine.
+
+    Fitted on the calibration queries that name a detail (``matching.calibration_queries``):
+    ``delta`` with the best mean F1. Such a rule always calls the best picture a match, so
+    it cannot say that nothing matches ("a red car" where there is none); the benchmark
+    measures that on ``matching.absent_queries``.
+
+    Returns
+    -------
+    (float, callable)
+        ``delta``, and the rule: cosines (q, n) -> matches (q, n).
+    """
+    from imgsearch_helpers.matching import prf
+
+    scores = np.asarray(scores, np.float64)
+    below = scores.max(axis=1, keepdims=True) - scores
+    deltas = np.arange(0.0, 0.3, 0.0025)
+    delta = float(max(deltas, key=lambda d: prf(below <= d, relevant)[2].mean()))
+
+    def rule(s):
+        s = np.asarray(s, np.float64)
+        return s >= s.max(axis=1, keepdims=True) - delta
+    return delta, rule

@@ -41,15 +41,18 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from _common import table, write_section  # noqa: E402
 from _cutoff_rules import RULES as TRIED_RULES  # noqa: E402
+from _cutoff_rules import near_the_best  # noqa: E402
 
 from imgsearch_helpers import load_model  # noqa: E402
-from imgsearch_helpers.clipart import SCENE_KINDS  # noqa: E402
-from imgsearch_helpers.matching import (CALIBRATION_SEED, MATCH_PROBABILITY,  # noqa: E402
-                                        ROCCHIO_WEIGHTS, Calibration, calibration_for,
+from imgsearch_helpers.clipart import SCENE_KINDS, generate_dataset  # noqa: E402
+from imgsearch_helpers.matching import (CALIBRATION_SCENES_PER_KIND, CALIBRATION_SEED,  # noqa: E402
+                                        MATCH_PROBABILITY, ROCCHIO_WEIGHTS, Calibration,
+                                        calibration_for,
                                         clipart_scores, cutoff_score, fit_calibration, own_sigmoid,
                                         simulate_feedback)
-from imgsearch_helpers.matching import (clipart_collections, compare_cutoffs,  # noqa: E402
-                                        cutoff_table, cutoffs_by_detail, kind_queries)
+from imgsearch_helpers.matching import (absent_queries, calibration_queries,  # noqa: E402
+                                        clipart_collections, compare_cutoffs, cutoff_table,
+                                        cutoffs_by_detail, kind_queries, names_a_detail)
 from imgsearch_helpers.matching._groups import embed_collection, query_scores  # noqa: E402
 
 MODELS = ("imgsearch/clipart-clip", "imgsearch/clipart-siglip")
@@ -67,6 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     cut_rows, alt_rows, fb_rows, rules, detail_rows, tried_rows = [], [], [], [], [], []
+    absent_rows = []
     for name in MODELS:
         model = load_model(name, device="cpu")
         auto = calibration_for(model)
@@ -76,7 +80,8 @@ def main() -> None:
                      f"{auto.detail.scale:.2f}, bias {auto.detail.bias:.2f} (a match from "
                      f"{auto.detail.cut()}). Rules {auto.source}.")
         # The alternatives, fitted on the same calibration scenes as the shipped rule.
-        fit_scores, fit_relevant = clipart_scores(model, CALIBRATION_SEED, 30)
+        fit_scores, fit_relevant = clipart_scores(model, CALIBRATION_SEED,
+                                                  CALIBRATION_SCENES_PER_KIND)
         alternatives = {"two rules (auto)": auto,
                         "one z-score fit for every query": fit_calibration(
                             fit_scores, fit_relevant, "zscore"),
@@ -91,8 +96,41 @@ def main() -> None:
         is_kind = np.arange(len(fit_scores)) < len(SCENE_KINDS)
         tried = {label: make(fit_scores, fit_relevant, is_kind)
                  for label, make in TRIED_RULES.items()}
+        # The detail rule "within delta of the best picture", fitted on the calibration
+        # queries that name a detail, like the shipped detail rule.
+        calib_scenes = generate_dataset(CALIBRATION_SCENES_PER_KIND * len(SCENE_KINDS),
+                                        CALIBRATION_SEED, check=False)
+        detailed = calibration_queries(calib_scenes)[1]
+        calib_pictures = embed_collection(model, calib_scenes)
+        delta, near_best = near_the_best(query_scores(model, detailed, calib_pictures),
+                                         detailed.relevant)
+        collections = clipart_collections(args.per_kind)
+
+        def auto_rule(queries, scores, auto=auto):
+            return auto.query_probabilities(queries, scores) >= MATCH_PROBABILITY
+
+        def near_best_rule(queries, scores, near_best=near_best, auto_rule=auto_rule):
+            detail = np.array([names_a_detail(q) for q in queries], bool)[:, None]
+            return np.where(detail, near_best(scores), auto_rule(queries, scores))
+
         for result in cutoff_table(model, args.per_kind):
             row, scores, group = result
+            if row.group == "attribute":
+                absent = absent_queries(collections[row.collection])
+                absent_scores = (query_scores(model, absent, result.pictures) if len(absent)
+                                 else None)
+                for label, judge in (("two rules (auto)", auto_rule),
+                                     ("best global threshold (after the fact)",
+                                      lambda q, s, t=row.best_global.threshold: s >= t),
+                                     (f"detail rule: within {delta:.3f} of the best picture "
+                                      "(tried)", near_best_rule)):
+                    called = judge(group.queries, scores)
+                    none = ((~judge(absent.queries, absent_scores).any(axis=1)).mean()
+                            if len(absent) else None)
+                    absent_rows.append([name.split("/")[1], row.collection, label,
+                                        f3(cutoff_score(called, group.relevant).f1),
+                                        f"{(~called.any(axis=1)).mean():.2f}", len(absent),
+                                        "-" if none is None else f"{none:.2f}"])
             for label, rule in tried.items():
                 f1 = cutoff_score(rule(scores), group.relevant).f1
                 tried_rows.append([name.split("/")[1], row.collection, row.group, label, f3(f1),
@@ -156,6 +194,17 @@ def main() -> None:
         "threshold's F1 beside it, and the share of the oracle's:\n\n"
         + table(["model", "collection", "queries", "rule", "F1", "global F1", "of oracle",
                  "> global"], tried_rows),
+        "### Queries that no picture answers\n\n"
+        "F1 scores only queries with at least one right picture, and the oracle always "
+        "calls at least the best picture a match. But \"a red car\" asked of a collection "
+        "without a red car should find nothing. The attribute queries that no picture of "
+        "the collection answers (`matching.absent_queries`) show what each rule does "
+        "then: the share of them for which it rightly calls nothing, beside its F1 on the "
+        "answered attribute queries and the share of those for which it calls nothing "
+        "(wrongly). A rule that always calls its best picture a match gains F1 on the "
+        "answered queries and loses every unanswered one.\n\n"
+        + table(["model", "collection", "rule", "attribute F1", "answered: none called",
+                 "unanswered n", "unanswered: none called"], absent_rows),
         "### Feedback: mAP before / after one / after two rounds (simulated user, 10 marks "
         "a round)\n\nRocchio weights query/liked/disliked; the first line of each group is "
         "the shipped default. mAP of the whole ranking, marked pictures included (what "

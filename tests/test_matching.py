@@ -370,6 +370,24 @@ def test_each_rule_is_fitted_on_queries_like_those_it_judges():
     assert calibration_queries(scenes, per_kind=3)[1].queries == detailed.queries
 
 
+def test_attribute_queries_no_picture_answers_are_kept_apart():
+    from imgsearch_helpers.clipart import colour_query, gallery_scenes
+    from imgsearch_helpers.matching import absent_queries, attribute_queries
+
+    scenes = list(gallery_scenes().values())
+    answered, absent = attribute_queries(scenes), absent_queries(scenes)
+    assert answered.relevant.any(axis=1).all()
+    assert absent.relevant.shape == (len(absent), len(scenes)) and not absent.relevant.any()
+    assert not set(answered.queries) & set(absent.queries)
+    # the gallery's cars are yellow, blue, ... but none is red
+    cars = [s.attributes for s in scenes if s.kind == "car"]
+    assert "a red car" in absent.queries and all(a["colour"] != "red" for a in cars)
+    assert any(colour_query("car", a["colour"]) in answered.queries for a in cars if a["colour"])
+    # together they are every query the painter's values allow, whatever the scenes
+    both = attribute_queries(scenes[:3]), absent_queries(scenes[:3])
+    assert len(both[0]) + len(both[1]) == len(answered) + len(absent)
+
+
 def test_how_many_match_is_said_the_same_way_everywhere():
     from imgsearch_helpers.matching import match_words
 

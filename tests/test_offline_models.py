@@ -15,7 +15,7 @@ import pytest
 
 from imgsearch_helpers import clipart
 from imgsearch_helpers.evaluation import FINEGRAINED_TARGETS, finegrained_set
-from imgsearch_helpers.training import evaluate, heldout_scenes
+from imgsearch_helpers.training import HELDOUT_THRESHOLDS, evaluate, heldout_scenes
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
 FOLDERS = {f: MODELS / f"clipart-{f}" for f in ("vit", "clip", "siglip")}
@@ -67,8 +67,8 @@ def test_vit_classifies_fresh_scenes(measured):
 @pytest.mark.parametrize("family", ["clip", "siglip"])
 def test_dual_encoders_zero_shot_and_search(measured, family):
     m = measured[family]
-    assert m["zero_shot_top1"] >= 0.88, m
-    assert m["recall@1"] >= 0.88, m["misses@1"]
+    assert m["zero_shot_top1"] >= HELDOUT_THRESHOLDS["zero_shot_top1"] == 0.88, m
+    assert m["recall@1"] >= HELDOUT_THRESHOLDS["recall@1 en"] == 0.88, m["misses@1"]
     assert m["recall@5"] >= 0.97, m
     assert m["image_to_image"] >= 0.88, m
 
@@ -77,7 +77,8 @@ def test_dual_encoders_zero_shot_and_search(measured, family):
 @pytest.mark.parametrize("lang", ["fr", "de"])
 def test_dual_encoders_search_in_french_and_german(measured, family, lang):
     m = measured[family]["languages"][lang]
-    assert m["n_queries"] >= 15 and m["recall@1"] >= 0.85, m["misses@1"]
+    assert m["n_queries"] >= 15 and m["recall@1"] >= HELDOUT_THRESHOLDS[f"recall@1 {lang}"] == 0.85, \
+        m["misses@1"]
 
 
 @pytest.mark.parametrize("family", ["clip", "siglip"])
@@ -103,7 +104,8 @@ def test_the_fine_grained_benchmark_gives_the_recorded_numbers(measured, family)
 _NOT_REACHED = pytest.mark.xfail(strict=True, reason=(
     "not reached: counts 0.65 (CLIP, fine-grained recipe with the hard-negative term: its image "
     "embeddings hold counts only at 0.73, by a linear probe), colours 0.27 and counts 0.31 (SigLIP, "
-    "plain recipe: the fine-grained one costs its German queries). data/models/EVAL.md, full-length "
+    "plain recipe: each of its three runs that name attributes, best colours 0.64 and counts 0.61, "
+    "lost German or English queries below training.HELDOUT_THRESHOLDS). data/models/EVAL.md, full-length "
     "runs and probes. strict: once it passes, remove this mark"))
 
 

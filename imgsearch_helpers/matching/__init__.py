@@ -28,10 +28,11 @@ from ._calibrate import (CALIBRATION_FILE, MATCH_PROBABILITY, Calibration, match
                          weights_sha256)
 from ._feedback import ROCCHIO_WEIGHTS, refine
 from ._detail import COLOUR_WORDS, NUMBER_WORDS, names_a_detail
-from ._fit import (CALIBRATION_SEED, DEFAULT_CALIBRATION, calibration_for, clipart_scores,
-                   fit_calibration, fit_clipart_calibration, own_sigmoid)
+from ._fit import (CALIBRATION_SCENES_PER_KIND, CALIBRATION_SEED, DEFAULT_CALIBRATION,
+                   calibration_for, clipart_scores, fit_calibration, fit_clipart_calibration,
+                   own_sigmoid)
 from ._groups import (HELDOUT_PER_KIND, HELDOUT_SEED, CutoffRow, Measured, QueryGroup,
-                      attribute_queries, calibration_queries, clipart_collections,
+                      absent_queries, attribute_queries, calibration_queries, clipart_collections,
                       compare_cutoffs, cutoff_table,
                       cutoffs_by_detail, kind_queries, recorded_details, split_by_detail)
 from ._measure import (CutoffScore, average_precision_rows, best_global_threshold, cutoff_score,
@@ -39,9 +40,10 @@ from ._measure import (CutoffScore, average_precision_rows, best_global_threshol
 
 __all__ = ["Calibration", "calibration_for", "own_sigmoid", "fit_calibration", "clipart_scores",
            "refine", "match_words", "MATCH_PROBABILITY", "weights_sha256", "CALIBRATION_FILE", "CALIBRATION_SEED",
+           "CALIBRATION_SCENES_PER_KIND",
            "DEFAULT_CALIBRATION", "ROCCHIO_WEIGHTS", "CutoffScore", "cutoff_score",
            "best_global_threshold", "oracle_cutoff", "prf", "average_precision_rows",
            "simulate_feedback", "QueryGroup", "CutoffRow", "Measured", "cutoff_table",
            "compare_cutoffs", "cutoffs_by_detail", "kind_queries", "names_a_detail", "split_by_detail",
            "recorded_details", "calibration_queries", "COLOUR_WORDS", "NUMBER_WORDS", "fit_clipart_calibration",
-           "attribute_queries", "clipart_collections", "HELDOUT_SEED", "HELDOUT_PER_KIND"]
+           "attribute_queries", "absent_queries", "clipart_collections", "HELDOUT_SEED", "HELDOUT_PER_KIND"]

@@ -123,12 +123,8 @@ def cutoffs_by_detail(measured: "Measured",
             for part, keep in _split_by_detail(measured.group)]
 
 
-def attribute_queries(scenes) -> QueryGroup:
-    """Attribute queries ("a red car", "two cats", "a snowman with a blue hat").
-
-    Right: the pictures of that kind that show the attribute, as the painter drew
-    it (:attr:`Scene.attributes`); only queries with at least one right picture.
-    """
+def _attribute_tests(scenes) -> tuple[list[str], np.ndarray]:
+    """Every attribute query the painter's values allow, and which scenes each is right for."""
     from ..clipart import ATTRIBUTE_VALUES, colour_query, count_query
     from ..clipart import hat_query
 
@@ -145,9 +141,33 @@ def attribute_queries(scenes) -> QueryGroup:
         tests.append((hat_query(hat), lambda a, h=hat: a["kind"] == "snow"
                       and a.get("snowman") and a.get("hat") == h))
     relevant = np.array([[bool(test(s.attributes)) for s in scenes] for _, test in tests])
+    return [q for q, _ in tests], relevant.reshape(len(tests), len(scenes))
+
+
+def attribute_queries(scenes) -> QueryGroup:
+    """Attribute queries ("a red car", "two cats", "a snowman with a blue hat").
+
+    Right: the pictures of that kind that show the attribute, as the painter drew
+    it (:attr:`Scene.attributes`); only queries with at least one right picture
+    (:func:`absent_queries` has the others).
+    """
+    queries, relevant = _attribute_tests(scenes)
     keep = relevant.any(axis=1)
-    return QueryGroup("attribute", tuple(q for (q, _), ok in zip(tests, keep) if ok),
+    return QueryGroup("attribute", tuple(q for q, ok in zip(queries, keep) if ok),
                       relevant[keep])
+
+
+def absent_queries(scenes) -> QueryGroup:
+    """The attribute queries that no picture of ``scenes`` answers ("a red car" with no red car).
+
+    A good cut-off calls nothing a match for them. F1 cannot score such a query (it
+    has no right picture), so the cut-off table leaves them out and the benchmark
+    reports how often each rule rightly calls nothing.
+    """
+    queries, relevant = _attribute_tests(scenes)
+    absent = ~relevant.any(axis=1)
+    return QueryGroup("absent", tuple(q for q, none in zip(queries, absent) if none),
+                      relevant[absent])
 
 
 def calibration_queries(scenes, per_kind: int = 6,

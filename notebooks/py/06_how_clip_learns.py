@@ -397,7 +397,8 @@ runs = {"plain (before)": record["before"]["models"],
 for recipe, fams in runs.items():
     for family, row in fams.items():
         full.add(f"{recipe} · {family}", {"colours": row["colour top-1"], "counts": row["count top-1"],
-                                          "time": row["time top-1"], "German R@1": row["recall@1 de"]})
+                                          "time": row["time top-1"], "English R@1": row["recall@1 en"],
+                                          "German R@1": row["recall@1 de"]})
 print(full)
 print("shipped:", {f: training.recipe_name(r) for f, r in training.SHIPPED_RECIPES.items()})
 grained = next(iter(record["full_runs"].values()))["models"]
@@ -407,15 +408,31 @@ with_term = next(run["models"]["clip"] for run in record["full_runs"].values()
                  if training.full_recipe(run["models"]["clip"]["recipe"]) == training.HARD_NEGATIVE_RECIPE)
 check(with_term["colour top-1"] >= ev.FINEGRAINED_TARGETS["colour"] > grained["clip"]["colour top-1"],
       f"the hard-negative term takes CLIP's colours past the target of {ev.FINEGRAINED_TARGETS['colour']}")
+siglip_runs = [run["models"]["siglip"] for run in record["full_runs"].values() if "siglip" in run["models"]]
+missed = [[k for k, least in training.HELDOUT_THRESHOLDS.items() if r[k] < least] for r in siglip_runs]
+plain_minutes = json.loads((DATA_DIR / "models" / "eval.json").read_text())["training"]["siglip"]["minutes"]
+print(f"SigLIP, plain recipe (shipped): {plain_minutes:.1f} min of training")
+for r, miss in zip(siglip_runs, missed):
+    print(f"SigLIP, {training.recipe_name(r['recipe'])}: colours {r['colour top-1']:.2f}, "
+          f"{r['minutes']:.1f} min, below the thresholds: {', '.join(miss) or 'none'}")
+check(len(siglip_runs) >= 2 and all(r["colour top-1"] > record["before"]["models"]["siglip"]["colour top-1"] + 0.2
+                                    for r in siglip_runs) and all(missed),
+      f"every one of the {len(siglip_runs)} SigLIP runs that names attributes reads colours better, and every "
+      "one loses held-out queries below a threshold the tests hold")
+check(all(r["minutes"] > 1.8 * plain_minutes for r in siglip_runs),
+      "and each took about twice as long to train as the plain recipe")
 
 # %% [markdown]
 # At full length the recipe lifts CLIP's colours, counts and time of day a lot, and FG-CLIP's own
 # term lifts its colours past the course's target of 0.9. That run also lets attribute captions
 # replace English captions only, so the French and German ones keep their share of every batch, and
 # it keeps every held-out query: the shipped CLIP (`imgsearch/clipart-clip`) is trained this way.
-# SigLIP reads more details with the fine-grained recipe too, but loses German queries, so the
-# shipped SigLIP keeps the plain recipe (`training.SHIPPED_RECIPES`). Counts stay below their
-# target of 0.8 for both.
+# SigLIP reads more details with every recipe that names them (colours 0.53 to 0.64, against 0.27
+# plain), but each of its runs loses held-out queries the course keeps: German ones with the
+# fine-grained recipe and with CLIP's own recipe, English ones when attribute captions take only half
+# of the English pairs. Each of these runs also takes twice as long to train (23 minutes against 11).
+# So the shipped SigLIP keeps the plain recipe (`training.SHIPPED_RECIPES`), and its details stay
+# near chance. Counts stay below their target of 0.8 for both models.
 #
 # **Why counts stay out of reach.** Is a detail missing from the picture's embedding, or only from the
 # query's? A linear probe tells: fitted on the image embeddings of training scenes, it ranks the same
