@@ -238,6 +238,37 @@ def test_attribute_captions_name_the_recorded_value_and_negatives_change_it(scen
     assert seen > 300
 
 
+def test_french_and_german_attribute_captions_name_the_same_attributes(scenes):
+    for scene in scenes:
+        english = scene.attribute_captions()
+        for lang in ("fr", "de"):
+            translated = scene.attribute_captions(lang)
+            # the same captions, each with as many negatives, none of them a kind's plain name
+            assert [len(n) for _, n in translated] == [len(n) for _, n in english]
+            for caption, negatives in translated:
+                assert caption not in negatives and len(set(negatives)) == len(negatives)
+                assert clipart.generic_kind(caption) is None
+                assert not any(map(clipart.generic_kind, negatives))
+    with pytest.raises(ValueError, match="attribute captions are written in"):
+        scenes[0].attribute_captions("es")
+
+
+@pytest.mark.parametrize("lang, attrs, expected", [
+    ("fr", dict(kind="car", colour="red", count=1, time=None), ["une voiture rouge", "une photo d'une voiture rouge", "une seule voiture"]),
+    ("de", dict(kind="car", colour="red", count=1, time=None), ["ein rotes Auto", "ein Foto von einem roten Auto", "ein einzelnes Auto"]),
+    ("fr", dict(kind="cat", colour="orange", count=2, time=None), ["deux chats roux", "une photo de deux chats roux", "deux chats"]),
+    ("de", dict(kind="cat", colour="white", count=2, time=None), ["zwei weiße Katzen", "ein Foto von zwei weißen Katzen", "zwei Katzen"]),
+    ("de", dict(kind="dog", colour="golden", count=1, time=None), ["ein goldener Hund", "ein Foto von einem goldenen Hund", "ein einzelner Hund"]),
+    ("fr", dict(kind="flower", colour="white", count=3, time="morning"), ["des fleurs blanches", "une photo de fleurs blanches", "une fleur le matin"]),
+    ("de", dict(kind="house", colour="pink", count=1, time=None, wall="pink", roof="blue"), ["ein rosa Haus", "ein Foto von einem rosa Haus", "ein rosa Haus mit einem blauen Dach"]),
+    ("fr", dict(kind="house", colour="white", count=1, time=None, wall="white", roof="red"), ["une maison blanche", "une photo d'une maison blanche", "une maison blanche au toit rouge"]),
+    ("de", dict(kind="snow", colour=None, count=None, time="day", snowman=True, hat="red"), ["ein Schneemann mit einem roten Hut", "Schnee an einem sonnigen Tag"]),
+    ("fr", dict(kind="snow", colour=None, count=None, time=None, snowman=True, hat=None), ["un bonhomme de neige sans chapeau"]),
+])
+def test_attribute_captions_agree_in_french_and_german(lang, attrs, expected):
+    assert [c for c, _ in clipart.attribute_captions(attrs, lang)] == expected
+
+
 def test_count_captions_and_hats():
     scene = next(s for s in clipart.iter_scenes(400, 5) if s.kind == "cat" and s.attributes["count"] == 2)
     pairs = dict(scene.attribute_captions())

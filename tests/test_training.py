@@ -340,6 +340,38 @@ def test_keeping_translations_replaces_only_english_captions(data):
     assert (data.attribute_captions[idx] == anyway.view(-1, 1)).any(1)[has_attributes].all()
 
 
+def test_attribute_captions_in_every_language_replace_a_caption_of_their_own_language():
+    from imgsearch_helpers.training import sample_captions
+
+    english_only = training.prepare_data(60, seed=5, progress=False)
+    data = training.prepare_data(60, seed=5, progress=False,
+                                 attribute_languages=clipart.CAPTION_LANGUAGES)
+    language = dict(zip(data.captions, (clipart.CAPTION_LANGUAGES[i] for i in data.language.tolist())))
+    assert language["a red car"] == "en" and language["une voiture rouge"] == "fr"
+    assert language["ein rotes Auto"] == "de" and language["zwei Katzen"] == "de"
+    assert torch.equal(data.english, data.language == 0)
+    # English-only data (the default) has the same scenes and English attribute captions only
+    assert torch.equal(english_only.images, data.images)
+    assert all(language[english_only.captions[i]] == "en"
+               for i in english_only.attribute_captions.flatten().tolist() if i >= 0)
+    idx = torch.arange(len(data))
+    plain, _ = sample_captions(data, idx, np.random.default_rng(4))
+    chosen, positives = sample_captions(data, idx, np.random.default_rng(4), attribute_share=1.0,
+                                        hard_negatives=1, translated_attributes=True)
+    first = chosen[:len(idx)]
+    # every pick keeps its language, and becomes an attribute caption where one exists in it
+    assert torch.equal(data.language[first], data.language[plain])
+    attr = data.attribute_captions[idx]
+    in_language = (attr >= 0) & (data.language[attr.clamp(min=0)] == data.language[plain].view(-1, 1))
+    named = (attr == first.view(-1, 1)).any(1)
+    assert torch.equal(named, in_language.any(1)) and (~data.english[first] & named).sum() > 10
+    # each hard negative is in the language of the caption it stands against
+    negatives = chosen[len(idx):]
+    assert len(negatives) == int(named.sum())
+    assert torch.equal(data.language[negatives], data.language[first[named]])
+    assert not positives[named.nonzero().flatten(), len(idx) + torch.arange(len(negatives))].any()
+
+
 def test_own_negatives_are_the_given_captions_hard_negatives(data):
     from imgsearch_helpers.training import FINEGRAINED_RECIPE, own_negatives, sample_captions
 
@@ -420,12 +452,17 @@ def test_recipes_have_one_name_each_and_old_records_read_as_their_recipe():
     from imgsearch_helpers.training import (FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE, PLAIN_RECIPE,
                                             full_recipe, recipe_name)
 
-    assert [recipe_name(r) for r in (PLAIN_RECIPE, FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE)] == [
-        "plain", "fine-grained", "fine-grained + hard-negative term"]
+    from imgsearch_helpers.training import EVERY_LANGUAGE_RECIPE
+
+    assert [recipe_name(r) for r in (PLAIN_RECIPE, FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE,
+                                     EVERY_LANGUAGE_RECIPE)] == [
+        "plain", "fine-grained", "fine-grained + hard-negative term",
+        "fine-grained + hard-negative term, in every language"]
     # a record written before keep_translations and hard_loss existed had them off
     assert full_recipe({"attribute_share": 0.5, "hard_negatives": 1}) == FINEGRAINED_RECIPE
     assert recipe_name({"attribute_share": 0.25, "hard_negatives": 1}) == (
-        "attribute_share=0.25, hard_negatives=1, keep_translations=False, hard_loss=0.0")
+        "attribute_share=0.25, hard_negatives=1, keep_translations=False, hard_loss=0.0, "
+        "translated_attributes=False")
 
 
 def test_eval_md_shows_the_probes_beside_the_text_queries():

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from ._captions import KIND_PHRASE, TIME_PHRASES
 from ._draw import HAT_COLOURS
+from ._french import ATTRIBUTE_PHRASES as _FRENCH_PHRASES
+from ._german import ATTRIBUTE_PHRASES as _GERMAN_PHRASES
 from ._things import CAR_PAINT, CAT_FURS, DOG_FURS, FLOWER_COLOURS, LUXURY_PAINT
 
 __all__ = ["ATTRIBUTE_VALUES", "COUNT_WORDS", "THING_NOUNS", "scene_attributes", "shows",
@@ -136,13 +138,32 @@ def _others(kind: str, key: str, shown) -> list:
     return [v for v in ATTRIBUTE_VALUES[(kind, key)] if v not in shown]
 
 
-def attribute_captions(attrs: dict) -> list[tuple[str, list[str]]]:
+# The phrases of the attribute captions in each caption language (_french and _german
+# write theirs with their own agreement rules).
+_PHRASES = {
+    "en": {
+        "colour": colour_query,
+        "photo": lambda kind, colour, count=1: "a photo of " + colour_query(kind, colour, count),
+        "house": lambda wall, roof: f"{colour_query('house', wall)} with a {roof} roof",
+        "count": count_query,
+        "hat": hat_query,
+        "time": time_query,
+    },
+    "fr": _FRENCH_PHRASES,
+    "de": _GERMAN_PHRASES,
+}
+
+
+def attribute_captions(attrs: dict, lang: str = "en") -> list[tuple[str, list[str]]]:
     """Captions naming one scene's attributes, each with its hard negatives.
 
     Parameters
     ----------
     attrs : dict
         From :func:`scene_attributes`.
+    lang : {"en", "fr", "de"}
+        The language of the captions ("a red car", "une voiture rouge", "ein rotes
+        Auto"). Every language names the same attributes and has the same negatives.
 
     Returns
     -------
@@ -151,25 +172,27 @@ def attribute_captions(attrs: dict) -> list[tuple[str, list[str]]]:
         with one attribute changed to a value the picture does not show (for a
         red and a blue car, neither "a red car" nor "a blue car" is a negative).
     """
+    if lang not in _PHRASES:
+        raise ValueError(f"attribute captions are written in {tuple(_PHRASES)}, not {lang!r}")
+    say = _PHRASES[lang]
     kind, out = attrs["kind"], []
     colour, count = attrs["colour"], attrs["count"]
     if kind in THING_NOUNS and kind != "tree" and colour is not None:
-        caption = colour_query(kind, colour, count)
-        negs = [colour_query(kind, c, count) for c in _others(kind, "colour", {colour})]
-        out.append((caption, negs))
-        out.append(("a photo of " + caption, ["a photo of " + n for n in negs]))
+        others = _others(kind, "colour", {colour})
+        for phrase in (say["colour"], say["photo"]):
+            out.append((phrase(kind, colour, count), [phrase(kind, c, count) for c in others]))
     if kind == "house":
         wall, roof = attrs["wall"], attrs["roof"]
-        out.append((f"{colour_query('house', wall)} with a {roof} roof",
-                    [f"{colour_query('house', w)} with a {roof} roof" for w in _others(kind, "colour", {wall})]
-                    + [f"{colour_query('house', wall)} with a {r} roof" for r in _others(kind, "roof", {roof})]))
+        out.append((say["house"](wall, roof),
+                    [say["house"](w, roof) for w in _others(kind, "colour", {wall})]
+                    + [say["house"](wall, r) for r in _others(kind, "roof", {roof})]))
     if (kind, "count") in ATTRIBUTE_VALUES:
-        out.append((count_query(kind, count),
-                    [count_query(kind, n) for n in _others(kind, "count", {count})]))
+        out.append((say["count"](kind, count),
+                    [say["count"](kind, n) for n in _others(kind, "count", {count})]))
     if kind == "snow" and attrs["snowman"]:
         hat = attrs["hat"]
-        out.append((hat_query(hat), [hat_query(h) for h in [None, *HAT_COLOURS] if h != hat]))
+        out.append((say["hat"](hat), [say["hat"](h) for h in [None, *HAT_COLOURS] if h != hat]))
     if attrs["time"] is not None and (kind, "time") in ATTRIBUTE_VALUES:
-        out.append((time_query(kind, attrs["time"]),
-                    [time_query(kind, t) for t in _others(kind, "time", {attrs["time"]})]))
+        out.append((say["time"](kind, attrs["time"]),
+                    [say["time"](kind, t) for t in _others(kind, "time", {attrs["time"]})]))
     return out

@@ -408,3 +408,43 @@ GENERIC = {
     "flower": ["de belles fleurs", "des fleurs de printemps", "des fleurs épanouies", "une fleur"],
     "dog": ["un chien", "un chien aux oreilles tombantes", "un chien fidèle", "un chien joueur"],
 }
+
+
+# -- attribute captions ("une voiture rouge", "deux chats"): see _attributes.attribute_captions.
+# The main thing of each kind: singular, plural, feminine.
+_FR_NOUNS = {"car": ("voiture", "voitures", True), "house": ("maison", "maisons", True),
+             "boat": ("bateau", "bateaux", False), "cat": ("chat", "chats", False),
+             "dog": ("chien", "chiens", False), "flower": ("fleur", "fleurs", True),
+             "tree": ("arbre", "arbres", False)}
+
+
+def _fr_colour_query(kind: str, colour: str, count: int = 1) -> str:
+    """'une voiture rouge', 'deux chats noirs', 'des fleurs jaunes'."""
+    sing, plural, feminine = _FR_NOUNS[kind]
+    table = _FR_COAT if kind in ("cat", "dog") else _FR_COLOUR
+    if count == 1:
+        return f"{'une' if feminine else 'un'} {sing} {_fr(colour, feminine, table=table)}"
+    adjective = _fr(colour, feminine, plural=True, table=table)
+    return f"des {plural} {adjective}" if kind == "flower" else f"{_FR_COUNT[count]} {plural} {adjective}"
+
+
+def _fr_count_query(kind: str, count: int) -> str:
+    """'un seul arbre', 'trois arbres'.
+
+    One is "un seul": "un arbre" is what every picture of trees is (``generic_kind``),
+    and here it would be the hard negative of two trees.
+    """
+    sing, plural, feminine = _FR_NOUNS[kind]
+    return (f"{'une seule' if feminine else 'un seul'} {sing}" if count == 1
+            else f"{_FR_COUNT[count]} {plural}")
+
+
+ATTRIBUTE_PHRASES = {
+    "colour": _fr_colour_query,
+    "photo": lambda kind, colour, count=1: fr_framed("une photo de ", _fr_colour_query(kind, colour, count)),
+    "house": lambda wall, roof: f"{_fr_colour_query('house', wall)} au toit {_fr(roof, False)}",
+    "count": _fr_count_query,
+    "hat": lambda colour: ("un bonhomme de neige sans chapeau" if colour is None
+                           else f"un bonhomme de neige avec un chapeau {_fr(colour, False)}"),
+    "time": lambda kind, time: f"{KIND_PHRASE[kind]} {FR_TIME[time][0]}",
+}

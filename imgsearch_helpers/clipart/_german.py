@@ -428,3 +428,56 @@ GENERIC = {
     "flower": ["Blüten", "Frühlingsblumen", "eine Blume", "schöne Blumen"],
     "dog": ["ein Hund", "ein Hund mit Schlappohren", "ein treuer Hund", "ein verspielter Hund"],
 }
+
+
+# -- attribute captions ("ein rotes Auto", "zwei Katzen"): see _attributes.attribute_captions.
+# The main thing of each kind: singular, plural, dative plural, gender.
+_DE_NOUNS = {"car": ("Auto", "Autos", "Autos", "n"), "house": ("Haus", "Häuser", "Häusern", "n"),
+             "boat": ("Boot", "Boote", "Booten", "n"), "cat": ("Katze", "Katzen", "Katzen", "f"),
+             "dog": ("Hund", "Hunde", "Hunden", "m"), "flower": ("Blume", "Blumen", "Blumen", "f"),
+             "tree": ("Baum", "Bäume", "Bäumen", "m")}
+# gender -> (indefinite article, adjective ending after it), nominative
+_DE_ARTICLE = {"m": ("ein", "er"), "f": ("eine", "e"), "n": ("ein", "es")}
+
+
+def _de_colour_query(kind: str, colour: str, count: int = 1) -> str:
+    """'ein rotes Auto', 'zwei schwarze Katzen', 'gelbe Blumen' (nominative)."""
+    sing, plural, _, gender = _DE_NOUNS[kind]
+    if count == 1:
+        article, ending = _DE_ARTICLE[gender]
+        return f"{article} {_de(colour, ending)} {sing}"
+    adjective = _de(colour, "e")
+    return f"{adjective} {plural}" if kind == "flower" else f"{_DE_COUNT[count]} {adjective} {plural}"
+
+
+def _de_colour_dative(kind: str, colour: str, count: int = 1) -> str:
+    """'einem roten Auto', 'zwei schwarzen Katzen', 'gelben Blumen' (after "von")."""
+    sing, _, dative_plural, gender = _DE_NOUNS[kind]
+    adjective = _de(colour, "en")
+    if count == 1:
+        return f"{'einer' if gender == 'f' else 'einem'} {adjective} {sing}"
+    return f"{adjective} {dative_plural}" if kind == "flower" else f"{_DE_COUNT[count]} {adjective} {dative_plural}"
+
+
+def _de_count_query(kind: str, count: int) -> str:
+    """'ein einzelner Baum', 'drei Bäume'.
+
+    One is "einzeln": "ein Baum" is what every picture of trees is (``generic_kind``),
+    and here it would be the hard negative of two trees.
+    """
+    sing, plural, _, gender = _DE_NOUNS[kind]
+    if count == 1:
+        article, ending = _DE_ARTICLE[gender]
+        return f"{article} einzeln{ending} {sing}"
+    return f"{_DE_COUNT[count]} {plural}"
+
+
+ATTRIBUTE_PHRASES = {
+    "colour": _de_colour_query,
+    "photo": lambda kind, colour, count=1: de_framed("ein Foto von ", _de_colour_dative(kind, colour, count)),
+    "house": lambda wall, roof: f"{_de_colour_query('house', wall)} mit einem {_de(roof, 'en')} Dach",
+    "count": _de_count_query,
+    "hat": lambda colour: ("ein Schneemann ohne Hut" if colour is None
+                           else f"ein Schneemann mit einem {_de(colour, 'en')} Hut"),
+    "time": lambda kind, time: f"{KIND_PHRASE[kind]} {DE_TIME[time][0]}",
+}

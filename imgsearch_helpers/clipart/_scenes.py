@@ -139,15 +139,19 @@ class Scene:
     attributes: dict = field(default_factory=dict)
     languages: list[str] = field(default_factory=list)
 
-    def attribute_captions(self) -> list[tuple[str, list[str]]]:
+    def attribute_captions(self, lang: str = "en") -> list[tuple[str, list[str]]]:
         """Captions naming this scene's attributes, each with its hard negatives.
+
+        Parameters
+        ----------
+        lang : {"en", "fr", "de"}
 
         Returns
         -------
         list of (caption, negatives)
             See :func:`imgsearch_helpers.clipart.attribute_captions`.
         """
-        return attribute_captions(self.attributes)
+        return attribute_captions(self.attributes, lang)
 
 
 def draw_scene(kind: str, rng: np.random.Generator, n_captions: int = _ENGLISH_CAPTIONS,

@@ -56,6 +56,10 @@ def main(argv=None) -> dict:
                         help="weight of FG-CLIP's hard-negative term: each picture given an attribute "
                              "caption picks it among all its hard negatives (0: off; default: each "
                              "model's shipped recipe)")
+    parser.add_argument("--translated-attributes", action=argparse.BooleanOptionalAction, default=None,
+                        help="attribute captions and their hard negatives in French and German too, "
+                             "each replacing a caption of its own language (default: each model's "
+                             "shipped recipe)")
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     args = parser.parse_args(argv)
     if os.environ.get("OMP_WAIT_POLICY") is None:
@@ -78,12 +82,13 @@ def main(argv=None) -> dict:
     # the plain recipe gives the same weights as before fine-grained training existed.
     # Each data set is a pure function of (scenes, seed, attributes) and every training
     # seeds itself, so a model's weights do not depend on which others are trained.
-    datasets: dict[bool, object] = {}
+    datasets: dict[tuple, object] = {}
 
-    def data_for(attributes: bool):
-        if attributes not in datasets:
-            datasets[attributes] = prepare_data(args.scenes, TRAIN_SEED, attributes=attributes)
-        return datasets[attributes]
+    def data_for(attributes: bool, languages=("en",)):
+        if (attributes, languages) not in datasets:
+            datasets[attributes, languages] = prepare_data(args.scenes, TRAIN_SEED, attributes=attributes,
+                                                           attribute_languages=languages)
+        return datasets[attributes, languages]
 
     heldout = heldout_scenes(args.eval_per_kind, EVAL_SEED)
     finegrained = finegrained_set()
@@ -97,7 +102,8 @@ def main(argv=None) -> dict:
         for key in recipe:
             if getattr(args, key) is not None:
                 recipe[key] = getattr(args, key)
-        data = data_for(bool(recipe.get("attribute_share") or recipe.get("hard_negatives")))
+        data = data_for(bool(recipe.get("attribute_share") or recipe.get("hard_negatives")),
+                        clipart.CAPTION_LANGUAGES if recipe.get("translated_attributes") else ("en",))
         model, history = train(data, steps=steps, batch_size=args.batch_size, size=args.size, **recipe)
         minutes = (time.time() - t0) / 60
         folder = save(model, family, data.tokenizer, out / f"clipart-{family}")

@@ -137,8 +137,10 @@ class TrainingData:
     # and each one's hard negatives ("a blue car", "three cats"), -1 padded: (n, a, k) ids.
     attribute_captions: torch.Tensor | None = None
     negatives: torch.Tensor | None = None
-    # bool (len(captions),): the caption is in English (attribute captions all are).
+    # bool (len(captions),): the caption is in English.
     english: torch.Tensor | None = None
+    # int64 (len(captions),): the caption's language, an index into clipart.CAPTION_LANGUAGES.
+    language: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -146,7 +148,7 @@ class TrainingData:
 
 def prepare_data(
     n_scenes: int, seed: int = TRAIN_SEED, tokenizer=None, progress: bool = True,
-    attributes: bool = True,
+    attributes: bool = True, attribute_languages=("en",),
 ) -> TrainingData:
     """Generate ``n_scenes`` scenes and turn them into tensors (and a tokenizer if none given).
 
@@ -160,10 +162,14 @@ def prepare_data(
         Also keep each scene's attribute captions and their hard negatives
         (:meth:`imgsearch_helpers.clipart.Scene.attribute_captions`); the training
         recipe decides how often they are used.
+    attribute_languages : sequence of str
+        The languages of the attribute captions (``clipart.CAPTION_LANGUAGES``): English
+        only by default, so that the data, the tokenizer and the weights of the recipes
+        that use English ones stay what they were.
     """
     from tqdm.auto import tqdm
 
-    images, labels, caps, attrs, translated = [], [], [], [], set()
+    images, labels, caps, attrs, language = [], [], [], [], {}
     # One scene at a time: 12,000 scenes at full size would take ~600 MB.
     scenes = clipart.iter_scenes(n_scenes, seed)
     for scene in tqdm(scenes, total=n_scenes, desc="drawing scenes", disable=not progress,
@@ -171,8 +177,16 @@ def prepare_data(
         images.append(to_model_size(scene.image))
         labels.append(clipart.SCENE_KINDS.index(scene.kind))
         caps.append(scene.captions)
-        translated.update(c for c, lang in zip(scene.captions, scene.languages) if lang != "en")
-        attrs.append(scene.attribute_captions() if attributes else [])
+        by_language = {lang: scene.attribute_captions(lang)
+                       for lang in (attribute_languages if attributes else ())}
+        attrs.append([pair for pairs in by_language.values() for pair in pairs])
+        # A text written in French or German anywhere counts as French or German.
+        texts = [*zip(scene.captions, scene.languages),
+                 *((t, lang) for lang, pairs in by_language.items() for c, negs in pairs
+                   for t in (c, *negs))]
+        for caption, lang in texts:
+            if lang != "en" or caption not in language:
+                language[caption] = lang
     every = [c for cs in caps for c in cs] + [t for pairs in attrs for c, negs in pairs for t in [c, *negs]]
     clipart.check_heldout_queries(every)
     unique = sorted(set(every))
@@ -194,7 +208,8 @@ def prepare_data(
         tokenizer=tokenizer,
         attribute_captions=attribute_ids,
         negatives=negative_ids,
-        english=torch.tensor([c not in translated for c in unique]),
+        english=torch.tensor([language[c] == "en" for c in unique]),
+        language=torch.tensor([clipart.CAPTION_LANGUAGES.index(language[c]) for c in unique]),
     )
 
 
@@ -246,7 +261,8 @@ def augment(batch: torch.Tensor, rng: np.random.Generator, shift: int = 4) -> to
 
 def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Generator,
                     attribute_share: float | None = 0.0, hard_negatives: int = 0,
-                    keep_translations: bool = False, **_loss_options):
+                    keep_translations: bool = False, translated_attributes: bool = False,
+                    **_loss_options):
     """Pick one caption per scene (and hard negatives); returns (caption ids, positives mask).
 
     ``positives[i, j]`` is True when caption ``j`` of the batch is also one of
@@ -274,6 +290,12 @@ def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Genera
         An attribute caption replaces only a caption picked in English, so that the
         French and German captions keep their share of the batch (the attribute
         captions are English). ``attribute_share`` is then the share of the English picks.
+    translated_attributes : bool
+        The data has attribute captions in every language (``prepare_data(...,
+        attribute_languages=...)``): an attribute caption replaces a caption picked in
+        its own language, so every language keeps its share of the batch and gets its
+        share of attribute captions and hard negatives. ``attribute_share`` is then the
+        share of the picks of each language.
     **_loss_options
         The recipe's other keys (``hard_loss``), which the losses read, not the sampling.
 
@@ -292,11 +314,23 @@ def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Genera
         counts = (attr >= 0).sum(1)
         share = (counts / (counts + options.shape[1]) if attribute_share is None
                  else torch.where(counts > 0, float(attribute_share), 0.0))
-        take = torch.from_numpy(rng.random(len(idx))) < share
-        if keep_translations:
-            take &= data.english[chosen]
-        slot = torch.from_numpy(np.floor(rng.random(len(idx)) * counts.clamp(min=1).numpy()).astype(np.int64))
         rows = torch.arange(len(idx))
+        if translated_attributes:
+            # Only the attribute captions in the language of the caption picked.
+            if data.language is None:
+                raise ValueError("translated_attributes needs the captions' languages (prepare_data)")
+            same = (attr >= 0) & (data.language[attr.clamp(min=0)] == data.language[chosen].view(-1, 1))
+            counts = same.sum(1)
+            share = (counts / (counts + options.shape[1]) if attribute_share is None
+                     else torch.where(counts > 0, float(attribute_share), 0.0))
+            take = torch.from_numpy(rng.random(len(idx))) < share
+            nth = torch.from_numpy(np.floor(rng.random(len(idx)) * counts.clamp(min=1).numpy()).astype(np.int64))
+            slot = ((same.cumsum(1) - 1 == nth.view(-1, 1)) & same).long().argmax(1)
+        else:
+            take = torch.from_numpy(rng.random(len(idx))) < share
+            if keep_translations:
+                take &= data.english[chosen]
+            slot = torch.from_numpy(np.floor(rng.random(len(idx)) * counts.clamp(min=1).numpy()).astype(np.int64))
         chosen = torch.where(take, attr[rows, slot], chosen)
         options = torch.cat([options, attr], 1)
         texts = [chosen]

@@ -329,11 +329,14 @@ def _recipe(family: str, info: dict) -> str:
     if not info.get("attribute_share") and not info.get("hard_negatives"):
         if family == "vit":  # a classifier: no captions, so no recipe to choose
             return ""
-        return ("\n- the plain recipe (no attribute captions, no hard negatives): the fine-grained "
-                "recipe, measured at full length, reads more details but loses held-out queries "
-                "(data/models/EVAL.md, \"Full-length runs\")")
+        return ("\n- the plain recipe (no attribute captions, no hard negatives); what the recipes "
+                "that name attributes gave at full length, and why this model does not use one, is "
+                "in data/models/EVAL.md, \"Full-length runs\"")
     share = info["attribute_share"]
-    pairs = ("some pairs" if share is None else f"{share:.0%} of the pairs picked in English"
+    pairs = ("some pairs" if share is None
+             else f"{share:.0%} of the pairs picked in each language, in that language"
+             if info.get("translated_attributes")
+             else f"{share:.0%} of the pairs picked in English"
              if info.get("keep_translations") else f"{share:.0%} of the pairs")
     return ("\n- fine-grained training, as FG-CLIP 2: " + pairs
             + " use a caption naming the picture's attributes (\"a red car\", \"two cats\")"

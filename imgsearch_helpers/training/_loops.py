@@ -22,7 +22,7 @@ __all__ = ["contrastive_loss", "sigmoid_loss", "hard_negative_loss", "prepare_da
            "build_tokenizer", "TrainingData", "train_clip", "train_siglip", "train_vit",
            "heldout_accuracy", "evaluate", "heldout_scenes", "build_processor", "save", "SIZES",
            "DEFAULTS", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "SHIPPED_RECIPES", "HELDOUT_THRESHOLDS",
-           "HARD_NEGATIVE_RECIPE", "RECIPE_NAMES", "recipe_name", "full_recipe"]
+           "HARD_NEGATIVE_RECIPE", "EVERY_LANGUAGE_RECIPE", "RECIPE_NAMES", "recipe_name", "full_recipe"]
 
 # The shipped models' settings. Step counts are fixed (not time budgets) so that a
 # rerun gives the same weights. attribute_share and hard_negatives are the training
@@ -30,18 +30,25 @@ __all__ = ["contrastive_loss", "sigmoid_loss", "hard_negative_loss", "prepare_da
 # SHIPPED_RECIPES.
 DEFAULTS = dict(scenes=12000, batch_size=128, clip_steps=1200, siglip_steps=1200, vit_steps=600,
                 lr=1e-3, warmup=100, weight_decay=0.1, attribute_share=0.0, hard_negatives=0,
-                keep_translations=False, hard_loss=0.0)
+                keep_translations=False, hard_loss=0.0, translated_attributes=False)
 # The recipe without attribute captions and hard negatives (CLIP's and SigLIP's original one).
-PLAIN_RECIPE = dict(attribute_share=0.0, hard_negatives=0, keep_translations=False, hard_loss=0.0)
+PLAIN_RECIPE = dict(attribute_share=0.0, hard_negatives=0, keep_translations=False, hard_loss=0.0,
+                    translated_attributes=False)
 # Fine-grained training as FG-CLIP 2 does it: half the pairs name the picture's attributes,
 # each with one hard negative.
-FINEGRAINED_RECIPE = dict(attribute_share=0.5, hard_negatives=1, keep_translations=False, hard_loss=0.0)
+FINEGRAINED_RECIPE = dict(attribute_share=0.5, hard_negatives=1, keep_translations=False, hard_loss=0.0,
+                          translated_attributes=False)
 # Fine-grained training with FG-CLIP's own hard-negative term (:func:`hard_negative_loss`): each
 # picture given an attribute caption also picks it among all of its hard negatives. Attribute
 # captions replace English captions only (80% of them), so French and German keep their share.
-HARD_NEGATIVE_RECIPE = dict(attribute_share=0.8, hard_negatives=1, keep_translations=True, hard_loss=1.0)
+HARD_NEGATIVE_RECIPE = dict(attribute_share=0.8, hard_negatives=1, keep_translations=True, hard_loss=1.0,
+                            translated_attributes=False)
+# The same with attribute captions and hard negatives in French and German too, each taking
+# the place of a caption of its own language (FG-CLIP 2's fine-grained data is bilingual).
+EVERY_LANGUAGE_RECIPE = dict(HARD_NEGATIVE_RECIPE, translated_attributes=True)
 RECIPE_NAMES = {"plain": PLAIN_RECIPE, "fine-grained": FINEGRAINED_RECIPE,
-                "fine-grained + hard-negative term": HARD_NEGATIVE_RECIPE}
+                "fine-grained + hard-negative term": HARD_NEGATIVE_RECIPE,
+                "fine-grained + hard-negative term, in every language": EVERY_LANGUAGE_RECIPE}
 
 
 def full_recipe(recipe: dict) -> dict:
@@ -66,10 +73,12 @@ HELDOUT_THRESHOLDS = {"zero_shot_top1": 0.88, "recall@1 en": 0.88, "recall@1 fr"
 # The recipe `make models` trains each dual encoder with, chosen by the full-length runs
 # in data/models/EVAL.md: with the hard-negative term CLIP reads colours at 0.95 (0.83 with
 # the fine-grained recipe, 0.45 plain) and keeps every held-out threshold. Every SigLIP run
-# that names attributes reads more details (colours 0.53-0.64 against 0.27) but misses a
+# that names attributes reads more details (colours 0.53-0.72 against 0.27) but misses a
 # threshold: German recall@1 0.69 with the fine-grained recipe and with CLIP's recipe
 # (attribute captions in 80% of the English pairs), English recall@1 0.86 with CLIP's recipe
-# but attribute captions in half of the English pairs; so SigLIP keeps the plain recipe.
+# but attribute captions in half of the English pairs, French 0.81 and German 0.75 with
+# attribute captions in every language (EVERY_LANGUAGE_RECIPE: colours 0.72, counts 0.72,
+# 31 minutes); so SigLIP keeps the plain recipe.
 SHIPPED_RECIPES = {"clip": HARD_NEGATIVE_RECIPE, "siglip": PLAIN_RECIPE}
 # Adam moves a scalar by about lr per step, so in a run of ~1,000 steps the
 # temperature and bias could barely leave their start values: they get a larger step.
@@ -249,7 +258,8 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
            attribute_share: float | None = DEFAULTS["attribute_share"],
            hard_negatives: int = DEFAULTS["hard_negatives"],
            keep_translations: bool = DEFAULTS["keep_translations"],
-           hard_loss: float = DEFAULTS["hard_loss"]):
+           hard_loss: float = DEFAULTS["hard_loss"],
+           translated_attributes: bool = DEFAULTS["translated_attributes"]):
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
@@ -257,7 +267,8 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
     model = build_model(family, data.tokenizer if family != "vit" else None, size)
     plan = {"steps": steps, "budget": seconds is not None}
     recipe = dict(attribute_share=attribute_share, hard_negatives=hard_negatives,
-                  keep_translations=keep_translations, hard_loss=hard_loss)
+                  keep_translations=keep_translations, hard_loss=hard_loss,
+                  translated_attributes=translated_attributes)
     opt, sched = _optimiser(model, lr, weight_decay, plan, warmup)
     mean, std = NORMALISATION[family]
     batches = Batches(len(data), batch_size, rng)
