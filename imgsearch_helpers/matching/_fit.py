@@ -185,8 +185,7 @@ def fit_clipart_calibration(model: LoadedModel) -> Calibration:
     those queries is kept (the z-score on a tie).
     """
     from ..clipart import SCENE_KINDS, generate_dataset
-    from ..embeddings import embed_texts
-    from ._groups import calibration_queries, embed_collection
+    from ._groups import calibration_queries, embed_collection, query_scores
     from ._measure import cutoff_score
 
     scenes = generate_dataset(CALIBRATION_SCENES_PER_KIND * len(SCENE_KINDS), CALIBRATION_SEED,
@@ -195,7 +194,7 @@ def fit_clipart_calibration(model: LoadedModel) -> Calibration:
     groups = calibration_queries(scenes)
     rules = []
     for group in groups:
-        scores = embed_texts(model, list(group.queries)) @ pictures.T
+        scores = query_scores(model, group, pictures)
         fits = [fit_calibration(scores, group.relevant, method, cut="f1")
                 for method in ("zscore", "sigmoid")]
         f1 = [cutoff_score(fit.probabilities(scores) >= MATCH_PROBABILITY, group.relevant).f1

@@ -20,6 +20,7 @@ from ..embeddings import SIGLIP_TEXT_LENGTH
 TRAIN_SEED, EVAL_SEED = 0, 1
 TEXT_LENGTH = SIGLIP_TEXT_LENGTH  # model_max_length; SigLIP pads every text to it
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
+_ENGLISH = clipart.CAPTION_LANGUAGES.index("en")
 # CLIP's own normalisation for the CLIP model; SigLIP and ViT use 0.5/0.5 (their defaults).
 CLIP_MEAN, CLIP_STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
 HALF = (0.5, 0.5, 0.5)
@@ -137,13 +138,16 @@ class TrainingData:
     # and each one's hard negatives ("a blue car", "three cats"), -1 padded: (n, a, k) ids.
     attribute_captions: torch.Tensor | None = None
     negatives: torch.Tensor | None = None
-    # bool (len(captions),): the caption is in English.
-    english: torch.Tensor | None = None
     # int64 (len(captions),): the caption's language, an index into clipart.CAPTION_LANGUAGES.
     language: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def english(self) -> torch.Tensor | None:
+        """bool (len(captions),): the caption is in English (None without ``language``)."""
+        return None if self.language is None else self.language == _ENGLISH
 
 
 def prepare_data(
@@ -208,7 +212,6 @@ def prepare_data(
         tokenizer=tokenizer,
         attribute_captions=attribute_ids,
         negatives=negative_ids,
-        english=torch.tensor([language[c] == "en" for c in unique]),
         language=torch.tensor([clipart.CAPTION_LANGUAGES.index(language[c]) for c in unique]),
     )
 
@@ -295,7 +298,7 @@ def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Genera
         attribute_languages=...)``): an attribute caption replaces a caption picked in
         its own language, so every language keeps its share of the batch and gets its
         share of attribute captions and hard negatives. ``attribute_share`` is then the
-        share of the picks of each language.
+        share of the picks of each language (``keep_translations`` adds nothing).
     **_loss_options
         The recipe's other keys (``hard_loss``), which the losses read, not the sampling.
 
@@ -311,26 +314,21 @@ def sample_captions(data: TrainingData, idx: torch.Tensor, rng: np.random.Genera
     use_attributes = attribute_share != 0.0 and data.attribute_captions is not None
     if use_attributes:
         attr = data.attribute_captions[idx]  # (b, a), -1 padded
-        counts = (attr >= 0).sum(1)
-        share = (counts / (counts + options.shape[1]) if attribute_share is None
-                 else torch.where(counts > 0, float(attribute_share), 0.0))
-        rows = torch.arange(len(idx))
+        usable = attr >= 0
         if translated_attributes:
-            # Only the attribute captions in the language of the caption picked.
             if data.language is None:
                 raise ValueError("translated_attributes needs the captions' languages (prepare_data)")
-            same = (attr >= 0) & (data.language[attr.clamp(min=0)] == data.language[chosen].view(-1, 1))
-            counts = same.sum(1)
-            share = (counts / (counts + options.shape[1]) if attribute_share is None
-                     else torch.where(counts > 0, float(attribute_share), 0.0))
-            take = torch.from_numpy(rng.random(len(idx))) < share
-            nth = torch.from_numpy(np.floor(rng.random(len(idx)) * counts.clamp(min=1).numpy()).astype(np.int64))
-            slot = ((same.cumsum(1) - 1 == nth.view(-1, 1)) & same).long().argmax(1)
-        else:
-            take = torch.from_numpy(rng.random(len(idx))) < share
-            if keep_translations:
-                take &= data.english[chosen]
-            slot = torch.from_numpy(np.floor(rng.random(len(idx)) * counts.clamp(min=1).numpy()).astype(np.int64))
+            # Only the attribute captions in the language of the caption picked.
+            usable &= data.language[attr.clamp(min=0)] == data.language[chosen].view(-1, 1)
+        counts = usable.sum(1)
+        share = (counts / (counts + options.shape[1]) if attribute_share is None
+                 else torch.where(counts > 0, float(attribute_share), 0.0))
+        take = torch.from_numpy(rng.random(len(idx))) < share
+        if keep_translations and not translated_attributes:
+            take &= data.language[chosen] == _ENGLISH
+        nth = torch.from_numpy(np.floor(rng.random(len(idx)) * counts.clamp(min=1).numpy()).astype(np.int64))
+        slot = ((usable.cumsum(1) - 1 == nth.view(-1, 1)) & usable).long().argmax(1)  # the nth usable
+        rows = torch.arange(len(idx))
         chosen = torch.where(take, attr[rows, slot], chosen)
         options = torch.cat([options, attr], 1)
         texts = [chosen]
