@@ -4,13 +4,16 @@
     python bench/bench_finegrained.py ablation --steps 250 --scenes 3000
     python bench/bench_finegrained.py full /tmp/run --name "fine-grained recipe"
     python bench/bench_finegrained.py probe              # what the image embeddings hold
+    python bench/bench_finegrained.py ceiling [--family siglip] [--steps 2400]   # the tower on labels
 
 ``before`` records the shipped models' numbers; ``ablation`` trains CLIP and SigLIP
 once per recipe (same seed, data, tokenizer and number of steps for every row; far
 fewer steps than ``make models``, so that the whole table costs minutes) and measures
 each; ``probe`` fits a linear probe per task on the shipped models' image embeddings
 of training scenes and scores it on the benchmark's pools, beside the text queries (is a
-detail missing from the picture's embedding, or only from the query's?); ``full`` records a full-length training run (``python -m imgsearch_helpers.training
+detail missing from the picture's embedding, or only from the query's?); ``ceiling`` trains
+the same image tower from scratch on the painter's labels, one head per task (what can the tower
+read at all at this size in this time?); ``full`` records a full-length training run (``python -m imgsearch_helpers.training
 --out RUN ...``, which measures its models itself) beside the "before" row, so that the
 recipe each shipped model gets (``training.SHIPPED_RECIPES``) is chosen on full-length numbers. Both keep their numbers in data/models/finegrained.json, which the training
 command puts into data/models/EVAL.md, and write a section of bench/RESULTS.md.
@@ -159,6 +162,7 @@ def full(args) -> None:
         if m and "finegrained" in m:
             info = run["training"][family]
             rows[family] = dict(summary(m), image_to_image=m["image_to_image"], minutes=info["minutes"],
+                                steps=info["steps"], batch_size=info["batch_size"],
                                 recipe=training.full_recipe(info))
     if not rows:
         raise SystemExit(f"{args.run}/eval.json has no dual encoder measured on the fine-grained benchmark")
@@ -241,6 +245,104 @@ def probe(args) -> None:
     print(text)
 
 
+def ceiling(args) -> None:
+    """The shipped image tower trained from scratch to read the details directly (a ceiling).
+
+    The dual encoders learn details only through captions. Here the same vision
+    architecture (CLIP's, or SigLIP's with ``--family siglip``; 64 px unless
+    ``--image-size``) gets one classification head per task ("how many trees": 1-5) and
+    the painter's labels, on the same 12,000 training scenes, for the same 1,200 steps of
+    128 unless ``--steps``: what this tower can read at this size in this time when told
+    exactly what to read. Scored on the benchmark's own pools, as the probes are.
+    """
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+    from transformers import CLIPVisionConfig, CLIPVisionModel, SiglipVisionConfig, SiglipVisionModel
+
+    from imgsearch_helpers import clipart, training
+    from imgsearch_helpers.evaluation import FINEGRAINED_TASKS as TASKS, finegrained_set, score_finegrained
+    from imgsearch_helpers.training._data import augment, normalise, to_model_size
+    from imgsearch_helpers.training._models import NORMALISATION, _size, _vision
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    t0 = time.time()
+    scenes = list(clipart.iter_scenes(args.scenes, 0))  # the training scenes' seed
+    images = torch.from_numpy(np.stack([to_model_size(s.image, args.image_size) for s in scenes]))
+    values = [task.values() for task in TASKS]
+    # labels[i, t]: the index of scene i's value for task t, -1 where the task does not apply
+    labels = torch.tensor([[vals.index(task.value(s.attributes))
+                            if task.takes_part(s.attributes) and task.value(s.attributes) in vals else -1
+                            for task, vals in zip(TASKS, values)] for s in scenes])
+    vision = dict(_vision(_size("small")), image_size=args.image_size, patch_size=args.patch)
+    tower = (CLIPVisionModel(CLIPVisionConfig(**vision)) if args.family == "clip"
+             else SiglipVisionModel(SiglipVisionConfig(**vision)))  # SigLIP's: attention-pooling head
+    mean, std = NORMALISATION[args.family]
+    heads = torch.nn.ModuleList(torch.nn.Linear(tower.config.hidden_size, len(v)) for v in values)
+    params = list(tower.parameters()) + list(heads.parameters())
+    opt = torch.optim.AdamW(params, lr=training.DEFAULTS["lr"], weight_decay=training.DEFAULTS["weight_decay"])
+    warmup = training.DEFAULTS["warmup"]
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: (k + 1) / warmup if k < warmup else
+                                              0.5 * (1 + np.cos(np.pi * (k - warmup) / (args.steps - warmup))))
+    batches = training._data.Batches(len(scenes), training.DEFAULTS["batch_size"], rng)
+    for step in range(args.steps):
+        idx = batches.next()
+        pooled = tower(pixel_values=normalise(augment(images[idx], rng), mean, std)).pooler_output
+        y = labels[idx]
+        loss = sum(F.cross_entropy(head(pooled[y[:, t] >= 0]), y[y[:, t] >= 0, t])
+                   for t, head in enumerate(heads) if (y[:, t] >= 0).any())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        if (step + 1) % 100 == 0:
+            print(f"step {step + 1}: loss {loss.item():.3f}", flush=True)
+    minutes = (time.time() - t0) / 60
+    fset = finegrained_set()
+    queries = fset.queries()
+    tower.eval()
+    with torch.inference_mode():
+        test = torch.from_numpy(np.stack([to_model_size(im, args.image_size) for im in fset.images]))
+        pooled = torch.cat([tower(pixel_values=normalise(test[i:i + 256], mean, std)).pooler_output
+                            for i in range(0, len(test), 256)])
+        scores = np.full((len(fset), len(queries)), -1e9, dtype=np.float32)
+        for task, vals, head in zip(TASKS, values, heads):
+            mine = [i for i, a in enumerate(fset.attributes) if a["kind"] == task.kind]
+            logp = head(pooled[mine]).log_softmax(1).numpy()
+            for j, v in enumerate(vals):
+                scores[mine, queries.index(task.query(v))] = logp[:, j]
+    onehot = np.eye(len(queries), dtype=np.float32)
+    result = score_finegrained(fset, scores, lambda qs: onehot[[queries.index(q) for q in qs]])
+    record = _load()
+    shipped = (args.image_size, args.patch) == (clipart.MODEL_IMAGE_SIZE, _size("small")["patch"])
+    longer = args.steps != training.DEFAULTS["clip_steps"]
+    name = ("SigLIP's tower, " if args.family == "siglip" else "") + (
+        f"{args.image_size} px, patches of {args.patch}" + (f", {args.steps:,} steps" if longer else ""))
+    record.setdefault("ceiling", {})[name] = {
+        "scenes": args.scenes, "steps": args.steps, "minutes": minutes, "shipped_size": shipped and not longer,
+        "image_size": args.image_size, "patch": args.patch, "family": args.family,
+        "groups": result["groups"], "tasks": result["tasks"]}
+    _save(record)
+    body = [[name, f"{r['chance']:.2f}", f"{r['accuracy']:.2f}"] for name, r in result["tasks"].items()]
+    body += [[f"**all {g}**", f"{r['chance']:.2f}", f"**{r['accuracy']:.2f}**"] for g, r in result["groups"].items()]
+    text = table(["task", "chance", "supervised tower top-1"], body)
+    write_section(f"bench_finegrained ceiling {args.family} {args.image_size}px"
+                  + (f" {args.steps} steps" if longer else ""),
+                  f"The shipped {'CLIP' if args.family == 'clip' else 'SigLIP'}'s vision architecture "
+                  f"(4 layers of width 128) at {args.image_size} px with "
+                  f"patches of {args.patch} ({(args.image_size // args.patch) ** 2} patches; the shipped models: "
+                  f"{clipart.MODEL_IMAGE_SIZE} px, patches of {_size('small')['patch']}), trained "
+                  f"from scratch with one classification head per task on the painter's labels: "
+                  f"{args.scenes:,} training scenes (seed 0), {args.steps} steps of "
+                  f"{training.DEFAULTS['batch_size']}, {minutes:.1f} min. Scored on the benchmark's own pools, "
+                  "as the probes are: what this tower reads at this size when it is told exactly what "
+                  "to read.\n\n" + text)
+    print(text)
+
+
 def reproducible(data, training, steps: int = 20) -> str:
     """Train the new recipe twice with the same seed: are the weights byte-identical?"""
     import torch
@@ -274,8 +376,18 @@ def main(argv=None) -> None:
     p = sub.add_parser("probe", help="linear probes on the shipped models' image embeddings")
     p.add_argument("--scenes", type=int, default=6000, help="training scenes to fit the probes on")
     p.add_argument("--threads", type=int, default=2)
+    c = sub.add_parser("ceiling", help="the image tower trained with labels to read each detail")
+    c.add_argument("--scenes", type=int, default=12000)
+    c.add_argument("--steps", type=int, default=1200)
+    c.add_argument("--threads", type=int, default=2)
+    c.add_argument("--image-size", type=int, default=64,
+                   help="pixels the tower sees (the shipped models: 64; the scenes are drawn at 128)")
+    c.add_argument("--patch", type=int, default=8, help="patch size (the shipped models: 8)")
+    c.add_argument("--family", default="clip", choices=("clip", "siglip"),
+                   help="whose vision tower: CLIP's (class token) or SigLIP's (attention-pooling head)")
     args = parser.parse_args(argv)
-    {"before": before, "ablation": ablation, "full": full, "probe": probe}[args.command](args)
+    {"before": before, "ablation": ablation, "full": full, "probe": probe,
+     "ceiling": ceiling}[args.command](args)
 
 
 if __name__ == "__main__":

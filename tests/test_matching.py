@@ -99,9 +99,14 @@ def test_the_course_models_have_a_zscore_calibration_fitted_to_their_weights(nam
     assert cal.method == "zscore" and cal.scale > 0 and "generated clip-art" in cal.source
     # A second rule, with a measure of its own, for queries that name a colour or a count.
     assert isinstance(cal.detail, Calibration) and cal.detail.detail is None
-    # The committed file is what fitting gives today (nothing stale ships).
+    # The committed file is what fitting gives today (nothing stale ships). Another CPU sums
+    # the embeddings in another order, so the fit may differ in the last digits (measured:
+    # 5.183483213 against 5.183483019), never more.
     from imgsearch_helpers.matching import fit_clipart_calibration
-    assert fit_clipart_calibration(model) == cal
+    refit = fit_clipart_calibration(model)
+    for new, old in ((refit, cal), (refit.detail, cal.detail)):
+        assert (new.method, new.source) == (old.method, old.source)
+        assert (new.scale, new.bias) == (pytest.approx(old.scale, rel=1e-5), pytest.approx(old.bias, rel=1e-5))
     assert calibration_for(model, "a red car") == cal.for_query("a red car") != cal.for_query("a car")
     # Saved beside the weights for the weights it was fitted to.
     assert Calibration.load(Path(model.info.source) / CALIBRATION_FILE,

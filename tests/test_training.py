@@ -422,6 +422,40 @@ def test_the_hard_negative_term_trains_and_gives_the_same_weights_twice(data):
     assert not torch.equal(weights[0], torch.cat([p.detach().flatten() for p in plain.parameters()]))
 
 
+def test_the_hard_picture_term_is_a_softmax_over_the_pictures_of_the_captions_kind():
+    g = torch.Generator().manual_seed(4)
+    txt, img = _unit(torch.randn(3, 4, generator=g)), _unit(torch.randn(5, 4, generator=g))
+    candidates = torch.tensor([[1, 1, 1, 0, 0], [0, 0, 0, 1, 1], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    targets = torch.tensor([[1, 0, 1, 0, 1], [0, 0, 0, 1, 0], [1, 0, 0, 0, 0]], dtype=torch.bool)
+    loss = training.hard_picture_loss(txt, img, candidates, targets, 10.0)
+    expected = []
+    for i in range(2):  # caption 2 has no wrong candidate: nothing to learn
+        logp = torch.log_softmax(10.0 * img[candidates[i]] @ txt[i], 0)
+        right = targets[i][candidates[i]]
+        expected.append(-logp[right].mean())  # the right pictures share the target
+    assert loss.item() == pytest.approx(torch.stack(expected).mean().item(), rel=1e-5)
+    # a caption that cannot tell its pictures apart: log(candidates) / ... as the softmax says
+    blind = training.hard_picture_loss(torch.zeros(3, 4), img, candidates, targets, 10.0)
+    assert blind.item() == pytest.approx((math.log(3) + math.log(2)) / 2)
+    none = training.hard_picture_loss(txt, img, candidates, candidates, 10.0)
+    assert none.item() == 0.0
+
+
+def test_the_hard_picture_term_changes_training_but_not_the_batches(data):
+    from imgsearch_helpers.training import HARD_NEGATIVE_RECIPE, HARD_PICTURE_RECIPE, sample_captions
+
+    drawn = [sample_captions(data, torch.arange(32), np.random.default_rng(3), **r)
+             for r in (HARD_NEGATIVE_RECIPE, HARD_PICTURE_RECIPE)]
+    assert all(torch.equal(a, b) for a, b in zip(*drawn))
+    weights = []
+    for recipe in (HARD_NEGATIVE_RECIPE, HARD_PICTURE_RECIPE, HARD_PICTURE_RECIPE):
+        model, history = training.train_siglip(data, steps=3, batch_size=16, size="tiny",
+                                               progress=False, **recipe)
+        assert all(math.isfinite(r["loss"]) for r in history)
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.equal(weights[1], weights[2]) and not torch.equal(weights[0], weights[1])
+
+
 def test_the_default_recipe_draws_the_same_captions_as_before(data):
     from imgsearch_helpers.training import PLAIN_RECIPE, sample_captions
 
@@ -454,15 +488,18 @@ def test_recipes_have_one_name_each_and_old_records_read_as_their_recipe():
 
     from imgsearch_helpers.training import EVERY_LANGUAGE_RECIPE
 
+    from imgsearch_helpers.training import HARD_PICTURE_RECIPE
+
     assert [recipe_name(r) for r in (PLAIN_RECIPE, FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE,
-                                     EVERY_LANGUAGE_RECIPE)] == [
+                                     EVERY_LANGUAGE_RECIPE, HARD_PICTURE_RECIPE)] == [
         "plain", "fine-grained", "fine-grained + hard-negative term",
-        "fine-grained + hard-negative term, in every language"]
+        "fine-grained + hard-negative term, in every language",
+        "fine-grained + hard-negative terms for texts and pictures"]
     # a record written before keep_translations and hard_loss existed had them off
     assert full_recipe({"attribute_share": 0.5, "hard_negatives": 1}) == FINEGRAINED_RECIPE
     assert recipe_name({"attribute_share": 0.25, "hard_negatives": 1}) == (
         "attribute_share=0.25, hard_negatives=1, keep_translations=False, hard_loss=0.0, "
-        "translated_attributes=False")
+        "translated_attributes=False, hard_pictures=0.0")
 
 
 def test_eval_md_shows_the_probes_beside_the_text_queries():
@@ -474,6 +511,27 @@ def test_eval_md_shows_the_probes_beside_the_text_queries():
     lines = probe_lines(record)
     assert "| clipart-clip | counts | 0.20 | 0.67 | 0.70 |" in lines and "6,000 training scenes" in lines[3]
     assert probe_lines({}) == []
+
+
+def test_eval_md_shows_what_the_tower_reads_when_trained_on_the_labels():
+    from imgsearch_helpers.training._details import ceiling_lines
+
+    def run(count, tree, shipped):
+        return {"scenes": 12000, "steps": 1200, "shipped_size": shipped, "minutes": 5.5,
+                "groups": {"colour": {"accuracy": 0.99, "chance": 0.2},
+                           "count": {"accuracy": count, "chance": 0.34}},
+                "tasks": {"car colour": {"group": "colour", "accuracy": 0.96, "chance": 0.17},
+                          "tree count": {"group": "count", "accuracy": tree, "chance": 0.23}}}
+
+    lines = ceiling_lines({"ceiling": {"64 px, patches of 8": run(0.74, 0.53, True),
+                                       "128 px, patches of 16": run(0.9, 0.85, False)}})
+    assert "| | chance | 64 px, patches of 8 (as shipped) | 128 px, patches of 16 |" in lines
+    assert "| **counts** | 0.34 | **0.74** | **0.90** |" in lines
+    assert "| tree count | 0.23 | 0.53 | 0.85 |" in lines
+    assert not any(line.startswith("| car colour") for line in lines)  # counts only, per task
+    assert lines[-1] == "| min of training | | 5.5 | 5.5 |"
+    assert "12,000 training scenes, 1,200 steps of 128 as `make models`" in lines[3]
+    assert ceiling_lines({}) == []
 
 
 def test_the_full_length_table_marks_the_recipe_each_model_ships_with():
@@ -491,9 +549,14 @@ def test_the_full_length_table_marks_the_recipe_each_model_ships_with():
               "full_runs": {name: {"command": "python -m imgsearch_helpers.training --out x",
                                    "models": {f: dict(numbers, recipe=recipe) for f in ("clip", "siglip")}}
                             for name, recipe in (("an old run", old), ("a run", HARD_NEGATIVE_RECIPE))}}
+    # the shipped recipe trained longer than make models trains it is not what ships
+    record["full_runs"]["a longer run"] = {
+        "command": "python -m imgsearch_helpers.training --clip-steps 2400",
+        "models": {f: dict(numbers, recipe=SHIPPED_RECIPES[f], steps=2400) for f in ("clip", "siglip")}}
     rows = [line for line in full_run_lines(record) if line.startswith("| ") and "recipe |" not in line]
     marked = {(line.split(" | ")[0][2:], line.split(" | ")[1]) for line in rows if line.endswith("| yes |")}
     names = {"plain recipe (the weights before)": PLAIN_RECIPE, "a run": HARD_NEGATIVE_RECIPE}
     expected = {(name, f) for f in ("clip", "siglip") for name, recipe in names.items()
                 if SHIPPED_RECIPES[f] == recipe}
-    assert len(rows) == 6 and marked == expected and len(expected) == 2
+    assert len(rows) == 8 and marked == expected and len(expected) == 2
+    assert sum(" | 2,400 | " in line for line in rows) == 2 and sum(" | 1,200 | " in line for line in rows) == 6

@@ -15,17 +15,19 @@ architectures), ``_loops`` (losses and training), ``_eval`` (metrics, model card
 from ._command import main
 from ._data import TEXT_LENGTH, TrainingData, build_tokenizer, own_negatives, prepare_data, sample_captions
 from ._eval import embed_text, evaluate, heldout_scenes
-from ._loops import (DEFAULTS, EVERY_LANGUAGE_RECIPE, FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE, HELDOUT_THRESHOLDS,
-                     PLAIN_RECIPE, RECIPE_NAMES, SHIPPED_RECIPES, contrastive_loss, full_recipe,
-                     hard_negative_loss, heldout_accuracy, recipe_name, sigmoid_loss, train_clip,
-                     train_siglip, train_vit)
+from ._loops import (DEFAULTS, EVERY_LANGUAGE_RECIPE, FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE,
+                     HARD_PICTURE_RECIPE, HELDOUT_THRESHOLDS, PLAIN_RECIPE, RECIPE_NAMES, SHIPPED_RECIPES,
+                     contrastive_loss, full_recipe, hard_negative_loss, hard_picture_loss,
+                     heldout_accuracy, recipe_name, sigmoid_loss, train_clip, train_siglip, train_vit)
 from ._models import SIZES, build_processor, save
 from ._plot import TrainingCurves, plot_history
 
-__all__ = ["contrastive_loss", "sigmoid_loss", "hard_negative_loss", "prepare_data", "build_tokenizer",
+__all__ = ["contrastive_loss", "sigmoid_loss", "hard_negative_loss", "hard_picture_loss", "prepare_data",
+           "build_tokenizer",
            "TrainingData", "train_clip", "train_siglip", "train_vit", "heldout_accuracy", "evaluate",
            "heldout_scenes", "build_processor", "save", "SIZES", "DEFAULTS", "main", "embed_text",
            "sample_captions", "own_negatives",
-           "TEXT_LENGTH", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "HARD_NEGATIVE_RECIPE", "EVERY_LANGUAGE_RECIPE", "RECIPE_NAMES",
+           "TEXT_LENGTH", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "HARD_NEGATIVE_RECIPE", "EVERY_LANGUAGE_RECIPE",
+           "HARD_PICTURE_RECIPE", "RECIPE_NAMES",
            "recipe_name", "full_recipe", "SHIPPED_RECIPES", "HELDOUT_THRESHOLDS", "plot_history",
            "TrainingCurves"]

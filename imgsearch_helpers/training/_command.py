@@ -60,6 +60,10 @@ def main(argv=None) -> dict:
                         help="attribute captions and their hard negatives in French and German too, "
                              "each replacing a caption of its own language (default: each model's "
                              "shipped recipe)")
+    parser.add_argument("--hard-pictures", type=float, default=None,
+                        help="weight of the same term the other way round: each attribute caption "
+                             "picks the pictures it is true of among the batch's pictures of its kind "
+                             "(0: off; default: each model's shipped recipe)")
     parser.add_argument("--size", default="small", choices=sorted(SIZES))
     args = parser.parse_args(argv)
     if os.environ.get("OMP_WAIT_POLICY") is None:

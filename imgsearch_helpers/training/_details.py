@@ -26,8 +26,8 @@ LIMITS = [
 
 
 def full_run_lines(record: dict) -> list[str]:
-    """The full-length runs of each recipe (1,200 steps, as ``make models``), beside "before"."""
-    from ._loops import HELDOUT_THRESHOLDS, PLAIN_RECIPE, SHIPPED_RECIPES, full_recipe, recipe_name
+    """The full-length runs of each recipe (``make models``' steps unless a row says more), beside "before"."""
+    from ._loops import DEFAULTS, HELDOUT_THRESHOLDS, PLAIN_RECIPE, SHIPPED_RECIPES, full_recipe, recipe_name
 
     runs = record.get("full_runs", {})
     if not runs:
@@ -37,24 +37,30 @@ def full_run_lines(record: dict) -> list[str]:
     rows.update({name: run["models"] for name, run in runs.items()})
     shipped = {f: recipe_name(r) for f, r in SHIPPED_RECIPES.items()}
     parts = ["", "### Full-length runs: which recipe each model ships with", "",
-             "The same 1,200 steps as `make models`; the held-out thresholds the tests hold "
+             "The steps column counts steps of 128 pairs unless it says otherwise (`make models`: "
+             "1,200). The held-out thresholds the tests hold "
              "(`training.HELDOUT_THRESHOLDS`): zero-shot >= "
              f"{HELDOUT_THRESHOLDS['zero_shot_top1']}, recall@1 >= {HELDOUT_THRESHOLDS['recall@1 en']} in "
              f"English, >= {HELDOUT_THRESHOLDS['recall@1 fr']} in French and >= "
              f"{HELDOUT_THRESHOLDS['recall@1 de']} in German. Shipped: "
              + ", ".join(f"clipart-{f} with the {r} recipe" for f, r in shipped.items())
              + " (`training.SHIPPED_RECIPES`). min: the run's training time on 2 CPU threads.", "",
-             "| recipe | model | colours | counts | time of day | zero-shot | R@1 en | R@1 fr | R@1 de | min "
-             "| shipped |",
-             "|---" * 11 + "|"]
+             "| recipe | model | colours | counts | time of day | zero-shot | R@1 en | R@1 fr | R@1 de "
+             "| steps | min | shipped |",
+             "|---" * 12 + "|"]
     for name, fams in rows.items():
         for family, r in fams.items():
-            mine = full_recipe(r["recipe"]) == SHIPPED_RECIPES.get(family)
+            # a run recorded before steps were kept had make models' steps
+            steps = r.get("steps", DEFAULTS[f"{family}_steps"])
+            batch = r.get("batch_size", DEFAULTS["batch_size"])
+            mine = (full_recipe(r["recipe"]) == SHIPPED_RECIPES.get(family)
+                    and (steps, batch) == (DEFAULTS[f"{family}_steps"], DEFAULTS["batch_size"]))
+            size = f"{steps:,}" + (f" of {batch}" if batch != DEFAULTS["batch_size"] else "")
             minutes = f"{r['minutes']:.1f}" if "minutes" in r else ""
             parts.append(f"| {name} | {family} | " + " | ".join(
                 f"{r[k]:.2f}" for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
                                         "recall@1 en", "recall@1 fr", "recall@1 de"))
-                + f" | {minutes} | {'yes' if mine else ''} |")
+                + f" | {size} | {minutes} | {'yes' if mine else ''} |")
     for name, run in runs.items():
         parts += ["", f"{name}: `{run['command']}`"]
     return parts
@@ -76,6 +82,35 @@ def probe_lines(record: dict) -> list[str]:
         for g, text in r["text"].items():
             parts.append(f"| clipart-{family} | {_GROUP_NAMES[g]} | {text['chance']:.2f} | "
                          f"{text['accuracy']:.2f} | {r['probe'][g]['accuracy']:.2f} |")
+    return parts
+
+
+def ceiling_lines(record: dict) -> list[str]:
+    """The image tower trained on the painter's labels: what it can read at all, per size."""
+    runs = record.get("ceiling")
+    if not runs:
+        return []
+    names = list(runs)
+    first = runs[names[0]]
+    parts = ["", "### What the image tower can read at all: trained on the labels", "",
+             "`python bench/bench_finegrained.py ceiling [--family siglip] [--image-size PX --patch P] "
+             "[--steps N]`: the shipped CLIP's vision architecture (SigLIP's, with its attention-pooling "
+             "head, where the column says so), trained from scratch with one classification head per task on the "
+             f"painter's labels ({first['scenes']:,} training scenes, {first['steps']:,} steps of 128 as "
+             "`make models` unless the column says more), ranks the same pools. Told exactly what to "
+             "read, this is about the most the tower reads at that size in that time: a model that "
+             "learns details only from captions can hardly read more.",
+             "", "| | chance | " + " | ".join(n + (" (as shipped)" if runs[n].get("shipped_size") else "")
+                                            for n in names) + " |",
+             "|---" * (2 + len(names)) + "|"]
+    for g, r in first["groups"].items():
+        parts.append(f"| **{_GROUP_NAMES[g]}** | {r['chance']:.2f} | "
+                     + " | ".join(f"**{runs[n]['groups'][g]['accuracy']:.2f}**" for n in names) + " |")
+    for name, r in first["tasks"].items():
+        if r["group"] == "count":
+            parts.append(f"| {name} | {r['chance']:.2f} | "
+                         + " | ".join(f"{runs[n]['tasks'][name]['accuracy']:.2f}" for n in names) + " |")
+    parts.append("| min of training | | " + " | ".join(f"{runs[n]['minutes']:.1f}" for n in names) + " |")
     return parts
 
 
@@ -164,6 +199,7 @@ def report_lines(metrics: dict, folder) -> list[str]:
                     f"{r[k]:.2f}" for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
                                             "recall@1 en", "recall@1 fr", "recall@1 de", "s/step")) + " |")
     parts += probe_lines(record)
+    parts += ceiling_lines(record)
     parts += ["", "### What the models still cannot do", ""]
     for family in duals:
         parts += [f"clipart-{family}:", ""] + limits_lines(metrics[family])[:1] + [""]

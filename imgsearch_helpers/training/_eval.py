@@ -343,7 +343,10 @@ def _recipe(family: str, info: dict) -> str:
             + (f", each with {info['hard_negatives']} hard negative(s) (\"a blue car\", \"three cats\") "
                "in the loss" if info.get("hard_negatives") else "")
             + (f"; FG-CLIP's hard-negative term (weight {info['hard_loss']:g}): each such picture "
-               "picks its caption among all of its hard negatives" if info.get("hard_loss") else ""))
+               "picks its caption among all of its hard negatives" if info.get("hard_loss") else "")
+            + (f"; and the other way round (weight {info['hard_pictures']:g}): each attribute caption "
+               "picks the pictures it is true of among the batch's pictures of its kind"
+               if info.get("hard_pictures") else ""))
 
 
 def _limits(metrics: dict) -> str:
