@@ -262,7 +262,8 @@ def ceiling(args) -> None:
 
     from imgsearch_helpers import clipart, training
     from imgsearch_helpers.evaluation import FINEGRAINED_TASKS as TASKS, finegrained_set, score_finegrained
-    from imgsearch_helpers.training._data import augment, normalise, to_model_size
+    from imgsearch_helpers.training._data import Batches, augment, normalise, to_model_size
+    from imgsearch_helpers.training._loops import warmup_cosine
     from imgsearch_helpers.training._models import NORMALISATION, _size, _vision
 
     torch.set_num_threads(args.threads)
@@ -283,10 +284,9 @@ def ceiling(args) -> None:
     heads = torch.nn.ModuleList(torch.nn.Linear(tower.config.hidden_size, len(v)) for v in values)
     params = list(tower.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=training.DEFAULTS["lr"], weight_decay=training.DEFAULTS["weight_decay"])
-    warmup = training.DEFAULTS["warmup"]
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: (k + 1) / warmup if k < warmup else
-                                              0.5 * (1 + np.cos(np.pi * (k - warmup) / (args.steps - warmup))))
-    batches = training._data.Batches(len(scenes), training.DEFAULTS["batch_size"], rng)
+    sched = torch.optim.lr_scheduler.LambdaLR(  # the schedule every training here uses
+        opt, lambda k: warmup_cosine(k, args.steps, training.DEFAULTS["warmup"]))
+    batches = Batches(len(scenes), training.DEFAULTS["batch_size"], rng)
     for step in range(args.steps):
         idx = batches.next()
         pooled = tower(pixel_values=normalise(augment(images[idx], rng), mean, std)).pooler_output

@@ -258,11 +258,16 @@ def _optimiser(model, lr: float, weight_decay: float, plan: dict, warmup: int):
         # plan is read at every step: a time budget may change it while training runs, and a
         # run it cuts short warms up for at most a fifth of its steps (fixed runs: as asked).
         w = max(1, min(warmup, plan["steps"] // 5) if plan.get("budget") else warmup)
-        if step < w:
-            return (step + 1) / w
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - w) / max(1, plan["steps"] - w))))
+        return warmup_cosine(step, plan["steps"], w)
 
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+
+
+def warmup_cosine(step: int, steps: int, warmup: int) -> float:
+    """The learning-rate factor at ``step``: linear warm-up, then cosine decay to 0 at ``steps``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, steps - warmup))))
 
 
 def _heldout_tensors(n_per_kind: int):

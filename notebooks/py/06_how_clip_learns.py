@@ -481,7 +481,7 @@ for (group, target), style in zip(ev.FINEGRAINED_TARGETS.items(), ("--", ":")):
 ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
 ax.figure.tight_layout()
 plt.show()
-as_shipped = {r.get("family", "clip"): r for r in ceiling.values() if r["shipped_size"]}
+as_shipped = {r["family"]: r for r in ceiling.values() if r["shipped_size"]}
 longer = next(r for r in ceiling.values() if r["steps"] > as_shipped["clip"]["steps"] and r["image_size"] == 64)
 check(sorted(as_shipped) == ["clip", "siglip"]
       and all(r["groups"]["colour"]["accuracy"] >= ev.FINEGRAINED_TARGETS["colour"] for r in as_shipped.values()),
@@ -526,8 +526,9 @@ check(halves["count top-1"] < ev.FINEGRAINED_TARGETS["count"],
 # %% [markdown]
 # It does: colours and counts both past their targets, and every held-out query kept. The number of
 # updates is not what helps: twice the steps of half the batch, the same pairs in all and about the
-# time of the shipped run, count no better. What helps is seeing twice as many pairs. The price is the training time, twice that of the shipped run, which is why
-# `make models` still trains 1,200 steps. What a CPU course can afford decides how well its model counts.
+# time of the shipped run, count no better. What helps is seeing twice as many pairs. The price is
+# the training time, twice that of the shipped run, which is why `make models` still trains 1,200
+# steps. What a CPU course can afford decides how well its model counts.
 #
 # On the picture: "a yellow boat" among ten fresh boats, best first, with the colour the painter
 # recorded under each, for both shipped models. Where does the yellow one land?
