@@ -16,6 +16,11 @@ query's z-scores over the collection, as the shipped one does.
 - ``regressed cut per query``: each calibration query's best z cut (its oracle) is
   predicted by a ridge regression from the shape of its top scores (the 1st, 2nd,
   3rd and 5th z, two gaps, the share of pictures above z 1 and 2).
+
+Two rules for the queries that name a detail are judged on the attribute queries alone,
+beside the queries no picture answers: ``near_the_best`` (a match lies close to the
+query's best cosine) and ``beats_its_rivals`` (a match must prefer "a red car" to "a blue
+car" and every other colour).
 """
 from __future__ import annotations
 
@@ -140,3 +145,92 @@ def near_the_best(scores, relevant):
         s = np.asarray(s, np.float64)
         return s >= s.max(axis=1, keepdims=True) - delta
     return delta, rule
+
+
+def attribute_rivals() -> dict[str, list[str]]:
+    """Each attribute query's rivals: the same query with every other value of its attribute.
+
+    "a red car" -> "a blue car", "a white car", ... (every colour the painter draws a car
+    in); "two cats" -> "one cat", "three cats"; "a snowman with a red hat" -> the other
+    hats. The rivals come from the painter's own values, the most favourable set a rule
+    could ask about: a rule for users' queries would have to guess them from the words.
+    """
+    from imgsearch_helpers.clipart import ATTRIBUTE_VALUES, colour_query, count_query, hat_query
+    from imgsearch_helpers.matching._groups import _COLOUR_KINDS, _COUNT_KINDS
+
+    families = [[colour_query(kind, c) for c in ATTRIBUTE_VALUES[(kind, "colour")]] for kind in _COLOUR_KINDS]
+    families += [[count_query(kind, n) for n in ATTRIBUTE_VALUES[(kind, "count")]] for kind in _COUNT_KINDS]
+    families.append([hat_query(h) for h in ATTRIBUTE_VALUES[("snow", "hat")]])
+    return {q: [r for r in family if r != q] for family in families for q in family}
+
+
+# Rivals that do not know the painter: every other English colour word of
+# matching._detail.COLOUR_WORDS (one spelling each: no "gray" for "grey"), and the counts
+# one to five.
+GENERIC_COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black",
+                   "white", "grey", "silver", "golden", "cream", "beige", "turquoise")
+GENERIC_COUNTS = ("one", "two", "three", "four", "five")
+
+
+def generic_rivals(query: str) -> list[str]:
+    """The query with its colour word (or count word) swapped for every other one of a fixed list.
+
+    "a red car" -> "an orange car", "a yellow car", ... (:data:`GENERIC_COLOURS`);
+    "two cats" -> "one cat", "three cats", ... A rule for users' queries could ask
+    these without knowing which colours a car can have.
+    """
+    words = query.split()
+    out = []
+    for i, word in enumerate(words):
+        pool = GENERIC_COLOURS if word in GENERIC_COLOURS else GENERIC_COUNTS if word in GENERIC_COUNTS else ()
+        for other in pool:
+            if other == word:
+                continue
+            swapped = list(words)
+            swapped[i] = other
+            if i > 0 and swapped[i - 1] in ("a", "an"):
+                swapped[i - 1] = "an" if other[0] in "aeiou" else "a"
+            if pool is GENERIC_COUNTS and i + 1 < len(words):   # "one cat" <-> "two cats"
+                noun = words[i + 1].removesuffix("s")
+                swapped[i + 1] = noun if other == "one" else noun + "s"
+            out.append(" ".join(swapped))
+    return out
+
+
+def beats_its_rivals(model, pictures, rule, rivals=None):
+    """A detail rule tried and not shipped: a match must also prefer the query to each rival.
+
+    Zero-shot classification of the named attribute inside the cut-off: a picture the
+    ``rule`` calls a match for "a red car" stays one only where its cosine with "a red car"
+    is above its cosine with each of the query's rivals (:func:`attribute_rivals`: "a blue
+    car", ...). A picture asks the rival queries about its own colour, so the cut-off can
+    end at a different place for each query, and can call nothing.
+
+    Parameters
+    ----------
+    model : LoadedModel
+    pictures : np.ndarray, (n, d)
+        The collection's unit embeddings.
+    rule : callable
+        (queries, scores) -> matches, the rule whose matches are checked.
+    rivals : callable, optional
+        query -> its rival queries; default :func:`attribute_rivals` (the painter's
+        values), :func:`generic_rivals` for a fixed list of words.
+
+    Returns
+    -------
+    callable
+        (queries, scores) -> matches (q, n).
+    """
+    from imgsearch_helpers.embeddings import embed_texts
+
+    rivals = rivals or attribute_rivals().__getitem__
+
+    def judge(queries, scores):
+        called = rule(queries, scores)
+        for i, query in enumerate(queries):
+            others = rivals(query)
+            if others:
+                called[i] &= np.asarray(scores[i]) >= (embed_texts(model, others) @ pictures.T).max(axis=0)
+        return called
+    return judge

@@ -4,7 +4,7 @@
     python bench/bench_finegrained.py ablation --steps 250 --scenes 3000
     python bench/bench_finegrained.py full /tmp/run --name "fine-grained recipe"
     python bench/bench_finegrained.py probe              # what the image embeddings hold
-    python bench/bench_finegrained.py ceiling [--family siglip] [--steps 2400]   # the tower on labels
+    python bench/bench_finegrained.py ceiling [--family siglip] [--steps 2400] [--layers 2]   # the tower on labels
 
 ``before`` records the shipped models' numbers; ``ablation`` trains CLIP and SigLIP
 once per recipe (same seed, data, tokenizer and number of steps for every row; far
@@ -278,6 +278,8 @@ def ceiling(args) -> None:
                             if task.takes_part(s.attributes) and task.value(s.attributes) in vals else -1
                             for task, vals in zip(TASKS, values)] for s in scenes])
     vision = dict(_vision(_size("small")), image_size=args.image_size, patch_size=args.patch)
+    if args.layers:
+        vision["num_hidden_layers"] = args.layers
     tower = (CLIPVisionModel(CLIPVisionConfig(**vision)) if args.family == "clip"
              else SiglipVisionModel(SiglipVisionConfig(**vision)))  # SigLIP's: attention-pooling head
     mean, std = NORMALISATION[args.family]
@@ -319,10 +321,14 @@ def ceiling(args) -> None:
     record = _load()
     shipped = (args.image_size, args.patch) == (clipart.MODEL_IMAGE_SIZE, _size("small")["patch"])
     longer = args.steps != training.DEFAULTS["clip_steps"]
+    layers = vision["num_hidden_layers"]
+    other_depth = layers != _size("small")["vision_layers"]
     name = ("SigLIP's tower, " if args.family == "siglip" else "") + (
-        f"{args.image_size} px, patches of {args.patch}" + (f", {args.steps:,} steps" if longer else ""))
+        f"{args.image_size} px, patches of {args.patch}" + (f", {layers} layers" if other_depth else "")
+        + (f", {args.steps:,} steps" if longer else ""))
     record.setdefault("ceiling", {})[name] = {
-        "scenes": args.scenes, "steps": args.steps, "minutes": minutes, "shipped_size": shipped and not longer,
+        "scenes": args.scenes, "steps": args.steps, "minutes": minutes,
+        "shipped_size": shipped and not longer and not other_depth, "layers": layers,
         "image_size": args.image_size, "patch": args.patch, "family": args.family,
         "groups": result["groups"], "tasks": result["tasks"]}
     _save(record)
@@ -330,9 +336,10 @@ def ceiling(args) -> None:
     body += [[f"**all {g}**", f"{r['chance']:.2f}", f"**{r['accuracy']:.2f}**"] for g, r in result["groups"].items()]
     text = table(["task", "chance", "supervised tower top-1"], body)
     write_section(f"bench_finegrained ceiling {args.family} {args.image_size}px"
-                  + (f" {args.steps} steps" if longer else ""),
+                  + (f" {layers} layers" if other_depth else "") + (f" {args.steps} steps" if longer else ""),
                   f"The shipped {'CLIP' if args.family == 'clip' else 'SigLIP'}'s vision architecture "
-                  f"(4 layers of width 128) at {args.image_size} px with "
+                  + (f"with {layers} layers instead of its 4 (width 128)" if other_depth
+                     else "(4 layers of width 128)") + f" at {args.image_size} px with "
                   f"patches of {args.patch} ({(args.image_size // args.patch) ** 2} patches; the shipped models: "
                   f"{clipart.MODEL_IMAGE_SIZE} px, patches of {_size('small')['patch']}), trained "
                   f"from scratch with one classification head per task on the painter's labels: "
@@ -383,6 +390,7 @@ def main(argv=None) -> None:
     c.add_argument("--image-size", type=int, default=64,
                    help="pixels the tower sees (the shipped models: 64; the scenes are drawn at 128)")
     c.add_argument("--patch", type=int, default=8, help="patch size (the shipped models: 8)")
+    c.add_argument("--layers", type=int, default=0, help="the tower's layers (default: the shipped 4)")
     c.add_argument("--family", default="clip", choices=("clip", "siglip"),
                    help="whose vision tower: CLIP's (class token) or SigLIP's (attention-pooling head)")
     args = parser.parse_args(argv)

@@ -16,8 +16,8 @@ colour or a count; match probability >= 0.5) is compared with (a) the best singl
 cosine, chosen after the fact on the same pictures and queries, and (b) each query cut
 at its own best place (the oracle). Alternatives measured on the same queries: the
 model's own sigmoid (SigLIP), a logistic fit on raw cosines, one z-score fit for every
-query (shipped until the two rules), and four
-per-query rules that were tried and not shipped (bench/_cutoff_rules.py). The kind
+query (shipped until the two rules), four
+per-query rules and two detail rules that were tried and not shipped (bench/_cutoff_rules.py). The kind
 group is also reported split into the queries that name a detail ("a fancy black
 sedan") and those that do not (``matching.cutoffs_by_detail``).
 
@@ -27,6 +27,8 @@ two (each round marks 10 not yet marked), Rocchio with several weights.
 
 Rerun on new weights: ``python bench/bench_matches.py`` (it refits each course
 model's calibration when its weights changed, and rewrites its RESULTS.md section).
+A training run that is not shipped: ``python bench/bench_matches.py --run DIR --label NAME``
+(DIR is the run's ``--out`` folder; its own section, "bench_matches NAME").
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -41,14 +44,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from _common import table, write_section  # noqa: E402
 from _cutoff_rules import RULES as TRIED_RULES  # noqa: E402
-from _cutoff_rules import near_the_best  # noqa: E402
+from _cutoff_rules import beats_its_rivals, generic_rivals, near_the_best  # noqa: E402
 
 from imgsearch_helpers import load_model  # noqa: E402
 from imgsearch_helpers.clipart import SCENE_KINDS, generate_dataset  # noqa: E402
 from imgsearch_helpers.matching import (CALIBRATION_SCENES_PER_KIND, CALIBRATION_SEED,  # noqa: E402
                                         MATCH_PROBABILITY, ROCCHIO_WEIGHTS, Calibration,
                                         calibration_for,
-                                        clipart_scores, cutoff_score, fit_calibration, own_sigmoid,
+                                        clipart_scores, cutoff_score, fit_calibration,
+                                        fit_clipart_calibration, own_sigmoid,
                                         simulate_feedback)
 from imgsearch_helpers.matching import (absent_queries, calibration_queries,  # noqa: E402
                                         clipart_collections, compare_cutoffs, cutoff_table,
@@ -67,13 +71,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-kind", type=int, default=20, help="held-out scenes per kind")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch RESULTS.md")
+    parser.add_argument("--run", metavar="DIR",
+                        help="measure the models of a training run (python -m imgsearch_helpers.training "
+                             "--out DIR) instead of the shipped ones; each gets its calibration fitted as a "
+                             "shipped model's is, and the section is named after --label")
+    parser.add_argument("--label", default="", help="with --run: what the run is, for the section's name")
     args = parser.parse_args()
     started = time.perf_counter()
     cut_rows, alt_rows, fb_rows, rules, detail_rows, tried_rows = [], [], [], [], [], []
     absent_rows = []
-    for name in MODELS:
+    names = MODELS if not args.run else [str(p) for p in sorted(Path(args.run).glob("clipart-*"))
+                                          if (p / "config.json").exists()]
+    if not names:
+        parser.error(f"{args.run} holds no model folder (clipart-clip, clipart-siglip)")
+    for name in names:
         model = load_model(name, device="cpu")
-        auto = calibration_for(model)
+        short = Path(name).name
+        # A run's models are not installed course models: fit theirs as calibration_for
+        # fits a course model's (the same scenes and queries), without saving it.
+        auto = calibration_for(model) if model.is_clipart else fit_clipart_calibration(model)
         rules.append(f"- {name}: {auto.method} rule, scale {auto.scale:.2f}, bias "
                      f"{auto.bias:.2f} (a match from {auto.cut()}); for queries that name a "
                      f"colour or a count, {auto.detail.method} rule, scale "
@@ -113,7 +129,7 @@ def main() -> None:
             detail = np.array([names_a_detail(q) for q in queries], bool)[:, None]
             return np.where(detail, near_best(scores), auto_rule(queries, scores))
 
-        for result in cutoff_table(model, args.per_kind):
+        for result in cutoff_table(model, args.per_kind, calibration=auto):
             row, scores, group = result
             if row.group == "attribute":
                 absent = absent_queries(collections[row.collection])
@@ -123,31 +139,36 @@ def main() -> None:
                                      ("best global threshold (after the fact)",
                                       lambda q, s, t=row.best_global.threshold: s >= t),
                                      (f"detail rule: within {delta:.3f} of the best picture "
-                                      "(tried)", near_best_rule)):
+                                      "(tried)", near_best_rule),
+                                     ("two rules, and the query beats its rivals: the painter's "
+                                      "values (tried)", beats_its_rivals(model, result.pictures, auto_rule)),
+                                     ("two rules, and the query beats its rivals: every colour or "
+                                      "count word (tried)",
+                                      beats_its_rivals(model, result.pictures, auto_rule, generic_rivals))):
                     called = judge(group.queries, scores)
                     none = ((~judge(absent.queries, absent_scores).any(axis=1)).mean()
                             if len(absent) else None)
-                    absent_rows.append([name.split("/")[1], row.collection, label,
+                    absent_rows.append([short, row.collection, label,
                                         f3(cutoff_score(called, group.relevant).f1),
                                         f"{(~called.any(axis=1)).mean():.2f}", len(absent),
                                         "-" if none is None else f"{none:.2f}"])
             for label, rule in tried.items():
                 f1 = cutoff_score(rule(scores), group.relevant).f1
-                tried_rows.append([name.split("/")[1], row.collection, row.group, label, f3(f1),
+                tried_rows.append([short, row.collection, row.group, label, f3(f1),
                                    f3(row.best_global.f1), f"{f1 / row.oracle.f1:.2f}",
                                    "yes" if f1 > row.best_global.f1 else "no"])
-            cut_rows.append([name.split("/")[1], row.collection, row.group, row.queries,
+            cut_rows.append([short, row.collection, row.group, row.queries,
                              *map(f3, row.auto.row()), *map(f3, row.best_global.row()),
                              *map(f3, row.oracle.row()), f"{row.auto_vs_oracle:.2f}",
                              "yes" if row.auto.f1 > row.best_global.f1 else "no"])
             for label, cal in alternatives.items():
                 score = cutoff_score(cal.query_probabilities(group.queries, scores)
                                      >= MATCH_PROBABILITY, group.relevant)
-                alt_rows.append([name.split("/")[1], row.collection, row.group, label,
+                alt_rows.append([short, row.collection, row.group, label,
                                  *map(f3, score.row())])
             if row.group == "kind":
                 for _, r in cutoffs_by_detail(result, auto):
-                    detail_rows.append([name.split("/")[1], row.collection, r.group, r.queries,
+                    detail_rows.append([short, row.collection, r.group, r.queries,
                                         f3(r.auto.f1), f3(r.best_global.f1), f3(r.oracle.f1),
                                         f"{r.auto_vs_oracle:.2f}",
                                         "yes" if r.auto.f1 > r.best_global.f1 else "no"])
@@ -157,14 +178,14 @@ def main() -> None:
                 a, b, c = weights
                 maps = simulate_feedback(result.queries_emb, result.pictures, group.relevant,
                                          rounds=2, marks=10, alpha=a, beta=b, gamma=c)
-                fb_rows.append([name.split("/")[1], row.collection, row.group, row.queries,
+                fb_rows.append([short, row.collection, row.group, row.queries,
                                 f"{a:g}/{b:g}/{c:g}", *map(f3, maps),
                                 f"{maps[1] - maps[0]:+.3f}"])
         for collection, scenes in clipart_collections(args.per_kind).items():
             group = kind_queries(scenes, details=False)
             scores = query_scores(model, group, embed_collection(model, scenes))
             row = compare_cutoffs(name, collection, scores, group, auto)
-            cut_rows.append([name.split("/")[1], row.collection, row.group, row.queries,
+            cut_rows.append([short, row.collection, row.group, row.queries,
                              *map(f3, row.auto.row()), *map(f3, row.best_global.row()),
                              *map(f3, row.oracle.row()), f"{row.auto_vs_oracle:.2f}",
                              "yes" if row.auto.f1 > row.best_global.f1 else "no"])
@@ -178,7 +199,8 @@ def main() -> None:
         "cut-off was fitted on other scenes (seed "
         f"{CALIBRATION_SEED}). Target: auto F1 >= 0.9 x oracle and above the best global "
         "threshold.\n\n" + table(head, cut_rows),
-        "The shipped rules:\n" + "\n".join(rules),
+        ("The shipped rules:\n" if not args.run else "The rules, fitted as a shipped model's are:\n")
+        + "\n".join(rules),
         "### Kind queries that name a detail\n\n"
         "Some held-out kind-level queries name a colour or a count (\"a fancy black "
         "sedan\", \"two dogs playing outside\", but also \"pine trees on a green hill\"). "
@@ -202,7 +224,13 @@ def main() -> None:
         "then: the share of them for which it rightly calls nothing, beside its F1 on the "
         "answered attribute queries and the share of those for which it calls nothing "
         "(wrongly). A rule that always calls its best picture a match gains F1 on the "
-        "answered queries and loses every unanswered one.\n\n"
+        "answered queries and loses every unanswered one. The last two rules of each group "
+        "keep a match of the automatic cut-off only where the picture prefers the query "
+        "to each of its rivals: the model classifies the named attribute of every picture "
+        "itself (bench/_cutoff_rules.py). The rivals are the same query with every other "
+        "value the painter draws for that kind (\"a blue car\", \"a white car\", ... for "
+        "\"a red car\"; a favourable set that a rule for users' queries cannot know), or "
+        "with every other word of a fixed list of 16 colours and the counts one to five.\n\n"
         + table(["model", "collection", "rule", "attribute F1", "answered: none called",
                  "unanswered n", "unanswered: none called"], absent_rows),
         "### Feedback: mAP before / after one / after two rounds (simulated user, 10 marks "
@@ -215,7 +243,7 @@ def main() -> None:
     ])
     print(body)
     if not args.no_write:
-        write_section("bench_matches", body)
+        write_section("bench_matches" + (f" {args.label or Path(args.run).name}" if args.run else ""), body)
 
 
 if __name__ == "__main__":

@@ -94,10 +94,11 @@ def ceiling_lines(record: dict) -> list[str]:
     first = runs[names[0]]
     parts = ["", "### What the image tower can read at all: trained on the labels", "",
              "`python bench/bench_finegrained.py ceiling [--family siglip] [--image-size PX --patch P] "
-             "[--steps N]`: the shipped CLIP's vision architecture (SigLIP's, with its attention-pooling "
-             "head, where the column says so), trained from scratch with one classification head per task on the "
+             "[--steps N] [--layers N]`: the shipped CLIP's vision architecture (SigLIP's, with its "
+             "attention-pooling head, where the column says so; 4 layers unless the column says otherwise), "
+             "trained from scratch with one classification head per task on the "
              f"painter's labels ({first['scenes']:,} training scenes, {first['steps']:,} steps of 128 as "
-             "`make models` unless the column says more), ranks the same pools. Told exactly what to "
+             "`make models` unless the column says otherwise), ranks the same pools. Told exactly what to "
              "read, this is about the most the tower reads at that size in that time: a model that "
              "learns details only from captions can hardly read more.",
              "", "| | chance | " + " | ".join(n + (" (as shipped)" if runs[n].get("shipped_size") else "")
@@ -111,6 +112,23 @@ def ceiling_lines(record: dict) -> list[str]:
             parts.append(f"| {name} | {r['chance']:.2f} | "
                          + " | ".join(f"{runs[n]['tasks'][name]['accuracy']:.2f}" for n in names) + " |")
     parts.append("| min of training | | " + " | ".join(f"{runs[n]['minutes']:.1f}" for n in names) + " |")
+    # Runs that trade depth for steps at the shipped tower's cost (layers x steps the same).
+    shipped = next((r for r in runs.values() if r.get("shipped_size") and r.get("family", "clip") == "clip"), None)
+    if shipped and shipped.get("image_size"):
+        cost = shipped.get("layers", 4) * shipped["steps"]
+        same = [r for r in runs.values() if r is not shipped and r.get("family", "clip") == "clip"
+                and (r.get("image_size"), r.get("patch")) == (shipped.get("image_size"), shipped.get("patch"))
+                and r.get("layers", 4) * r["steps"] == cost]
+        if same:
+            target = FINEGRAINED_TARGETS["count"]
+            reached = [r for r in same if r["groups"]["count"]["accuracy"] >= target]
+            parts += ["", f"At the cost of the shipped tower ({shipped.get('layers', 4)} layers for "
+                      f"{shipped['steps']:,} steps; layers x steps the same), counts: as shipped "
+                      f"{shipped['groups']['count']['accuracy']:.2f}; "
+                      + "; ".join(f"{r.get('layers', 4)} layers for {r['steps']:,} steps "
+                                  f"{r['groups']['count']['accuracy']:.2f}" for r in same)
+                      + (f". Trading depth for steps does not reach the target ({target})." if not reached
+                         else f". {len(reached)} of these reach the target ({target}).")]
     return parts
 
 

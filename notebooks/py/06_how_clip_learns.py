@@ -482,7 +482,8 @@ ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
 ax.figure.tight_layout()
 plt.show()
 as_shipped = {r["family"]: r for r in ceiling.values() if r["shipped_size"]}
-longer = next(r for r in ceiling.values() if r["steps"] > as_shipped["clip"]["steps"] and r["image_size"] == 64)
+longer = next(r for r in ceiling.values() if r["steps"] > as_shipped["clip"]["steps"] and r["image_size"] == 64
+              and r["layers"] == as_shipped["clip"]["layers"])
 check(sorted(as_shipped) == ["clip", "siglip"]
       and all(r["groups"]["colour"]["accuracy"] >= ev.FINEGRAINED_TARGETS["colour"] for r in as_shipped.values()),
       "told what to read, CLIP's tower and SigLIP's both read colours past the target")
@@ -494,6 +495,14 @@ larger = next(r for r in ceiling.values() if r["image_size"] > 64)
 check(larger["groups"]["count"]["accuracy"] <= as_shipped["clip"]["groups"]["count"]["accuracy"],
       f"a larger picture at the same cost ({larger['image_size']} px in patches of {larger['patch']}) "
       "counts no better")
+cost = as_shipped["clip"]["layers"] * as_shipped["clip"]["steps"]
+traded = [r for r in ceiling.values() if r["family"] == "clip" and r["layers"] != as_shipped["clip"]["layers"]
+          and r["layers"] * r["steps"] == cost]
+check(len(traded) >= 2 and all(r["groups"]["count"]["accuracy"] <= as_shipped["clip"]["groups"]["count"]["accuracy"]
+                               for r in traded),
+      "at the same cost, a shallower tower trained longer or a deeper one trained shorter counts no better: "
+      + ", ".join(f"{r['layers']} layers for {r['steps']:,} steps {r['groups']['count']['accuracy']:.2f}"
+                  for r in traded))
 
 # %% [markdown]
 # Two findings. Colours are no problem for either tower: SigLIP's, trained on labels, reads them at
@@ -501,7 +510,9 @@ check(larger["groups"]["count"]["accuracy"] <= as_shipped["clip"]["groups"]["cou
 # its sigmoid loss), not from its size. Counts are different: even told exactly what to count, the
 # tower reaches the target only with twice the training time, mostly because of the trees (up to
 # five, overlapping, each a few patches of 8 x 8 pixels in a 64-pixel picture). A larger picture at the
-# same cost (128 pixels in patches of 16) does not help; more steps do. Does a model that learns
+# same cost (128 pixels in patches of 16) does not help, and neither does trading the tower's depth
+# for steps at the same cost (2 layers for 2,400 steps, 6 layers for 800); more steps of the same
+# tower do. Does a model that learns
 # counts only from captions get there too with more steps? The shipped CLIP's recipe, trained for
 # 2,400 steps instead of 1,200 (`python -m imgsearch_helpers.training --only clip --clip-steps 2400`):
 
