@@ -748,3 +748,22 @@ def test_after_before_and_sort_time(tmp_path):
     bad = imgsearch("search", "a red car", folder, "--after", "last May", "--model", MODEL,
                     cwd=tmp_path)
     assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def test_a_detail_the_model_reads_poorly_gets_a_note_and_scripts_still_get_clean_output(tmp_path):
+    from imgsearch_helpers.evaluation import detail_note
+
+    folder = tmp_path / "gallery"
+    shutil.copytree(GALLERY, folder)
+    model = "imgsearch/clipart-siglip"
+    expected = detail_note(model, "a red car")
+    assert expected
+    proc = imgsearch("search", "a red car", "a red house", "a lake", folder, "-k", 2, "--model", model,
+                     cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("note: " + expected) == 1     # once, though two queries name a colour
+    assert "reads" not in proc.stdout
+    quiet = imgsearch("search", "a lake", folder, "-k", 2, "--model", model, cwd=tmp_path)
+    assert "reads colours poorly" not in quiet.stderr
+    as_json = imgsearch("search", "a red car", folder, "-k", 2, "--model", model, "--json", cwd=tmp_path)
+    assert json.loads(as_json.stdout)["queries"][0]["query"] == "a red car"

@@ -242,3 +242,44 @@ def test_the_table_has_a_row_per_task_and_group(fset):
     table = ev.finegrained_table(ev.score_finegrained(fset, images, embed), title="oracle")
     assert table["all colours"]["top-1"] == 1.0 and "chance" in table.columns
     assert "car colour" in str(table)
+
+
+# -- telling the user when a course model does not read the detail asked for ----------
+
+def test_a_detail_the_course_model_reads_poorly_gets_a_note_with_its_measured_numbers():
+    from imgsearch_helpers.models import OFFLINE_MODELS_DIR
+
+    groups = {family: m["finegrained"]["groups"] for family, m in
+              json.loads((OFFLINE_MODELS_DIR / ev.MEASURED_FILE).read_text())["metrics"].items()
+              if "finegrained" in m}
+    for family in ("clip", "siglip"):
+        name = f"imgsearch/clipart-{family}"
+        for group, query in (("colour", "a red car"), ("count", "zwei Katzen")):
+            r = groups[family][group]
+            note = ev.detail_note(name, query)
+            if r["accuracy"] >= ev.FINEGRAINED_TARGETS[group]:
+                assert note == "", (name, query)
+            else:
+                assert note.startswith(f"{name} reads {group}s poorly")
+                assert f"first in {r['accuracy']:.0%} of the tests (chance {r['chance']:.0%}" in note
+        assert ev.detail_note(name, "a beautiful lake") == "" and ev.detail_note(name, None) == ""
+    # At least one shipped model is below a target today: the note is not dead code.
+    assert any(ev.detail_note(f"imgsearch/clipart-{f}", q) for f in ("clip", "siglip")
+               for q in ("a red car", "two cats"))
+    # Both details at once, in one sentence.
+    both = ev.detail_note("imgsearch/clipart-siglip", "two red cats")
+    if all(groups["siglip"][g]["accuracy"] < t for g, t in ev.FINEGRAINED_TARGETS.items()):
+        assert "reads colours and counts poorly" in both and both.count("first in") == 2
+    # Models this course did not measure say nothing: no number to give.
+    assert ev.detail_note("google/siglip2-base-patch16-naflex", "a red car") == ""
+    assert ev.detail_note("/some/folder", "a red car") == ""
+
+
+def test_without_a_readable_record_no_note_is_made_up(tmp_path):
+    from imgsearch_helpers.evaluation._finegrained import _measured_groups
+
+    assert _measured_groups(str(tmp_path / "missing.json")) == {}
+    (tmp_path / "bad.json").write_text("{not json")
+    assert _measured_groups(str(tmp_path / "bad.json")) == {}
+    (tmp_path / "old.json").write_text(json.dumps({"metrics": {"clip": {"zero_shot_top1": 0.9}}}))
+    assert _measured_groups(str(tmp_path / "old.json")) == {}

@@ -251,6 +251,17 @@ def test_the_words_of_a_query_say_whether_it_names_a_detail():
     assert all(names_a_detail(w) for w in COUNT_WORDS.values())
 
 
+def test_the_words_of_a_query_say_which_details_it_names():
+    from imgsearch_helpers.matching import named_details
+
+    assert named_details("a red car") == {"colour"}
+    assert named_details("two dogs playing outside") == {"count"}
+    assert named_details("zwei rote Autos") == {"colour", "count"}
+    assert named_details("trois chats noirs") == {"colour", "count"}
+    assert named_details("12 boats") == {"count"} and named_details("photos from 2019") == set()
+    assert named_details("a cat") == set() and named_details(None) == set()
+
+
 def test_kind_queries_are_right_only_where_the_painter_drew_the_detail_they_name():
     from imgsearch_helpers.matching import (clipart_collections, kind_queries, recorded_details,
                                             split_by_detail)

@@ -332,6 +332,20 @@ def test_a_clipart_model_on_photos_says_its_results_mean_nothing(tmp_path):
     assert gallery_app.ui.message.value == ""      # on its own clip-art: no warning
 
 
+def test_a_detail_the_model_reads_poorly_is_said_above_the_results():
+    from imgsearch_helpers.evaluation import detail_note
+
+    expected = detail_note("imgsearch/clipart-siglip", "a red car")
+    assert expected                              # the clip-art SigLIP reads colours poorly
+    app = SearchApp(sorted(GALLERY_DIR.glob("*.png"))[:5], ["imgsearch/clipart-siglip"], k=2,
+                    device="cpu")
+    app.search_text("a red car")
+    assert html.escape(expected) in app.ui.message.value and app.results
+    assert "imgsearch-message-warning" in app.ui.message.value
+    app.search_text("a lake")                    # no detail named: the note goes
+    assert app.ui.message.value == ""
+
+
 def test_an_index_is_the_gallery_and_nothing_is_embedded_again(tmp_path, gallery, tiny_clip,
                                                                tiny_siglip, monkeypatch):
     """`imgsearch app` hands the app a folder's index: its embeddings are used as they are."""

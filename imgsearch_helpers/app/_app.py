@@ -17,6 +17,7 @@ from ._why import why_thumb
 from ._when import Taken, search_taken
 from ..display import thumbnail_data_uri
 from ..embeddings import embed_images, embed_texts
+from ..evaluation import detail_note
 from ..images import ImageLoadError
 from ..index import ImageIndex
 from ..matching import MATCH_PROBABILITY, calibration_for, match_words
@@ -377,8 +378,13 @@ class SearchApp:
         self._last_ms = (time.perf_counter() - start) * 1000
         self._query, self.results, self._last_run = query, results, time.monotonic()
         self._clear_error()
-        if embedded.warning:      # e.g. a clip-art model on photos: the results must say so
-            self.ui.show_message(embedded.warning, "warning")
+        # A clip-art model on photos, or "a red car" to a model that reads no colours:
+        # the results must say so.
+        warnings = [embedded.warning] if embedded.warning else []
+        if query.kind == "text" and (caveat := detail_note(self.model_name, query.text)):
+            warnings.append(caveat)
+        if warnings:
+            self.ui.show_message("\n\n".join(warnings), "warning")
         self._show(results, query, note)
         return results
 

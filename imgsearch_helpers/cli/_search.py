@@ -15,6 +15,7 @@ import numpy as np
 from ._common import (CliError, UsageError, check_model, choose_model, folder_arg, load,
                       model_options, note, open_index, shown, warn_clipart)
 from ..embeddings import embed_images, embed_texts
+from ..evaluation import detail_note
 from ..images import SCAN_EXTENSIONS, ImageLoadError
 from ..settings import COMMAND_TOP_K, DUPLICATE_THRESHOLD
 from ..index import SORTS, parse_when
@@ -341,7 +342,7 @@ def run_search(args) -> int:
     matches = "auto" if args.matches else None
     k = args.k if args.k is not None or args.matches else COMMAND_TOP_K
     calibration = calibration_for(loaded) if args.matches else None
-    answers, counts = [], {}
+    answers, counts, said = [], {}, set()
     for label, terms in queries:
         vector = embed_query(loaded, terms)
         if likes or unlikes:
@@ -350,6 +351,10 @@ def run_search(args) -> int:
         # A query that names a colour or a count ("a red car") is judged by its own rule;
         # only the words it adds count ("cat - red" asks for no colour).
         words = " ".join(t.value for t in terms if not t.is_image and t.sign > 0)
+        caveat = detail_note(loaded, words)     # "a red car" to a model that reads no colours
+        if caveat and caveat not in said:
+            note("note: " + caveat)
+            said.add(caveat)
         hits = index.search_embedding(
             vector, None if matches else k, matches, calibration, text=words,
             taken_after=args.after, taken_before=args.before, sort=args.sort)

@@ -50,8 +50,8 @@ from ._metrics import (
     score_embeddings,
 )
 from ._finegrained import (TASKS as FINEGRAINED_TASKS, FINEGRAINED_PER_KIND, FINEGRAINED_SEED, FINEGRAINED_TARGETS, POOL_SIZE,
-                           FineGrainedSet, finegrained_benchmark, finegrained_set, finegrained_table,
-                           score_finegrained)
+                           MEASURED_FILE, FineGrainedSet, detail_note, finegrained_benchmark, finegrained_set,
+                           finegrained_table, score_finegrained)
 from ._sets import LABELS_FILE, LabelledSet, gallery_set, image_folder_set, photos_set, read_labels
 from ._table import ScoreTable
 
@@ -81,4 +81,6 @@ __all__ = [
     "FINEGRAINED_TARGETS",
     "POOL_SIZE",
     "FINEGRAINED_TASKS",
+    "MEASURED_FILE",
+    "detail_note",
 ]

@@ -10,7 +10,10 @@ the share of the pool that shows it: what a model that only knows the kind would
 """
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -24,6 +27,10 @@ FINEGRAINED_PER_KIND = 100
 POOL_SIZE = 10
 # The issue's targets: top-1 attribute accuracy for each group, both offline dual encoders.
 FINEGRAINED_TARGETS = {"colour": 0.9, "count": 0.8}
+# What `make models` measured, beside the course's models (data/models/eval.json).
+MEASURED_FILE = "eval.json"
+_DETAIL_WORDS = {"colour": ("colours", "colour", "a picture in the asked colour"),
+                 "count": ("counts", "count", "a picture with the asked count")}
 
 
 @dataclass(frozen=True)
@@ -190,3 +197,57 @@ def finegrained_table(result: dict, title: str = "") -> ScoreTable:
         table.add(f"all {group}s" if group != "time" else "all times of day",
                   {"top-1": row["accuracy"], "chance": row["chance"], "trials": row["trials"]})
     return table
+
+
+def detail_note(model, text: str | None) -> str:
+    """A warning when a text query names a detail that the course model is measured not to read.
+
+    "a red car" asked of the clip-art SigLIP, which puts the asked colour first in
+    about a quarter of the fine-grained benchmark's pools: its results are the right
+    kind in any colour, and the user must be told so rather than guess. The numbers
+    are those `make models` measured (``data/models/eval.json``); a group at or
+    above its target (:data:`FINEGRAINED_TARGETS`) gets no note.
+
+    Parameters
+    ----------
+    model : LoadedModel or str
+        A loaded model or a model name. Only the course's own models were measured;
+        any other model gets "".
+    text : str or None
+        The query's words (:func:`~imgsearch_helpers.matching.named_details` finds
+        the colours and counts it names).
+
+    Returns
+    -------
+    str
+        One sentence, or "" when the query names no detail or the model reads it.
+    """
+    from ..matching import named_details
+    from ..models import MODELS, OFFLINE_MODELS_DIR, LoadedModel
+
+    name = model.name if isinstance(model, LoadedModel) else str(model)
+    info = MODELS.get(name)
+    named = named_details(text)
+    if not named or info is None or info.local_dir is None:
+        return ""
+    groups = _measured_groups(str(OFFLINE_MODELS_DIR / MEASURED_FILE)).get(info.family, {})
+    weak = [(g, groups[g]) for g in ("colour", "count")
+            if g in named and g in groups and groups[g]["accuracy"] < FINEGRAINED_TARGETS[g]]
+    if not weak:
+        return ""
+    what = " and ".join(_DETAIL_WORDS[g][0] for g, _ in weak)
+    measured = [f"{_DETAIL_WORDS[g][2]} first in {r['accuracy']:.0%} of the tests (chance "
+                f"{r['chance']:.0%}, target {FINEGRAINED_TARGETS[g]:.0%})" for g, r in weak]
+    asked = " or ".join(_DETAIL_WORDS[g][1] for g, _ in weak)
+    return (f"{name} reads {what} poorly: on the course's fine-grained benchmark (data/models/EVAL.md) "
+            f"it puts {' and '.join(measured)}, so its results may not have the {asked} you asked for.")
+
+
+@functools.lru_cache(maxsize=4)
+def _measured_groups(path: str) -> dict:
+    """{family: {group: {"accuracy", "chance"}}} from a `make models` record; {} without one."""
+    try:
+        metrics = json.loads(Path(path).read_text(encoding="utf-8"))["metrics"]
+        return {family: m["finegrained"]["groups"] for family, m in metrics.items() if "finegrained" in m}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}   # no record (an install without it) or another format: nothing to say

@@ -27,7 +27,7 @@ the cut-off table), ``_measure`` (precision/recall/F1 of a cut-off, mAP per roun
 from ._calibrate import (CALIBRATION_FILE, MATCH_PROBABILITY, Calibration, match_words,
                          weights_sha256)
 from ._feedback import ROCCHIO_WEIGHTS, refine
-from ._detail import COLOUR_WORDS, NUMBER_WORDS, names_a_detail
+from ._detail import COLOUR_WORDS, NUMBER_WORDS, named_details, names_a_detail
 from ._fit import (CALIBRATION_SCENES_PER_KIND, CALIBRATION_SEED, DEFAULT_CALIBRATION,
                    calibration_for, clipart_scores, fit_calibration, fit_clipart_calibration,
                    own_sigmoid)
@@ -46,4 +46,5 @@ __all__ = ["Calibration", "calibration_for", "own_sigmoid", "fit_calibration", "
            "simulate_feedback", "QueryGroup", "CutoffRow", "Measured", "cutoff_table",
            "compare_cutoffs", "cutoffs_by_detail", "kind_queries", "names_a_detail", "split_by_detail",
            "recorded_details", "calibration_queries", "COLOUR_WORDS", "NUMBER_WORDS", "fit_clipart_calibration",
+           "named_details",
            "attribute_queries", "absent_queries", "clipart_collections", "HELDOUT_SEED", "HELDOUT_PER_KIND"]

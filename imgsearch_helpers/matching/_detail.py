@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["COLOUR_WORDS", "NUMBER_WORDS", "names_a_detail"]
+__all__ = ["COLOUR_WORDS", "NUMBER_WORDS", "names_a_detail", "named_details"]
 
 COLOUR_WORDS = frozenset({
     # English
@@ -50,6 +50,33 @@ def _is_colour(word: str) -> bool:
     return any(word == stem + end for stem in _GERMAN_STEMS for end in _GERMAN_ENDINGS)
 
 
+def named_details(text: str | None) -> frozenset[str]:
+    """Which details a text query names: ``{"colour"}``, ``{"count"}``, both, or none.
+
+    Parameters
+    ----------
+    text : str or None
+        The query's words (None or "" for a picture query: none).
+
+    Returns
+    -------
+    frozenset of str
+        "colour" when a word is a colour of English, French or German; "count" when
+        a word is a number word of those languages or a number from 2 to 20 in digits
+        (a year such as 2019 is not a count).
+    """
+    found = set()
+    for word in _WORD.findall((text or "").lower()):
+        if word.isdigit():
+            if 2 <= int(word) <= 20:
+                found.add("count")
+        elif _is_colour(word):
+            found.add("colour")
+        elif word in NUMBER_WORDS:
+            found.add("count")
+    return frozenset(found)
+
+
 def names_a_detail(text: str | None) -> bool:
     """Whether a text query names a colour or a count ("a red car", "zwei Katzen", "2 dogs").
 
@@ -61,13 +88,6 @@ def names_a_detail(text: str | None) -> bool:
     Returns
     -------
     bool
-        True when a word is a colour or a number word of English, French or German,
-        or a number from 2 to 20 in digits (a year such as 2019 is not a count).
+        True when :func:`named_details` finds a colour or a count.
     """
-    for word in _WORD.findall((text or "").lower()):
-        if word.isdigit():
-            if 2 <= int(word) <= 20:
-                return True
-        elif _is_colour(word) or word in NUMBER_WORDS:
-            return True
-    return False
+    return bool(named_details(text))

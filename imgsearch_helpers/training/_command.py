@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .. import clipart
-from ..evaluation import finegrained_set
+from ..evaluation import MEASURED_FILE, finegrained_set
 from ..images import CAPTIONS_FILE
 from ._data import EVAL_SEED, TRAIN_SEED, prepare_data
 from ._eval import DEFAULT_GALLERY, evaluate, folder_size_mb, heldout_scenes, write_model_card, write_report
@@ -120,7 +120,7 @@ def main(argv=None) -> dict:
         shown = {k: v for k, v in metrics[family].items() if k != "finegrained"}
         print(f"{family}: {minutes:.1f} min, loss {infos[family]['final_loss']:.3f}, {shown}", flush=True)
     # Families not retrained this time keep their last record (same folder, same weights).
-    previous = out / "eval.json"
+    previous = out / MEASURED_FILE
     if previous.exists():
         old = json.loads(previous.read_text())
         for family in old.get("metrics", {}):
@@ -131,7 +131,7 @@ def main(argv=None) -> dict:
     write_report(out / "EVAL.md", metrics, infos, (time.time() - start) / 60, command,
                  cpu_minutes=(time.process_time() - cpu_start) / 60)
     record = {"command": command, "metrics": metrics, "training": infos}
-    (out / "eval.json").write_text(json.dumps(record, indent=1) + "\n")
+    (out / MEASURED_FILE).write_text(json.dumps(record, indent=1) + "\n")
     print(f"done in {(time.time() - start) / 60:.1f} min; report: {out / 'EVAL.md'}", flush=True)
     return metrics
 
