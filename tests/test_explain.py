@@ -106,6 +106,19 @@ def test_the_command_prints_the_score_and_writes_the_heatmap(tmp_path, capsys):
     assert data["words"][0]["contribution"] is None and data["words"][0]["stop_word"]
 
 
+def test_the_command_says_when_the_model_reads_the_asked_detail_poorly(capsys):
+    from imgsearch_helpers.evaluation import detail_note
+
+    picture = f"{GALLERY}/car_033.png"
+    expected = detail_note("imgsearch/clipart-siglip", "a red car")
+    assert expected
+    assert main(["explain", "a red car", picture, "--model", "imgsearch/clipart-siglip"]) == 0
+    captured = capsys.readouterr()
+    assert "note: " + expected in captured.err and captured.out.startswith("score ")
+    assert main(["explain", "a car", picture, "--model", "imgsearch/clipart-siglip"]) == 0
+    assert "poorly" not in capsys.readouterr().err
+
+
 def test_the_command_refuses_a_missing_picture(capsys):
     assert main(["explain", "a cat", "no/such/picture.png", "--model", "imgsearch/clipart-clip"]) == 2
     assert "picture not found" in capsys.readouterr().err

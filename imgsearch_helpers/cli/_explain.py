@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ._common import UsageError, check_model, choose_model, load, model_options, note, shown
+from ..evaluation import detail_note
 from ..explain import METHODS, explain
 from ..images import SCAN_EXTENSIONS
 from ..models import clipart_note
@@ -67,6 +68,9 @@ def run_explain(args) -> int:
     warned = clipart_note(loaded, [picture])
     if warned:
         note("note: " + warned)
+    caveat = detail_note(loaded, query) if isinstance(query, str) else ""
+    if caveat:      # "a red car" to a model that reads no colours: its heatmap says little of red
+        note("note: " + caveat)
     e = explain(loaded, query, picture, args.method)
     if output is not None:
         e.overlay().save(output)
