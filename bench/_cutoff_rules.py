@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from imgsearch_helpers.matching import MATCH_PROBABILITY, fit_calibration
+from imgsearch_helpers.clipart import COUNT_WORDS
+from imgsearch_helpers.matching import COLOUR_WORDS, MATCH_PROBABILITY, fit_calibration
 from imgsearch_helpers.matching._calibrate import _sigmoid, fit_logistic_features, standardise
 from imgsearch_helpers.matching._fit import class_weights
 
@@ -164,12 +165,13 @@ def attribute_rivals() -> dict[str, list[str]]:
     return {q: [r for r in family if r != q] for family in families for q in family}
 
 
-# Rivals that do not know the painter: every other English colour word of
-# matching._detail.COLOUR_WORDS (one spelling each: no "gray" for "grey"), and the counts
-# one to five.
+# Rivals that do not know the painter: the English colour words of matching.COLOUR_WORDS,
+# one spelling each (no "gray" beside "grey", no "violet" beside "purple", no "gold" beside
+# "golden"), and the count words one to five (clipart.COUNT_WORDS).
 GENERIC_COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black",
                    "white", "grey", "silver", "golden", "cream", "beige", "turquoise")
-GENERIC_COUNTS = ("one", "two", "three", "four", "five")
+GENERIC_COUNTS = tuple(COUNT_WORDS[n] for n in range(1, 6))
+assert set(GENERIC_COLOURS) <= COLOUR_WORDS, set(GENERIC_COLOURS) - COLOUR_WORDS
 
 
 def generic_rivals(query: str) -> list[str]:
@@ -203,8 +205,8 @@ def beats_its_rivals(model, pictures, rule, rivals=None):
     Zero-shot classification of the named attribute inside the cut-off: a picture the
     ``rule`` calls a match for "a red car" stays one only where its cosine with "a red car"
     is above its cosine with each of the query's rivals (:func:`attribute_rivals`: "a blue
-    car", ...). A picture asks the rival queries about its own colour, so the cut-off can
-    end at a different place for each query, and can call nothing.
+    car", ...). Each picture is in effect asked "which colour are you?", so where the
+    cut-off ends depends on the pictures of each query, and it can call nothing a match.
 
     Parameters
     ----------

@@ -154,8 +154,9 @@ def ablation(args) -> None:
 
 def full(args) -> None:
     from imgsearch_helpers import training
+    from imgsearch_helpers.evaluation import MEASURED_FILE
 
-    run = json.loads((Path(args.run) / "eval.json").read_text())
+    run = json.loads((Path(args.run) / MEASURED_FILE).read_text())
     rows = {}
     for family in ("clip", "siglip"):
         m = run["metrics"].get(family)
@@ -165,7 +166,7 @@ def full(args) -> None:
                                 steps=info["steps"], batch_size=info["batch_size"],
                                 recipe=training.full_recipe(info))
     if not rows:
-        raise SystemExit(f"{args.run}/eval.json has no dual encoder measured on the fine-grained benchmark")
+        raise SystemExit(f"{args.run}/{MEASURED_FILE} has no dual encoder measured on the fine-grained benchmark")
     record = _load()
     record.setdefault("full_runs", {})[args.name] = {"command": run["command"], "models": rows}
     _save(record)
@@ -338,8 +339,9 @@ def ceiling(args) -> None:
     write_section(f"bench_finegrained ceiling {args.family} {args.image_size}px"
                   + (f" {layers} layers" if other_depth else "") + (f" {args.steps} steps" if longer else ""),
                   f"The shipped {'CLIP' if args.family == 'clip' else 'SigLIP'}'s vision architecture "
-                  + (f"with {layers} layers instead of its 4 (width 128)" if other_depth
-                     else "(4 layers of width 128)") + f" at {args.image_size} px with "
+                  + (f"with {layers} layers instead of its {_size('small')['vision_layers']} (width "
+                     f"{_size('small')['width']})" if other_depth
+                     else f"({layers} layers of width {_size('small')['width']})") + f" at {args.image_size} px with "
                   f"patches of {args.patch} ({(args.image_size // args.patch) ** 2} patches; the shipped models: "
                   f"{clipart.MODEL_IMAGE_SIZE} px, patches of {_size('small')['patch']}), trained "
                   f"from scratch with one classification head per task on the painter's labels: "

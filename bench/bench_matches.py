@@ -44,7 +44,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from _common import table, write_section  # noqa: E402
 from _cutoff_rules import RULES as TRIED_RULES  # noqa: E402
-from _cutoff_rules import beats_its_rivals, generic_rivals, near_the_best  # noqa: E402
+from _cutoff_rules import (GENERIC_COLOURS, GENERIC_COUNTS, beats_its_rivals, generic_rivals,  # noqa: E402
+                           near_the_best)
 
 from imgsearch_helpers import load_model  # noqa: E402
 from imgsearch_helpers.clipart import SCENE_KINDS, generate_dataset  # noqa: E402
@@ -90,7 +91,7 @@ def main() -> None:
         # A run's models are not installed course models: fit theirs as calibration_for
         # fits a course model's (the same scenes and queries), without saving it.
         auto = calibration_for(model) if model.is_clipart else fit_clipart_calibration(model)
-        rules.append(f"- {name}: {auto.method} rule, scale {auto.scale:.2f}, bias "
+        rules.append(f"- {name if model.is_clipart else short}: {auto.method} rule, scale {auto.scale:.2f}, bias "
                      f"{auto.bias:.2f} (a match from {auto.cut()}); for queries that name a "
                      f"colour or a count, {auto.detail.method} rule, scale "
                      f"{auto.detail.scale:.2f}, bias {auto.detail.bias:.2f} (a match from "
@@ -230,7 +231,8 @@ def main() -> None:
         "itself (bench/_cutoff_rules.py). The rivals are the same query with every other "
         "value the painter draws for that kind (\"a blue car\", \"a white car\", ... for "
         "\"a red car\"; a favourable set that a rule for users' queries cannot know), or "
-        "with every other word of a fixed list of 16 colours and the counts one to five.\n\n"
+        f"with every other word of a fixed list of {len(GENERIC_COLOURS)} colours and the counts "
+        f"{GENERIC_COUNTS[0]} to {GENERIC_COUNTS[-1]}.\n\n"
         + table(["model", "collection", "rule", "attribute F1", "answered: none called",
                  "unanswered n", "unanswered: none called"], absent_rows),
         "### Feedback: mAP before / after one / after two rounds (simulated user, 10 marks "

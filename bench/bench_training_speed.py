@@ -31,12 +31,22 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from _common import table, write_section  # noqa: E402
 
 
+def _widest_product() -> tuple[int, int, int]:
+    """(rows, width, mlp) of the model's widest product: a batch of pictures' tokens into its MLP."""
+    from imgsearch_helpers import clipart, training
+
+    size = training.SIZES["small"]
+    tokens = (clipart.MODEL_IMAGE_SIZE // size["patch"]) ** 2 + 1     # patches and the class token
+    return training.DEFAULTS["batch_size"] * tokens, size["width"], size["mlp"]
+
+
 def _matmul_rate(dtype, rounds: int = 200) -> float:
-    """GFLOP/s of the model's widest product: 128 pictures x 65 tokens, width 128 -> 384."""
+    """GFLOP/s of the model's widest product (:func:`_widest_product`) in ``dtype``."""
     import torch
 
-    a = torch.randn(128 * 65, 128, dtype=dtype)
-    b = torch.randn(128, 384, dtype=dtype)
+    n_rows, width, mlp = _widest_product()
+    a = torch.randn(n_rows, width, dtype=dtype)
+    b = torch.randn(width, mlp, dtype=dtype)
     for _ in range(10):
         a @ b
     start = time.perf_counter()
@@ -99,8 +109,24 @@ def main() -> None:
             self.sched.step()
             self.loss = float(loss.detach())
 
-    variants = [Variant("eager, float32 (as make models trains)"),
-                Variant("torch.autocast to bfloat16", autocast=True)]
+    eager = Variant("eager, float32 (as make models trains)")
+    eager.step()          # warm-up, not timed
+    with FlopCounterMode(display=False) as counter:
+        eager.step()
+    gflop = counter.get_total_flops() / 1e9
+    # Where the eager step's time goes: the profiler's self time of the matrix products
+    # and of attention, against all of it. Measured before anything is compiled: afterwards
+    # the profiler saw the element-wise work of the eager step take longer.
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(3):
+            eager.step()
+    spent = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
+    total = sum(spent.values())
+    products = sum(t for k, t in spent.items() if k in ("aten::mm", "aten::addmm", "aten::bmm")) / total
+    attention = sum(t for k, t in spent.items() if k.startswith("aten::_scaled_dot_product")) / total
+    untimed = 5           # the warm-up, the counted and the three profiled steps
+
+    variants = [eager, Variant("torch.autocast to bfloat16", autocast=True)]
     try:
         compiled = Variant("torch.compile (vision and text towers)", compiled=True)
         started = time.perf_counter()
@@ -110,34 +136,20 @@ def main() -> None:
         variants.append(compiled)
     except Exception as err:  # no C++ compiler, an unsupported platform: say so, measure the rest
         print(f"torch.compile is not available here: {type(err).__name__}: {err}".splitlines()[0])
-    for v in variants:
-        if not v.note:
-            v.step()      # warm-up, not timed (the compiled one had its step above)
-    with FlopCounterMode(display=False) as counter:
-        variants[0].step()
-    gflop = counter.get_total_flops() / 1e9
     for v in variants[1:]:
-        v.step()          # every variant one step further, so that they stay in step
+        for _ in range(untimed - (1 if v.note else 0)):
+            v.step()      # untimed, so that every variant has taken the same steps
     for _ in range(args.rounds):
         for v in variants:
             for _ in range(args.steps):
                 started = time.perf_counter()
                 v.step()
                 v.times.append(time.perf_counter() - started)
-
     losses = [v.loss for v in variants]  # all after the same steps
-    # Where the eager step's time goes: the profiler's self time of the matrix products
-    # and of attention, against all of it.
-    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-        for _ in range(3):
-            variants[0].step()
-    spent = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
-    total = sum(spent.values())
-    products = sum(t for k, t in spent.items() if k in ("aten::mm", "aten::addmm", "aten::bmm")) / total
-    attention = sum(t for k, t in spent.items() if k.startswith("aten::_scaled_dot_product")) / total
     fp32, bf16 = _matmul_rate(torch.float32), _matmul_rate(torch.bfloat16)
+    n_rows, width, mlp = _widest_product()
     eager = statistics.median(variants[0].times)
-    steps_done = 2 + args.rounds * args.steps
+    steps_done = untimed + args.rounds * args.steps
     rows = [[v.name, f"{statistics.median(v.times) * 1000:.0f}",
              f"{statistics.median(v.times) / eager:.2f}", f"{gflop / statistics.median(v.times):.0f}",
              f"{loss:.4f}", v.note or "-"] for v, loss in zip(variants, losses)]
@@ -149,12 +161,12 @@ def main() -> None:
     others = list(ratio.items())[1:]
     best_name, best = min(others, key=lambda item: item[1]) if others else ("", 1.0)
     faster = "; ".join(f"{name}: {r:.2f} x the eager step's time" for name, r in others)
-    verdict = (f"the best of them saves {1 - best:.0%} of the step" if best < 1
-               else "none of them is faster") + (f" ({best_name})" if best < 1 else "")
+    verdict = (f"the best, {best_name.split(' (')[0]}, saves {1 - best:.0%} of the step" if best < 1
+               else "none of them is faster")
     summary = (
         f"One step of the shipped CLIP recipe (batch {training.DEFAULTS['batch_size']}, its hard "
         f"negatives included) is {gflop:.1f} GFLOP of matrix products and attention. This CPU "
-        f"multiplies the model's widest matrices ({128 * 65} x 128 by 128 x 384) at {fp32:.0f} GFLOP/s "
+        f"multiplies the model's widest matrices ({n_rows} x {width} by {width} x {mlp}) at {fp32:.0f} GFLOP/s "
         f"in float32 and {bf16:.0f} GFLOP/s in bfloat16 ({bf16 / fp32:.1f} x). The eager float32 step "
         f"runs at {gflop / eager:.0f} GFLOP/s, {gflop / eager / fp32:.0%} of that float32 rate; the "
         f"profiler puts {products:.0%} of its time in the matrix products, {attention:.0%} in attention "
@@ -170,8 +182,9 @@ def main() -> None:
                       "Can a step of the offline CLIP's training be made cheaper on this CPU? The shipped "
                       "recipe's step, eager in float32 as `make models` runs it, under torch.autocast to "
                       "bfloat16, and compiled with torch.compile: the same start weights and batches, "
-                      f"{args.rounds} rounds of {args.steps} steps per variant in turn (after one untimed "
-                      f"step each), medians.\n\n{text}\n\n{summary}")
+                      f"{args.rounds} rounds of {args.steps} steps per variant in turn (after {untimed} "
+                      "untimed steps each: a warm-up, or the compiling one, then for the eager step the "
+                      "one whose work is counted and three under the profiler), medians.\n\n{text}\n\n{summary}")
 
 
 if __name__ == "__main__":

@@ -485,7 +485,7 @@ def test_the_app_shows_how_many_match_and_learns_from_a_thumbs_up(page, imgsearc
 
 
 def test_the_app_page_says_when_the_model_reads_the_asked_detail_poorly(page, imgsearch_app):
-    """`imgsearch app` runs the clip-art CLIP: it reads colours, and counts poorly."""
+    """`imgsearch app` runs the clip-art CLIP: it reads colours well and counts poorly."""
     from imgsearch_helpers.evaluation import detail_note
 
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import os
 import shutil
 import signal
@@ -762,8 +763,13 @@ def test_a_detail_the_model_reads_poorly_gets_a_note_and_scripts_still_get_clean
                      cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("note: " + expected) == 1     # once, though two queries name a colour
-    assert "reads" not in proc.stdout
-    quiet = imgsearch("search", "a lake", folder, "-k", 2, "--model", model, cwd=tmp_path)
-    assert "reads colours poorly" not in quiet.stderr
+    # stdout is the results only: a heading per query, then its ranked lines.
+    lines = [l for l in proc.stdout.splitlines() if l]
+    assert lines == [l for l in lines if l.endswith(":") or re.match(r"\s+\d+\s+-?\d\.\d{3}\s+gallery/", l)]
+    assert len(lines) == 3 + 3 * 2
+    # Only the words a query adds count: "- red" asks for no colour.
+    for words in (["a lake"], ["a cat", "- red"]):
+        quiet = imgsearch("search", *words, folder, "-k", 2, "--model", model, cwd=tmp_path)
+        assert quiet.returncode == 0 and "poorly" not in quiet.stderr, (words, quiet.stderr)
     as_json = imgsearch("search", "a red car", folder, "-k", 2, "--model", model, "--json", cwd=tmp_path)
     assert json.loads(as_json.stdout)["queries"][0]["query"] == "a red car"

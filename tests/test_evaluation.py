@@ -270,13 +270,21 @@ def test_a_detail_the_course_model_reads_poorly_gets_a_note_with_its_measured_nu
     both = ev.detail_note("imgsearch/clipart-siglip", "two red cats")
     if all(groups["siglip"][g]["accuracy"] < t for g, t in ev.FINEGRAINED_TARGETS.items()):
         assert "reads colours and counts poorly" in both and both.count("first in") == 2
-    # Models this course did not measure say nothing: no number to give.
+    # A course model named by its folder is the same model; other models say nothing: no number
+    # to give.
+    folder = OFFLINE_MODELS_DIR / "clipart-siglip"
+    assert ev.detail_note(str(folder), "two red cats") == both.replace("imgsearch/clipart-siglip", str(folder))
     assert ev.detail_note("google/siglip2-base-patch16-naflex", "a red car") == ""
-    assert ev.detail_note("/some/folder", "a red car") == ""
+    assert ev.detail_note("/some/folder", "a red car") == "" and ev.detail_note("", "a red car") == ""
 
 
-def test_without_a_readable_record_no_note_is_made_up(tmp_path):
+def test_without_a_readable_record_no_note_is_made_up(tmp_path, monkeypatch):
+    from imgsearch_helpers import models
     from imgsearch_helpers.evaluation._finegrained import _measured_groups
+
+    assert ev.detail_note("imgsearch/clipart-siglip", "a red car")
+    monkeypatch.setattr(models, "OFFLINE_MODELS_DIR", tmp_path)       # an install without the record
+    assert ev.detail_note("imgsearch/clipart-siglip", "a red car") == ""
 
     assert _measured_groups(str(tmp_path / "missing.json")) == {}
     (tmp_path / "bad.json").write_text("{not json")

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from imgsearch_helpers import clipart
-from imgsearch_helpers.evaluation import FINEGRAINED_TARGETS, finegrained_set
+from imgsearch_helpers.evaluation import FINEGRAINED_TARGETS, MEASURED_FILE, finegrained_set
 from imgsearch_helpers.training import HELDOUT_THRESHOLDS, evaluate, heldout_scenes
 
 MODELS = Path(__file__).resolve().parents[1] / "data" / "models"
@@ -66,7 +66,7 @@ def test_each_card_is_what_the_training_command_writes(family, tmp_path):
     `make models`: it must be exactly what write_model_card makes of the recorded run."""
     from imgsearch_helpers.training._eval import write_model_card
 
-    record = json.loads((MODELS / "eval.json").read_text())
+    record = json.loads((MODELS / MEASURED_FILE).read_text())
     write_model_card(tmp_path, family, record["metrics"][family], record["training"][family])
     assert (tmp_path / "README.md").read_text() == (FOLDERS[family] / "README.md").read_text()
 
@@ -99,7 +99,7 @@ def test_headline_queries_find_a_matching_scene_first(measured, family):
         assert top_file.split("_")[0] in wanted[query], (query, top_file)
 
 
-SHIPPED = json.loads((MODELS / "eval.json").read_text())["metrics"]
+SHIPPED = json.loads((MODELS / MEASURED_FILE).read_text())["metrics"]
 
 
 @pytest.mark.parametrize("family", ["clip", "siglip"])

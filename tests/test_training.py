@@ -531,12 +531,12 @@ def test_eval_md_shows_what_the_tower_reads_when_trained_on_the_labels():
     assert not any(line.startswith("| car colour") for line in lines)  # counts only, per task
     assert lines[-1] == "| min of training | | 5.5 | 5.5 |"
     assert "12,000 training scenes, 1,200 steps of 128 as `make models`" in lines[3]
-    assert not any(line.startswith("At the cost of") for line in lines)  # no run of the same cost
+    assert not any(line.startswith("Runs that spend") for line in lines)  # no run of the same work
     assert ceiling_lines({}) == []
 
 
 def test_eval_md_says_whether_trading_depth_for_steps_reaches_the_count_target():
-    """Ceiling runs of the shipped tower's cost (layers x steps) are summed up under the table."""
+    """Ceiling runs with the shipped tower's layer-steps (layers x steps) are summed up under the table."""
     from imgsearch_helpers.training._details import ceiling_lines
 
     def run(layers, steps, count, shipped=False, family="clip"):
@@ -549,11 +549,16 @@ def test_eval_md_says_whether_trading_depth_for_steps_reaches_the_count_target()
             "2 layers": run(2, 2400, 0.72), "6 layers": run(6, 800, 0.69),
             "2,400 steps": run(4, 2400, 0.84)}                      # twice the cost: not summed up
     summary = ceiling_lines({"ceiling": runs})[-1]
-    assert summary == ("At the cost of the shipped tower (4 layers for 1,200 steps; layers x steps the same), "
-                       "counts: as shipped 0.74; 2 layers for 2,400 steps 0.72; 6 layers for 800 steps 0.69. "
-                       "Trading depth for steps does not reach the target (0.8).")
+    assert summary == ("Runs that spend the shipped tower's layer-steps differently (4 layers for 1,200 "
+                       "steps), counts: as shipped 0.74; 2 layers for 2,400 steps 0.72; 6 layers for 800 "
+                       "steps 0.69. Trading depth for steps does not reach the target (0.8).")
     runs["6 layers"] = run(6, 800, 0.81)
-    assert ceiling_lines({"ceiling": runs})[-1].endswith("1 of these reach the target (0.8).")
+    assert ceiling_lines({"ceiling": runs})[-1].endswith("1 of them reaches the target (0.8).")
+    runs["2 layers"] = run(2, 2400, 0.85)
+    assert ceiling_lines({"ceiling": runs})[-1].endswith("2 of them reach the target (0.8).")
+    runs["6 layers"]["image_size"] = 128                              # another picture size: left out
+    assert ceiling_lines({"ceiling": runs})[-1].endswith("; 2 layers for 2,400 steps 0.85. 1 of them "
+                                                         "reaches the target (0.8).")
 
 
 def test_the_full_length_table_marks_the_recipe_each_model_ships_with():

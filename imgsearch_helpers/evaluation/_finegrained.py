@@ -211,11 +211,13 @@ def detail_note(model, text: str | None) -> str:
     Parameters
     ----------
     model : LoadedModel or str
-        A loaded model or a model name. Only the course's own models were measured;
-        any other model gets "".
+        A loaded model, a model name, or the folder of a course model. Only the
+        course's own models were measured; any other model gets "".
     text : str or None
         The query's words (:func:`~imgsearch_helpers.matching.named_details` finds
-        the colours and counts it names).
+        the colours and counts it names, by the words alone: "a rose garden" or "a
+        one-way street" get a note too, as they get the stricter cut-off of
+        :meth:`~imgsearch_helpers.matching.Calibration.for_query`).
 
     Returns
     -------
@@ -226,9 +228,11 @@ def detail_note(model, text: str | None) -> str:
     from ..models import MODELS, OFFLINE_MODELS_DIR, LoadedModel
 
     name = model.name if isinstance(model, LoadedModel) else str(model)
-    info = MODELS.get(name)
     named = named_details(text)
-    if not named or info is None or info.local_dir is None:
+    if not named:
+        return ""
+    info = MODELS.get(name) or _course_model_at(name, MODELS.values())
+    if info is None or info.local_dir is None:
         return ""
     groups = _measured_groups(str(OFFLINE_MODELS_DIR / MEASURED_FILE)).get(info.family, {})
     weak = [(g, groups[g]) for g in ("colour", "count")
@@ -239,8 +243,18 @@ def detail_note(model, text: str | None) -> str:
     measured = [f"{_DETAIL_WORDS[g][2]} first in {r['accuracy']:.0%} of the tests (chance "
                 f"{r['chance']:.0%}, target {FINEGRAINED_TARGETS[g]:.0%})" for g, r in weak]
     asked = " or ".join(_DETAIL_WORDS[g][1] for g, _ in weak)
-    return (f"{name} reads {what} poorly: on the course's fine-grained benchmark (data/models/EVAL.md) "
-            f"it puts {' and '.join(measured)}, so its results may not have the {asked} you asked for.")
+    return (f"{name} reads {what} poorly: in the course's fine-grained benchmark (English queries, "
+            f"each ranking {POOL_SIZE} pictures of one kind; data/models/EVAL.md) it puts "
+            f"{' and '.join(measured)}, so its results may not have the {asked} you asked for.")
+
+
+def _course_model_at(name: str, infos):
+    """The course model whose folder ``name`` is (``--model data/models/clipart-siglip``), or None."""
+    try:
+        path = Path(name).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return next((info for info in infos if info.local_dir and Path(info.source).resolve() == path), None)
 
 
 @functools.lru_cache(maxsize=4)

@@ -13,6 +13,7 @@ architectures), ``_loops`` (losses and training), ``_eval`` (metrics, model card
 ``_command`` (the command line), ``_plot`` (training curves).
 """
 from ._command import main
+from ._details import same_cost_towers
 from ._data import TEXT_LENGTH, TrainingData, build_tokenizer, own_negatives, prepare_data, sample_captions
 from ._eval import embed_text, evaluate, heldout_scenes
 from ._loops import (DEFAULTS, EVERY_LANGUAGE_RECIPE, FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE,
@@ -30,4 +31,4 @@ __all__ = ["contrastive_loss", "sigmoid_loss", "hard_negative_loss", "hard_pictu
            "TEXT_LENGTH", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "HARD_NEGATIVE_RECIPE", "EVERY_LANGUAGE_RECIPE",
            "HARD_PICTURE_RECIPE", "RECIPE_NAMES",
            "recipe_name", "full_recipe", "SHIPPED_RECIPES", "HELDOUT_THRESHOLDS", "plot_history",
-           "TrainingCurves"]
+           "TrainingCurves", "same_cost_towers"]

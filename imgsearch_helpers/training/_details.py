@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..evaluation import FINEGRAINED_TARGETS, POOL_SIZE
+from ._models import SIZES
 
 RECORD_FILE = "finegrained.json"
 _GROUP_NAMES = {"colour": "colours", "count": "counts", "time": "time of day"}
@@ -95,7 +96,8 @@ def ceiling_lines(record: dict) -> list[str]:
     parts = ["", "### What the image tower can read at all: trained on the labels", "",
              "`python bench/bench_finegrained.py ceiling [--family siglip] [--image-size PX --patch P] "
              "[--steps N] [--layers N]`: the shipped CLIP's vision architecture (SigLIP's, with its "
-             "attention-pooling head, where the column says so; 4 layers unless the column says otherwise), "
+             f"attention-pooling head, where the column says so; {SIZES['small']['vision_layers']} layers "
+             "unless the column says otherwise), "
              "trained from scratch with one classification head per task on the "
              f"painter's labels ({first['scenes']:,} training scenes, {first['steps']:,} steps of 128 as "
              "`make models` unless the column says otherwise), ranks the same pools. Told exactly what to "
@@ -112,24 +114,49 @@ def ceiling_lines(record: dict) -> list[str]:
             parts.append(f"| {name} | {r['chance']:.2f} | "
                          + " | ".join(f"{runs[n]['tasks'][name]['accuracy']:.2f}" for n in names) + " |")
     parts.append("| min of training | | " + " | ".join(f"{runs[n]['minutes']:.1f}" for n in names) + " |")
-    # Runs that trade depth for steps at the shipped tower's cost (layers x steps the same).
-    shipped = next((r for r in runs.values() if r.get("shipped_size") and r.get("family", "clip") == "clip"), None)
-    if shipped and shipped.get("image_size"):
-        cost = shipped.get("layers", 4) * shipped["steps"]
-        same = [r for r in runs.values() if r is not shipped and r.get("family", "clip") == "clip"
-                and (r.get("image_size"), r.get("patch")) == (shipped.get("image_size"), shipped.get("patch"))
-                and r.get("layers", 4) * r["steps"] == cost]
-        if same:
-            target = FINEGRAINED_TARGETS["count"]
-            reached = [r for r in same if r["groups"]["count"]["accuracy"] >= target]
-            parts += ["", f"At the cost of the shipped tower ({shipped.get('layers', 4)} layers for "
-                      f"{shipped['steps']:,} steps; layers x steps the same), counts: as shipped "
-                      f"{shipped['groups']['count']['accuracy']:.2f}; "
-                      + "; ".join(f"{r.get('layers', 4)} layers for {r['steps']:,} steps "
-                                  f"{r['groups']['count']['accuracy']:.2f}" for r in same)
-                      + (f". Trading depth for steps does not reach the target ({target})." if not reached
-                         else f". {len(reached)} of these reach the target ({target}).")]
+    shipped, same = same_cost_towers(runs)
+    if same:
+        target = FINEGRAINED_TARGETS["count"]
+        reached = [r for r in same if r["groups"]["count"]["accuracy"] >= target]
+        parts += ["", f"Runs that spend the shipped tower's layer-steps differently ({_layers(shipped)} "
+                  f"layers for {shipped['steps']:,} steps), counts: as shipped "
+                  f"{shipped['groups']['count']['accuracy']:.2f}; "
+                  + "; ".join(f"{_layers(r)} layers for {r['steps']:,} steps "
+                              f"{r['groups']['count']['accuracy']:.2f}" for r in same)
+                  + (f". Trading depth for steps does not reach the target ({target})." if not reached
+                     else f". {len(reached)} of them {'reaches' if len(reached) == 1 else 'reach'} "
+                          f"the target ({target}).")]
     return parts
+
+
+def _layers(run: dict) -> int:
+    # A record written before --layers existed is of the shipped depth.
+    return run.get("layers", SIZES["small"]["vision_layers"])
+
+
+def same_cost_towers(runs: dict) -> tuple[dict | None, list[dict]]:
+    """The shipped CLIP tower's ceiling run, and the runs that trade its depth for steps.
+
+    Parameters
+    ----------
+    runs : dict
+        ``finegrained.json``'s "ceiling" record: name -> run.
+
+    Returns
+    -------
+    (dict or None, list of dict)
+        The run of the shipped size (None if there is none), and the CLIP-tower runs of
+        the same picture size and patches with other depths whose layers x steps equal
+        its own (the same work in the transformer layers; their minutes differ a little).
+    """
+    shipped = next((r for r in runs.values() if r.get("shipped_size") and r.get("family", "clip") == "clip"),
+                   None)
+    if shipped is None or not shipped.get("image_size"):
+        return shipped, []
+    same = [r for r in runs.values() if r.get("family", "clip") == "clip" and _layers(r) != _layers(shipped)
+            and (r.get("image_size"), r.get("patch")) == (shipped["image_size"], shipped.get("patch"))
+            and _layers(r) * r["steps"] == _layers(shipped) * shipped["steps"]]
+    return shipped, same
 
 
 def read_record(folder) -> dict:

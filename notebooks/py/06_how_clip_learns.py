@@ -279,7 +279,7 @@ print(before)
 fset = ev.finegrained_set()
 now = {f"clipart-{f}": ev.finegrained_benchmark(m, fset) for f, m in (("clip", clip), ("siglip", siglip))}
 print(now["clipart-clip"])
-shipped_record = json.loads((DATA_DIR / "models" / "eval.json").read_text())
+shipped_record = json.loads((DATA_DIR / "models" / ev.MEASURED_FILE).read_text())
 shipped = shipped_record["metrics"]
 check(all(abs(now[f"clipart-{f}"]["all colours"]["top-1"] - shipped[f]["finegrained"]["groups"]["colour"]["accuracy"])
           < 0.01 for f in ("clip", "siglip")), "measured again here, the shipped models give the recorded numbers")
@@ -495,12 +495,10 @@ larger = next(r for r in ceiling.values() if r["image_size"] > 64)
 check(larger["groups"]["count"]["accuracy"] <= as_shipped["clip"]["groups"]["count"]["accuracy"],
       f"a larger picture at the same cost ({larger['image_size']} px in patches of {larger['patch']}) "
       "counts no better")
-cost = as_shipped["clip"]["layers"] * as_shipped["clip"]["steps"]
-traded = [r for r in ceiling.values() if r["family"] == "clip" and r["layers"] != as_shipped["clip"]["layers"]
-          and r["layers"] * r["steps"] == cost]
+_, traded = training.same_cost_towers(ceiling)    # layers x steps as the shipped tower's
 check(len(traded) >= 2 and all(r["groups"]["count"]["accuracy"] <= as_shipped["clip"]["groups"]["count"]["accuracy"]
                                for r in traded),
-      "at the same cost, a shallower tower trained longer or a deeper one trained shorter counts no better: "
+      "for the same work, a shallower tower trained longer or a deeper one trained shorter counts no better: "
       + ", ".join(f"{r['layers']} layers for {r['steps']:,} steps {r['groups']['count']['accuracy']:.2f}"
                   for r in traded))
 
@@ -511,7 +509,7 @@ check(len(traded) >= 2 and all(r["groups"]["count"]["accuracy"] <= as_shipped["c
 # tower reaches the target only with twice the training time, mostly because of the trees (up to
 # five, overlapping, each a few patches of 8 x 8 pixels in a 64-pixel picture). A larger picture at the
 # same cost (128 pixels in patches of 16) does not help, and neither does trading the tower's depth
-# for steps at the same cost (2 layers for 2,400 steps, 6 layers for 800); more steps of the same
+# for steps with the same work (2 layers for 2,400 steps, 6 layers for 800); more steps of the same
 # tower do. Does a model that learns
 # counts only from captions get there too with more steps? The shipped CLIP's recipe, trained for
 # 2,400 steps instead of 1,200 (`python -m imgsearch_helpers.training --only clip --clip-steps 2400`):
@@ -546,9 +544,10 @@ check(halves["count top-1"] < ev.FINEGRAINED_TARGETS["count"],
 
 # %%
 boats = [s for s in clipart.iter_scenes(300, seed=12) if s.kind == "boat"][:10]
-for name, model in ((f"CLIP ({training.recipe_name(training.SHIPPED_RECIPES['clip'])} recipe)", clip),
-                    (f"SigLIP ({training.recipe_name(training.SHIPPED_RECIPES['siglip'])} recipe)", siglip)):
-    scores = embed_images(model, [b.image for b in boats]) @ embed_texts(model, ["a yellow boat"])[0]
+# (`shipped`, not `model`: `model` stays the CLIP you trained in section 2)
+for name, shipped in ((f"CLIP ({training.recipe_name(training.SHIPPED_RECIPES['clip'])} recipe)", clip),
+                      (f"SigLIP ({training.recipe_name(training.SHIPPED_RECIPES['siglip'])} recipe)", siglip)):
+    scores = embed_images(shipped, [b.image for b in boats]) @ embed_texts(shipped, ["a yellow boat"])[0]
     order = np.argsort(-scores)
     sheet = Image.new("RGB", (10 * 96, 96))
     for slot, i in enumerate(order):
@@ -558,6 +557,19 @@ for name, model in ((f"CLIP ({training.recipe_name(training.SHIPPED_RECIPES['cli
     print("  ".join(f"{boats[i].attributes['colour']:>7}" for i in order))
     rank = [boats[i].attributes["colour"] for i in order].index("yellow") + 1
     print(f"the one yellow boat is number {rank} of 10")
+
+# %% [markdown]
+# A user of the search tools does not read EVAL.md first, so the tools say it where it matters:
+# when a query names a colour or a count that the chosen course model reads below the target,
+# `imgsearch search`, `imgsearch explain` and the app add one sentence with the measured numbers
+# (`evaluation.detail_note`), and nothing when the model reads it:
+
+# %%
+for shipped in (clip, siglip):
+    for query in ("a yellow boat", "two cats"):
+        print(f"{shipped.name}, {query!r}:\n  {ev.detail_note(shipped, query) or '(no note: it reads this)'}")
+check(ev.detail_note(siglip, "a yellow boat") != "" and ev.detail_note(clip, "a yellow boat") == "",
+      "the SigLIP's colour search comes with a note, the CLIP's, which reads colours, without one")
 
 # %% [markdown]
 # **Why FG-CLIP 2 trains this way.** FG-CLIP (Xie et al., 2025, arXiv:2505.05071, 360 AI Research)
