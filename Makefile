@@ -46,7 +46,7 @@ prefetch: $(STAMP)  ## while online: download the real models for offline use
 check: $(STAMP)  ## workshop laptop check: the profile's models load, run and find the right picture
 	$(VENV)/bin/imgsearch doctor
 
-models: $(STAMP)  ## retrain the three offline models from scratch (~25 min on 2 idle cores)
+models: $(STAMP)  ## retrain the three offline models from scratch (~26 min on 2 idle cores)
 	$(PY) -m imgsearch_helpers.training --out data/models
 
 clean-venv:

@@ -65,3 +65,13 @@ def test_every_detail_searched_in_the_readme_is_true_of_the_first_picture():
         checked += 1
     if not checked:
         pytest.skip(f"the README's session searches for no detail (colour, hat): {sorted(results)}")
+
+
+def test_the_readme_gives_make_models_the_time_that_eval_md_records():
+    """The README's training time is EVAL.md's, which `make models` rewrites with each retraining."""
+    import re
+
+    eval_md = (README.parent / "data" / "models" / "EVAL.md").read_text()
+    recorded = re.search(r"^Training time: ([\d.]+) min", eval_md, re.M).group(1)
+    said = re.search(r"`data/models/EVAL.md` add up to ([\d.]+);", " ".join(README.read_text().split()))
+    assert said and said.group(1) == recorded, (said and said.group(1), recorded)
