@@ -5,7 +5,7 @@
 `make models` trains CLIP for 1,200 steps; twice that reads details past the targets of
 the fine-grained benchmark but takes twice the time (data/models/EVAL.md). This measures
 whether the step itself could be made cheaper on a CPU: the shipped recipe's training
-step (``training._loops._dual_step``, batch 128), run eagerly in float32 as `make models`
+step (``training.training_step``, batch 128), run eagerly in float32 as `make models`
 runs it, under ``torch.autocast`` to bfloat16, and compiled with ``torch.compile``. The
 variants start from the same weights and take their steps in turn, a few steps each per
 round, so that they share the machine's load; the table gives each one's median time per
@@ -69,16 +69,15 @@ def main() -> None:
     from torch.utils.flop_counter import FlopCounterMode
 
     from imgsearch_helpers import training
-    from imgsearch_helpers.training._data import Batches, augment, normalise, prepare_data
-    from imgsearch_helpers.training._loops import _dual_step, _optimiser
-    from imgsearch_helpers.training._models import NORMALISATION, build_model
+    from imgsearch_helpers.training._data import Batches, prepare_data
+    from imgsearch_helpers.training._loops import _optimiser
+    from imgsearch_helpers.training._models import build_model
 
     torch.set_num_threads(args.threads)
     data = prepare_data(args.scenes, progress=False)
     recipe = training.SHIPPED_RECIPES["clip"]
     torch.manual_seed(0)
     start_weights = build_model("clip", data.tokenizer, "small")
-    mean, std = NORMALISATION["clip"]
 
     class Variant:
         def __init__(self, name: str, autocast: bool = False, compiled: bool = False):
@@ -98,15 +97,8 @@ def main() -> None:
             self.loss = float("nan")
 
         def step(self) -> None:
-            idx = self.batches.next()
-            pixels = normalise(augment(data.images[idx], self.rng), mean, std)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
-                loss = _dual_step(self.model, "clip", data, idx, pixels, self.rng, recipe)
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-            self.opt.step()
-            self.sched.step()
+            loss = training.training_step(self.model, "clip", data, self.batches.next(), self.rng, recipe,
+                                          self.opt, self.sched, autocast=self.autocast)
             self.loss = float(loss.detach())
 
     eager = Variant("eager, float32 (as make models trains)")

@@ -19,7 +19,8 @@ from ._eval import embed_text, evaluate, heldout_scenes
 from ._loops import (DEFAULTS, EVERY_LANGUAGE_RECIPE, FINEGRAINED_RECIPE, HARD_NEGATIVE_RECIPE,
                      HARD_PICTURE_RECIPE, HELDOUT_THRESHOLDS, PLAIN_RECIPE, RECIPE_NAMES, SHIPPED_RECIPES,
                      contrastive_loss, full_recipe, hard_negative_loss, hard_picture_loss,
-                     heldout_accuracy, recipe_name, sigmoid_loss, train_clip, train_siglip, train_vit)
+                     heldout_accuracy, recipe_name, sigmoid_loss, train_clip, train_siglip, train_vit,
+                     training_step)
 from ._models import SIZES, build_processor, save
 from ._plot import TrainingCurves, plot_history
 
@@ -31,4 +32,4 @@ __all__ = ["contrastive_loss", "sigmoid_loss", "hard_negative_loss", "hard_pictu
            "TEXT_LENGTH", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "HARD_NEGATIVE_RECIPE", "EVERY_LANGUAGE_RECIPE",
            "HARD_PICTURE_RECIPE", "RECIPE_NAMES",
            "recipe_name", "full_recipe", "SHIPPED_RECIPES", "HELDOUT_THRESHOLDS", "plot_history",
-           "TrainingCurves", "same_cost_towers"]
+           "TrainingCurves", "same_cost_towers", "training_step"]

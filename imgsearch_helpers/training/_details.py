@@ -38,8 +38,8 @@ def full_run_lines(record: dict) -> list[str]:
     rows.update({name: run["models"] for name, run in runs.items()})
     shipped = {f: recipe_name(r) for f, r in SHIPPED_RECIPES.items()}
     parts = ["", "### Full-length runs: which recipe each model ships with", "",
-             "The steps column counts steps of 128 pairs unless it says otherwise (`make models`: "
-             "1,200). The held-out thresholds the tests hold "
+             f"The steps column counts steps of {DEFAULTS['batch_size']} pairs unless it says otherwise "
+             f"(`make models`: {DEFAULTS['clip_steps']:,}). The held-out thresholds the tests hold "
              "(`training.HELDOUT_THRESHOLDS`): zero-shot >= "
              f"{HELDOUT_THRESHOLDS['zero_shot_top1']}, recall@1 >= {HELDOUT_THRESHOLDS['recall@1 en']} in "
              f"English, >= {HELDOUT_THRESHOLDS['recall@1 fr']} in French and >= "
@@ -88,6 +88,8 @@ def probe_lines(record: dict) -> list[str]:
 
 def ceiling_lines(record: dict) -> list[str]:
     """The image tower trained on the painter's labels: what it can read at all, per size."""
+    from ._loops import DEFAULTS
+
     runs = record.get("ceiling")
     if not runs:
         return []
@@ -99,7 +101,8 @@ def ceiling_lines(record: dict) -> list[str]:
              f"attention-pooling head, where the column says so; {SIZES['small']['vision_layers']} layers "
              "unless the column says otherwise), "
              "trained from scratch with one classification head per task on the "
-             f"painter's labels ({first['scenes']:,} training scenes, {first['steps']:,} steps of 128 as "
+             f"painter's labels ({first['scenes']:,} training scenes, {first['steps']:,} steps of "
+             f"{DEFAULTS['batch_size']} as "
              "`make models` unless the column says otherwise), ranks the same pools. Told exactly what to "
              "read, this is about the most the tower reads at that size in that time: a model that "
              "learns details only from captions can hardly read more.",

@@ -23,7 +23,7 @@ __all__ = ["contrastive_loss", "sigmoid_loss", "hard_negative_loss", "prepare_da
            "heldout_accuracy", "evaluate", "heldout_scenes", "build_processor", "save", "SIZES",
            "DEFAULTS", "PLAIN_RECIPE", "FINEGRAINED_RECIPE", "SHIPPED_RECIPES", "HELDOUT_THRESHOLDS",
            "HARD_NEGATIVE_RECIPE", "EVERY_LANGUAGE_RECIPE", "HARD_PICTURE_RECIPE", "hard_picture_loss",
-           "RECIPE_NAMES", "recipe_name", "full_recipe"]
+           "RECIPE_NAMES", "recipe_name", "full_recipe", "training_step"]
 
 # The shipped models' settings. Step counts are fixed (not time budgets) so that a
 # rerun gives the same weights. attribute_share and hard_negatives are the training
@@ -125,10 +125,14 @@ def contrastive_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logi
     if positives is None:
         positives = torch.eye(b, logits.shape[1], dtype=torch.bool, device=logits.device)
     target = positives.float()
-    per_image = -(target / target.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
-    target_t, logits_t = target[:, :b].T, logits[:, :b].T
-    per_text = -(target_t / target_t.sum(1, keepdim=True) * logits_t.log_softmax(1)).sum(1).mean()
+    per_image = _shared_target_cross_entropy(logits, target)
+    per_text = _shared_target_cross_entropy(logits[:, :b].T, target[:, :b].T)
     return (per_image + per_text) / 2
+
+
+def _shared_target_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of the cross-entropy against a target shared by each row's positives."""
+    return -(target / target.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
 
 
 def sigmoid_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale, logit_bias,
@@ -233,8 +237,7 @@ def hard_picture_loss(text_embeds: torch.Tensor, image_embeds: torch.Tensor, can
         return text_embeds.new_zeros(())
     logits = (text_embeds[rows] @ image_embeds.T) * logit_scale
     logits = logits.masked_fill(~candidates[rows], torch.finfo(logits.dtype).min)
-    target = right[rows].float()
-    return -(target / target.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
+    return _shared_target_cross_entropy(logits, right[rows].float())
 
 
 def _optimiser(model, lr: float, weight_decay: float, plan: dict, warmup: int):
@@ -308,6 +311,35 @@ def _dual_step(model, family, data, idx, pixels, rng, recipe):
     return loss
 
 
+def training_step(model, family: str, data: TrainingData, idx: torch.Tensor, rng: np.random.Generator,
+                  recipe: dict, opt, sched, autocast: bool = False) -> torch.Tensor:
+    """One step of `make models`' training on the scenes ``idx``; returns the loss.
+
+    The pictures are augmented and normalised, the loss is ViT's cross-entropy or the dual
+    encoders' (:func:`_dual_step`, with ``recipe``'s terms), then AdamW takes its step with
+    the gradient norm clipped at 1, and CLIP's temperature is capped at 100.
+    ``autocast=True`` runs the forward pass under ``torch.autocast`` to bfloat16: never in
+    `make models`, only measured (bench/bench_training_speed.py).
+    """
+    mean, std = NORMALISATION[family]
+    pixels = normalise(augment(data.images[idx], rng), mean, std)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        if family == "vit":
+            logits = model(pixel_values=pixels).logits
+            loss = F.cross_entropy(logits, data.labels[idx], label_smoothing=0.1)
+        else:
+            loss = _dual_step(model, family, data, idx, pixels, rng, recipe)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    if family == "clip":
+        with torch.no_grad():  # CLIP caps the temperature at 100
+            model.logit_scale.clamp_(max=math.log(100.0))
+    return loss
+
+
 def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEFAULTS["batch_size"],
            lr: float = DEFAULTS["lr"], seed: int = TRAIN_SEED, size="small",
            warmup: int = DEFAULTS["warmup"], weight_decay: float = DEFAULTS["weight_decay"],
@@ -330,7 +362,6 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
                   keep_translations=keep_translations, hard_loss=hard_loss,
                   translated_attributes=translated_attributes, hard_pictures=hard_pictures)
     opt, sched = _optimiser(model, lr, weight_decay, plan, warmup)
-    mean, std = NORMALISATION[family]
     batches = Batches(len(data), batch_size, rng)
     heldout = _heldout_tensors(eval_per_kind) if eval_every else None
     key = "accuracy" if family == "vit" else "zero_shot"
@@ -343,21 +374,7 @@ def _train(family: str, data: TrainingData, steps: int, *, batch_size: int = DEF
         while step < plan["steps"]:
             step += 1
             model.train()
-            idx = batches.next()
-            pixels = normalise(augment(data.images[idx], rng), mean, std)
-            if family == "vit":
-                logits = model(pixel_values=pixels).logits
-                loss = F.cross_entropy(logits, data.labels[idx], label_smoothing=0.1)
-            else:
-                loss = _dual_step(model, family, data, idx, pixels, rng, recipe)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            if family == "clip":
-                with torch.no_grad():  # CLIP caps the temperature at 100
-                    model.logit_scale.clamp_(max=math.log(100.0))
+            loss = training_step(model, family, data, batches.next(), rng, recipe, opt, sched)
             row = {"step": step, "loss": float(loss.detach())}
             if seconds is not None and step > _PROBE_STEPS and step % _REFIT_EVERY == 0:
                 _refit_budget(plan, step, steps, min_steps, seconds, start)
