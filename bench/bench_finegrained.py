@@ -5,6 +5,7 @@
     python bench/bench_finegrained.py full /tmp/run --name "fine-grained recipe"
     python bench/bench_finegrained.py probe              # what the image embeddings hold
     python bench/bench_finegrained.py ceiling [--family siglip] [--steps 2400] [--layers 2]   # the tower on labels
+    python bench/bench_finegrained.py losses             # SigLIP's towers, one main loss per row
 
 ``before`` records the shipped models' numbers; ``ablation`` trains CLIP and SigLIP
 once per recipe (same seed, data, tokenizer and number of steps for every row; far
@@ -352,6 +353,133 @@ def ceiling(args) -> None:
     print(text)
 
 
+# The main loss of each row of `losses` (the hard-negative term is the recipe's own in every row).
+LOSS_ROWS = {
+    "sigmoid (SigLIP's loss, as make models trains it)": ("siglip", "sigmoid"),
+    "softmax (CLIP's loss) on SigLIP's towers": ("siglip", "softmax"),
+    "sigmoid + softmax on SigLIP's towers": ("siglip", "sigmoid + softmax"),
+    "sigmoid, other pictures' kind-level captions left out": ("siglip", "sigmoid, kind-level left out"),
+    "CLIP's towers and loss (softmax)": ("clip", "softmax"),
+}
+
+
+class _MainLoss:
+    """Swap the SigLIP loss that `_dual_step` calls for the duration of one run of `losses`.
+
+    ``make models`` has no such option: this measures, on the same towers, data and steps,
+    how much of SigLIP's weak reading of details comes from its loss.
+    """
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __enter__(self):
+        import torch
+        import torch.nn.functional as F
+        from imgsearch_helpers.training import _loops
+
+        self._saved = (_loops.sigmoid_loss, _loops.sample_captions)
+        sigmoid, sample = self._saved
+        left_out = {}
+        if self.kind == "softmax":
+            _loops.sigmoid_loss = lambda img, txt, scale, bias, positives=None: _loops.contrastive_loss(
+                img, txt, scale, positives)
+        elif self.kind == "sigmoid + softmax":
+            _loops.sigmoid_loss = lambda img, txt, scale, bias, positives=None: (
+                sigmoid(img, txt, scale, bias, positives) + _loops.contrastive_loss(img, txt, scale, positives))
+        elif self.kind == "sigmoid, kind-level left out":
+            # A caption true of every picture of its kind ("a photo of a car") counts as a
+            # positive for the other pictures of that kind in make models' loss; here such
+            # pairs are neither positive nor negative (Google's SigLIP loss has only its
+            # diagonal as positives).
+            def sample_captions(data, idx, rng, **recipe):
+                captions, positives = sample(data, idx, rng, **recipe)
+                kind_level = (data.caption_kinds[captions] >= 0).view(1, -1)
+                own = torch.eye(len(idx), len(captions), dtype=torch.bool)
+                left_out["mask"] = positives & kind_level & ~own
+                return captions, positives
+
+            def loss(img, txt, scale, bias, positives=None):
+                logits = scale * img @ txt.T + bias
+                per_pair = -F.logsigmoid((2.0 * positives.float() - 1.0) * logits)
+                return per_pair.masked_fill(left_out["mask"], 0.0).sum() / len(logits)
+
+            _loops.sample_captions, _loops.sigmoid_loss = sample_captions, loss
+        elif self.kind != "sigmoid":
+            raise ValueError(self.kind)
+        return self
+
+    def __exit__(self, *exc):
+        from imgsearch_helpers.training import _loops
+
+        _loops.sigmoid_loss, _loops.sample_captions = self._saved
+
+
+def losses(args) -> None:
+    """SigLIP's towers trained with the shipped CLIP's recipe, only the main loss changed.
+
+    SigLIP reads details far worse than CLIP after every recipe (EVAL.md's full-length
+    runs). Its towers are not the reason (the ceiling: trained on the labels, SigLIP's
+    image tower reads colours at 0.99). This trains the SigLIP architecture with
+    :data:`training.HARD_NEGATIVE_RECIPE` (the shipped CLIP's) on the same scenes, seed and
+    steps once per main loss, and CLIP the same way beside them.
+    """
+    import torch
+    from imgsearch_helpers import training
+    from imgsearch_helpers.evaluation import finegrained_set
+
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    data = training.prepare_data(args.scenes, progress=False)
+    fset, heldout = finegrained_set(), training.heldout_scenes(50)
+    print(f"data: {time.time() - t0:.0f} s", flush=True)
+    chosen = {n: LOSS_ROWS[n] for n in LOSS_ROWS if not args.rows or n in args.rows}
+    if args.rows and len(chosen) < len(set(args.rows)):
+        raise SystemExit(f"unknown rows {sorted(set(args.rows) - set(chosen))}; rows: {list(LOSS_ROWS)}")
+    rows = {}
+    for name, (family, kind) in chosen.items():
+        train = training.train_siglip if family == "siglip" else training.train_clip
+        with _MainLoss(kind if family == "siglip" else "sigmoid"):
+            start = time.perf_counter()
+            model, _ = train(data, steps=args.steps, warmup=args.warmup, progress=False,
+                             **training.HARD_NEGATIVE_RECIPE)
+            per_step = (time.perf_counter() - start) / args.steps
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = training.save(model, family, data.tokenizer, Path(tmp) / family)
+            rows[name] = summary(training.evaluate(folder, heldout=heldout, finegrained=fset))
+        rows[name].update({"family": family, "loss": kind, "s/step": per_step,
+                           "logit_scale": float(model.logit_scale.detach().exp()),
+                           "logit_bias": float(model.logit_bias.detach()) if family == "siglip" else None})
+        print(name, {k: v for k, v in rows[name].items() if k != "tasks"}, flush=True)
+    record = _load()
+    if args.rows:  # only these rows again: the others keep their recorded numbers
+        kept = record.get("losses", {})
+        same_run = (kept.get("steps"), kept.get("scenes"), kept.get("warmup"))
+        if same_run != (args.steps, args.scenes, args.warmup):
+            raise SystemExit("--rows adds rows to the recorded run: give its --steps, --scenes and --warmup "
+                             f"({kept.get('steps')}, {kept.get('scenes')}, {kept.get('warmup')})")
+        rows = {n: rows.get(n, kept["rows"].get(n)) for n in LOSS_ROWS if n in rows or n in kept["rows"]}
+    record["losses"] = {"steps": args.steps, "scenes": args.scenes, "warmup": args.warmup,
+                        "batch_size": training.DEFAULTS["batch_size"],
+                        "recipe": training.recipe_name(training.HARD_NEGATIVE_RECIPE), "rows": rows}
+    _save(record)
+    header = ["main loss", "colours", "counts", "time of day", "zero-shot", "R@1 en", "R@1 fr", "R@1 de",
+              "temperature t", "s/step"]
+    body = [[name, *(f"{r[k]:.2f}" for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
+                                             "recall@1 en", "recall@1 fr", "recall@1 de", "logit_scale")),
+             f"{r['s/step']:.2f}"] for name, r in rows.items()]
+    text = table(header, body)
+    recipe = training.recipe_name(training.HARD_NEGATIVE_RECIPE)
+    write_section("bench_finegrained losses",
+                  f"SigLIP's towers trained with the shipped CLIP's recipe ({recipe}), "
+                  f"{args.steps} steps of {training.DEFAULTS['batch_size']} on {args.scenes:,} scenes, warm-up "
+                  f"{args.warmup}, the same seed and data in every row; only the main loss changes (the "
+                  "hard-negative term is the recipe's own softmax in every row). Chance: colours "
+                  f"{next(iter(rows.values()))['colour chance']:.2f}, counts "
+                  f"{next(iter(rows.values()))['count chance']:.2f}.\n\n" + text)
+    print(text)
+
+
 def reproducible(data, training, steps: int = 20) -> str:
     """Train the new recipe twice with the same seed: are the weights byte-identical?"""
     import torch
@@ -395,9 +523,15 @@ def main(argv=None) -> None:
     c.add_argument("--layers", type=int, default=0, help="the tower's layers (default: the shipped 4)")
     c.add_argument("--family", default="clip", choices=("clip", "siglip"),
                    help="whose vision tower: CLIP's (class token) or SigLIP's (attention-pooling head)")
+    lo = sub.add_parser("losses", help="SigLIP's towers with the shipped CLIP's recipe, one main loss per row")
+    lo.add_argument("--steps", type=int, default=400)
+    lo.add_argument("--scenes", type=int, default=6000)
+    lo.add_argument("--warmup", type=int, default=50)
+    lo.add_argument("--threads", type=int, default=2)
+    lo.add_argument("--rows", nargs="+", metavar="NAME", help="only these rows (names as in LOSS_ROWS)")
     args = parser.parse_args(argv)
     {"before": before, "ablation": ablation, "full": full, "probe": probe,
-     "ceiling": ceiling}[args.command](args)
+     "ceiling": ceiling, "losses": losses}[args.command](args)
 
 
 if __name__ == "__main__":

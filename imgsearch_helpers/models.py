@@ -21,7 +21,8 @@ __all__ = [
     "ModelInfo", "LoadedModel", "ModelNotAvailableError",
     "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR", "GALLERY_DIR",
     "PHOTOS_DIR",
-    "is_cached", "hub_reachable", "hub_offline", "offline_reason", "clipart_note", "ClipartModelWarning",
+    "is_cached", "hub_reachable", "hub_offline", "known_info", "course_model_at",
+    "offline_reason", "clipart_note", "ClipartModelWarning",
     "weights_fingerprint", "REBUILD_COMMAND", "no_text_encoder", "missing_files",
 ]
 
@@ -119,7 +120,7 @@ def clipart_note(model, pictures) -> str:
     pictures : iterable of paths (or a folder); other items (PIL images, bytes) are not judged
     """
     name = model.name if isinstance(model, LoadedModel) else str(model)
-    info = MODELS.get(name)
+    info = known_info(model)
     if info is None or info.local_dir is None:
         return ""
     if isinstance(pictures, (str, os.PathLike)):
@@ -253,6 +254,31 @@ def model_info(name: str) -> ModelInfo:
         ) from None
 
 
+def known_info(model) -> ModelInfo | None:
+    """The registry's entry for a model, or None for a model the course does not know.
+
+    Parameters
+    ----------
+    model : LoadedModel, str or path
+        A loaded model (its own entry), a registered name, or a folder: the folder of
+        one of the course's own models (``data/models/clipart-siglip``) is that model.
+    """
+    if isinstance(model, LoadedModel):
+        return model.info
+    name = str(model)
+    return MODELS.get(name) or course_model_at(name)
+
+
+def course_model_at(folder) -> ModelInfo | None:
+    """The course model whose folder ``folder`` is (``--model data/models/clipart-siglip``), or None."""
+    try:
+        path = Path(folder).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return next((info for info in MODELS.values()
+                 if info.local_dir and Path(info.source).resolve() == path), None)
+
+
 def hub_offline() -> bool:
     """True when ``HF_HUB_OFFLINE`` tells the Hugging Face libraries not to use the network."""
     return env_flag(HUB_OFFLINE_ENV)
@@ -373,7 +399,9 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device | Non
     path = Path(name_or_path)
     info: ModelInfo | None = None
     if path.is_dir():
-        source, name = str(path), str(name_or_path)
+        # Named by its path, as given; a course model's folder still is that model
+        # (its calibration, its clip-art note).
+        source, name, info = str(path), str(name_or_path), course_model_at(path)
     else:
         info = model_info(str(name_or_path))
         source, name = info.source, info.name

@@ -164,9 +164,9 @@ def duplicate_threshold(model_name: str) -> tuple[float, str]:
     (float, str)
         The threshold, and the note ("" when none is needed).
     """
-    from .models import MODELS
+    from .models import known_info
 
-    info = MODELS.get(model_name)
+    info = known_info(model_name)    # a course model's folder is that model too
     if info is None or info.tells_copies_apart is None:
         return DUPLICATE_THRESHOLD, ""
     if info.tells_copies_apart:

@@ -260,6 +260,11 @@ def test_the_words_of_a_query_say_which_details_it_names():
     assert named_details("trois chats noirs") == {"colour", "count"}
     assert named_details("12 boats") == {"count"} and named_details("photos from 2019") == set()
     assert named_details("a cat") == set() and named_details(None) == set()
+    # A number word joined to another word counts nothing; a colour inside a compound is a colour.
+    assert named_details("a one-way street") == set() and named_details("a two-story house") == set()
+    assert named_details("dix-sept chats") == {"count"} and named_details("dix-huit bateaux") == {"count"}
+    assert named_details("a red-roofed house") == {"colour"}
+    assert named_details("a black-and-white photo of two cats") == {"colour", "count"}
 
 
 def test_kind_queries_are_right_only_where_the_painter_drew_the_detail_they_name():

@@ -221,3 +221,38 @@ def test_the_registry_holds_what_each_clipart_model_tells_apart_as_measured(name
     copy, lookalike = duplicate_scores(load_model(name, device="cpu"), paths)
     info = model_info(name)
     assert (round(copy, 3), round(lookalike, 3)) == (info.copy_cosine, info.lookalike_cosine)
+
+
+def test_a_course_model_named_by_its_folder_is_that_model(tmp_path, monkeypatch):
+    """`--model data/models/clipart-siglip` is the course's SigLIP: its calibration, its clip-art note.
+
+    It keeps the name it was given (an index built with it is still found), and a copy of
+    the folder elsewhere is a user's own model, which the course knows nothing about.
+    """
+    import os
+    import shutil
+
+    from PIL import Image
+
+    from imgsearch_helpers.matching import DEFAULT_CALIBRATION, calibration_for
+    from imgsearch_helpers.models import OFFLINE_MODELS_DIR, clipart_note, known_info
+
+    Image.new("RGB", (32, 32), "white").save(tmp_path / "photo.jpg")
+    registered = load_model("imgsearch/clipart-siglip", device="cpu")
+    monkeypatch.chdir(OFFLINE_MODELS_DIR)
+    by_folder = load_model("clipart-siglip", device="cpu")
+    assert by_folder.name == "clipart-siglip"
+    assert by_folder.info is MODELS["imgsearch/clipart-siglip"] and by_folder.is_clipart
+    assert known_info("clipart-siglip") is MODELS["imgsearch/clipart-siglip"]
+    assert "clipart-siglip is one of the course's clip-art models" in clipart_note(by_folder, tmp_path)
+    assert "clip-art" in clipart_note("clipart-siglip", [tmp_path / "photo.jpg"])
+    fitted = calibration_for(by_folder)
+    assert fitted is not DEFAULT_CALIBRATION and fitted == calibration_for(registered)
+
+    from imgsearch_helpers.index import ModelEmbedder
+    assert ModelEmbedder(by_folder).name == os.path.abspath("clipart-siglip")   # as before: the absolute path
+
+    copy = shutil.copytree(OFFLINE_MODELS_DIR / "clipart-siglip", tmp_path / "my-siglip")
+    mine = load_model(copy, device="cpu")
+    assert mine.info is None and not mine.is_clipart and known_info(copy) is None
+    assert clipart_note(mine, tmp_path) == "" and calibration_for(mine) is DEFAULT_CALIBRATION

@@ -71,3 +71,6 @@ def test_the_duplicate_threshold_follows_what_the_registered_model_tells_apart(m
     threshold, note = similarity.duplicate_threshold(name)
     assert threshold == DUPLICATE_THRESHOLD
     assert "cannot tell copies from look-alikes" in note and "0.990" in note and "0.900" in note
+    # The model named by its folder is the same model.
+    folder = MODELS[name].source
+    assert similarity.duplicate_threshold(folder) == (threshold, note.replace(name, folder))

@@ -561,6 +561,35 @@ def test_eval_md_says_whether_trading_depth_for_steps_reaches_the_count_target()
                                                          "reaches the target (0.8).")
 
 
+
+def test_eval_md_says_whether_siglips_loss_or_its_towers_hold_the_details_back():
+    """bench_finegrained.py losses: one main loss per row; the sentence under the table follows the numbers."""
+    from imgsearch_helpers.training._details import loss_lines
+
+    def row(family, loss, colours):
+        return {"family": family, "loss": loss, "colour top-1": colours, "count top-1": 0.4,
+                "time top-1": 0.8, "zero_shot_top1": 0.85, "recall@1 en": 0.7, "recall@1 fr": 0.7,
+                "recall@1 de": 0.6, "logit_scale": 15.5}
+
+    def record(sigmoid, softmax, both):
+        return {"losses": {"steps": 400, "scenes": 6000, "warmup": 50, "batch_size": 128, "recipe": "r",
+                           "rows": {"sigmoid (as shipped)": row("siglip", "sigmoid", sigmoid),
+                                    "softmax": row("siglip", "softmax", softmax),
+                                    "both": row("siglip", "sigmoid + softmax", both),
+                                    "CLIP": row("clip", "softmax", 0.54)}}}
+
+    lines = loss_lines(record(0.28, 0.52, 0.26))
+    assert "| sigmoid (as shipped) | 0.28 | 0.40 | 0.80 | 0.85 | 0.70 | 0.70 | 0.60 | 15.50 |" in lines
+    assert "400 steps of 128 on 6,000 scenes (warm-up 50)" in lines[3]
+    assert lines[-1] == ("Colours: SigLIP's towers read them at 0.52 with CLIP's softmax loss and at 0.28 "
+                         "with their own sigmoid loss (CLIP: 0.54). The towers learn the details from "
+                         "these captions; the sigmoid loss teaches them far less in the same steps. With "
+                         "both losses added up they read colours at 0.26, as with the sigmoid alone: the "
+                         "softmax does not help while the sigmoid term is there.")
+    other = loss_lines(record(0.30, 0.35, 0.34))[-1]
+    assert "The loss makes little difference here." in other and other.endswith("closer to the softmax alone.")
+    assert loss_lines({}) == []
+
 def test_the_full_length_table_marks_the_recipe_each_model_ships_with():
     """EVAL.md's "Full-length runs": a row is marked shipped when its recipe is the model's
     training.SHIPPED_RECIPES entry, whatever the row is called."""

@@ -215,8 +215,8 @@ def detail_note(model, text: str | None) -> str:
         course's own models were measured; any other model gets "".
     text : str or None
         The query's words (:func:`~imgsearch_helpers.matching.named_details` finds
-        the colours and counts it names, by the words alone: "a rose garden" or "a
-        one-way street" get a note too, as they get the stricter cut-off of
+        the colours and counts it names, by the words alone: "a rose garden" gets a
+        note too, as it gets the stricter cut-off of
         :meth:`~imgsearch_helpers.matching.Calibration.for_query`).
 
     Returns
@@ -225,13 +225,13 @@ def detail_note(model, text: str | None) -> str:
         One sentence, or "" when the query names no detail or the model reads it.
     """
     from ..matching import named_details
-    from ..models import MODELS, OFFLINE_MODELS_DIR, LoadedModel
+    from ..models import OFFLINE_MODELS_DIR, LoadedModel, known_info
 
     name = model.name if isinstance(model, LoadedModel) else str(model)
     named = named_details(text)
     if not named:
         return ""
-    info = MODELS.get(name) or _course_model_at(name, MODELS.values())
+    info = known_info(model)
     if info is None or info.local_dir is None:
         return ""
     groups = _measured_groups(str(OFFLINE_MODELS_DIR / MEASURED_FILE)).get(info.family, {})
@@ -246,15 +246,6 @@ def detail_note(model, text: str | None) -> str:
     return (f"{name} reads {what} poorly: in the course's fine-grained benchmark (English queries, "
             f"each ranking {POOL_SIZE} pictures of one kind; data/models/EVAL.md) it puts "
             f"{' and '.join(measured)}, so its results may not have the {asked} you asked for.")
-
-
-def _course_model_at(name: str, infos):
-    """The course model whose folder ``name`` is (``--model data/models/clipart-siglip``), or None."""
-    try:
-        path = Path(name).expanduser().resolve()
-    except (OSError, RuntimeError, ValueError):
-        return None
-    return next((info for info in infos if info.local_dir and Path(info.source).resolve() == path), None)
 
 
 @functools.lru_cache(maxsize=4)

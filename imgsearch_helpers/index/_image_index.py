@@ -73,7 +73,8 @@ class ModelEmbedder:
     def name(self) -> str:
         # A model loaded from a folder is named by its absolute path, so that
         # "models/x" and "/home/me/models/x" are recognised as the same model.
-        if self.loaded.info is None and os.path.isdir(self.loaded.name):
+        info = self.loaded.info
+        if (info is None or self.loaded.name != info.name) and os.path.isdir(self.loaded.name):
             return os.path.abspath(self.loaded.name)
         return self.loaded.name
 

@@ -41,7 +41,10 @@ NUMBER_WORDS = frozenset({
     "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix",
     "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn",
 })
-_WORD = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+# A word, or words joined by hyphens ("one-way", "dix-sept", "red-roofed"), or a number.
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*|\d+", re.UNICODE)
+# Joins the parts of a French number ("vingt-et-un").
+_NUMBER_JOINS = frozenset({"et", "und"})
 
 
 def _is_colour(word: str) -> bool:
@@ -61,18 +64,23 @@ def named_details(text: str | None) -> frozenset[str]:
     Returns
     -------
     frozenset of str
-        "colour" when a word is a colour of English, French or German; "count" when
-        a word is a number word of those languages or a number from 2 to 20 in digits
-        (a year such as 2019 is not a count).
+        "colour" when a word is a colour of English, French or German (also inside a
+        compound: "red-roofed"); "count" when a word is a number word of those languages
+        ("dix-sept" too) or a number from 2 to 20 in digits (a year such as 2019 is not
+        a count). A number word joined to another word ("one-way", "two-story") is not
+        a count. The words decide: "a rose garden" names a colour, French "rose" (pink).
     """
     found = set()
     for word in _WORD.findall((text or "").lower()):
+        parts = word.split("-")
         if word.isdigit():
             if 2 <= int(word) <= 20:
                 found.add("count")
-        elif _is_colour(word):
+        elif any(_is_colour(part) for part in parts):     # "red", "red-roofed", "bleu-vert"
             found.add("colour")
-        elif word in NUMBER_WORDS:
+        elif all(p in NUMBER_WORDS or p in _NUMBER_JOINS for p in parts) and parts[0] in NUMBER_WORDS:
+            # "two", "dix-sept"; a number joined to another word describes something else
+            # ("a one-way street", "a two-story house") and counts nothing.
             found.add("count")
     return frozenset(found)
 

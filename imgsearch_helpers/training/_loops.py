@@ -86,7 +86,10 @@ HELDOUT_THRESHOLDS = {"zero_shot_top1": 0.88, "recall@1 en": 0.88, "recall@1 fr"
 # (attribute captions in 80% of the English pairs), English recall@1 0.86 with CLIP's recipe
 # but attribute captions in half of the English pairs, French 0.81 and German 0.75 with
 # attribute captions in every language (EVERY_LANGUAGE_RECIPE: colours 0.72, counts 0.72,
-# 31 minutes); so SigLIP keeps the plain recipe.
+# 31 minutes); so SigLIP keeps the plain recipe. Its towers are not the limit: trained with
+# CLIP's recipe and CLIP's softmax loss they read colours as CLIP does (0.53 against 0.54 in 400
+# steps), with SigLIP's sigmoid loss at 0.28, with both losses at 0.26 (EVAL.md, "Why SigLIP
+# reads fewer details"; bench_finegrained.py losses).
 SHIPPED_RECIPES = {"clip": HARD_NEGATIVE_RECIPE, "siglip": PLAIN_RECIPE}
 # Adam moves a scalar by about lr per step, so in a run of ~1,000 steps the
 # temperature and bias could barely leave their start values: they get a larger step.
