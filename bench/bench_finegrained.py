@@ -91,6 +91,14 @@ def before(args) -> None:
     print(_rows_table({"before": rows}))
 
 
+def _check_rows_fit(record: dict, key: str, args) -> None:
+    """--rows adds rows to a recorded run: refuse, before training, a run of other settings."""
+    old = record.get(key, {})
+    if (old.get("steps"), old.get("scenes"), old.get("warmup")) != (args.steps, args.scenes, args.warmup):
+        raise SystemExit(f"--rows adds rows to the recorded {key}: give its --steps, --scenes "
+                         f"and --warmup ({old.get('steps')}, {old.get('scenes')}, {old.get('warmup')})")
+
+
 def ablation(args) -> None:
     import torch
     from imgsearch_helpers import training
@@ -106,10 +114,7 @@ def ablation(args) -> None:
     if args.rows and len(chosen) < len(set(args.rows)):
         raise SystemExit(f"unknown rows {sorted(set(args.rows) - set(chosen))}; rows: {list(ROWS)}")
     if args.rows:  # only these rows again: the others keep their recorded numbers
-        old = record.get("ablation", {})
-        if (old.get("steps"), old.get("scenes"), old.get("warmup")) != (args.steps, args.scenes, args.warmup):
-            raise SystemExit("--rows adds rows to the recorded ablation: give its --steps, --scenes "
-                             f"and --warmup ({old.get('steps')}, {old.get('scenes')}, {old.get('warmup')})")
+        _check_rows_fit(record, "ablation", args)
     rows = {}
     for name, recipe in chosen.items():
         rows[name] = {}
@@ -375,7 +380,6 @@ class _MainLoss:
 
     def __enter__(self):
         import torch
-        import torch.nn.functional as F
         from imgsearch_helpers.training import _loops
 
         self._saved = (_loops.sigmoid_loss, _loops.sample_captions)
@@ -399,12 +403,9 @@ class _MainLoss:
                 left_out["mask"] = positives & kind_level & ~own
                 return captions, positives
 
-            def loss(img, txt, scale, bias, positives=None):
-                logits = scale * img @ txt.T + bias
-                per_pair = -F.logsigmoid((2.0 * positives.float() - 1.0) * logits)
-                return per_pair.masked_fill(left_out["mask"], 0.0).sum() / len(logits)
-
-            _loops.sample_captions, _loops.sigmoid_loss = sample_captions, loss
+            _loops.sample_captions = sample_captions
+            _loops.sigmoid_loss = lambda img, txt, scale, bias, positives=None: sigmoid(
+                img, txt, scale, bias, positives, ignore=left_out["mask"])
         elif self.kind != "sigmoid":
             raise ValueError(self.kind)
         return self
@@ -436,6 +437,9 @@ def losses(args) -> None:
     chosen = {n: LOSS_ROWS[n] for n in LOSS_ROWS if not args.rows or n in args.rows}
     if args.rows and len(chosen) < len(set(args.rows)):
         raise SystemExit(f"unknown rows {sorted(set(args.rows) - set(chosen))}; rows: {list(LOSS_ROWS)}")
+    record = _load()
+    if args.rows:  # only these rows again: the others keep their recorded numbers
+        _check_rows_fit(record, "losses", args)
     rows = {}
     for name, (family, kind) in chosen.items():
         train = training.train_siglip if family == "siglip" else training.train_clip
@@ -451,17 +455,12 @@ def losses(args) -> None:
                            "logit_scale": float(model.logit_scale.detach().exp()),
                            "logit_bias": float(model.logit_bias.detach()) if family == "siglip" else None})
         print(name, {k: v for k, v in rows[name].items() if k != "tasks"}, flush=True)
-    record = _load()
-    if args.rows:  # only these rows again: the others keep their recorded numbers
-        kept = record.get("losses", {})
-        same_run = (kept.get("steps"), kept.get("scenes"), kept.get("warmup"))
-        if same_run != (args.steps, args.scenes, args.warmup):
-            raise SystemExit("--rows adds rows to the recorded run: give its --steps, --scenes and --warmup "
-                             f"({kept.get('steps')}, {kept.get('scenes')}, {kept.get('warmup')})")
-        rows = {n: rows.get(n, kept["rows"].get(n)) for n in LOSS_ROWS if n in rows or n in kept["rows"]}
+    if args.rows:
+        kept = record["losses"]["rows"]
+        rows = {n: rows.get(n, kept.get(n)) for n in LOSS_ROWS if n in rows or n in kept}
+    recipe = training.recipe_name(training.HARD_NEGATIVE_RECIPE)
     record["losses"] = {"steps": args.steps, "scenes": args.scenes, "warmup": args.warmup,
-                        "batch_size": training.DEFAULTS["batch_size"],
-                        "recipe": training.recipe_name(training.HARD_NEGATIVE_RECIPE), "rows": rows}
+                        "batch_size": training.DEFAULTS["batch_size"], "recipe": recipe, "rows": rows}
     _save(record)
     header = ["main loss", "colours", "counts", "time of day", "zero-shot", "R@1 en", "R@1 fr", "R@1 de",
               "temperature t", "s/step"]
@@ -469,7 +468,6 @@ def losses(args) -> None:
                                              "recall@1 en", "recall@1 fr", "recall@1 de", "logit_scale")),
              f"{r['s/step']:.2f}"] for name, r in rows.items()]
     text = table(header, body)
-    recipe = training.recipe_name(training.HARD_NEGATIVE_RECIPE)
     write_section("bench_finegrained losses",
                   f"SigLIP's towers trained with the shipped CLIP's recipe ({recipe}), "
                   f"{args.steps} steps of {training.DEFAULTS['batch_size']} on {args.scenes:,} scenes, warm-up "

@@ -84,6 +84,10 @@ def test_sigmoid_loss_by_hand():
         / 2
     )
     assert training.sigmoid_loss(img, txt, t, b).item() == pytest.approx(by_hand.item(), rel=1e-6)
+    # A pair left out (neither positive nor negative) drops its own term, and only it.
+    ignore = torch.tensor([[False, True], [False, False]])
+    without = by_hand + torch.nn.functional.logsigmoid(-logits[0, 1]) / 2
+    assert training.sigmoid_loss(img, txt, t, b, ignore=ignore).item() == pytest.approx(without.item(), rel=1e-6)
 
 
 def test_sigmoid_loss_rows_do_not_compete():

@@ -150,6 +150,7 @@ def loss_lines(record: dict) -> list[str]:
         parts.append(f"| {name} | " + " | ".join(
             f"{r[k]:.2f}" for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
                                     "recall@1 en", "recall@1 fr", "recall@1 de", "logit_scale")) + " |")
+
     def colours(family: str, loss: str):
         return next((r["colour top-1"] for r in rows.values() if (r["family"], r["loss"]) == (family, loss)),
                     None)

@@ -139,7 +139,7 @@ def _shared_target_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> 
 
 
 def sigmoid_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale, logit_bias,
-                 positives: torch.Tensor | None = None) -> torch.Tensor:
+                 positives: torch.Tensor | None = None, ignore: torch.Tensor | None = None) -> torch.Tensor:
     """SigLIP's pairwise sigmoid loss: every image-text pair is its own yes/no question.
 
     ``sigmoid(logit_scale * cos + logit_bias)`` is the probability that the pair
@@ -159,6 +159,9 @@ def sigmoid_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_sc
         b, starts at -10 so that "no match", right for almost every pair, is the start.
     positives : torch.Tensor of bool, shape (b, b + m), optional
         Matching pairs; default the diagonal.
+    ignore : torch.Tensor of bool, shape (b, b + m), optional
+        Pairs that are neither positive nor negative: left out of the sum. Default none
+        (`make models` leaves none out; bench_finegrained.py measures a loss that does).
 
     Returns
     -------
@@ -169,7 +172,10 @@ def sigmoid_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_sc
     if positives is None:
         positives = torch.eye(len(logits), logits.shape[1], dtype=torch.bool, device=logits.device)
     signs = 2.0 * positives.float() - 1.0
-    return -F.logsigmoid(signs * logits).sum() / len(logits)
+    per_pair = -F.logsigmoid(signs * logits)
+    if ignore is not None:
+        per_pair = per_pair.masked_fill(ignore, 0.0)
+    return per_pair.sum() / len(logits)
 
 
 def hard_negative_loss(image_embeds: torch.Tensor, positive_embeds: torch.Tensor,
