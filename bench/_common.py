@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shlex
 import statistics
 import sys
@@ -13,6 +14,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+# "{text}" left in a report: a format string that lost its f prefix (the fields never filled).
+UNFILLED = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.]*(?:![rsa])?(?::[^{}]*)?\}")
 
 
 def machine() -> str:
@@ -71,7 +74,19 @@ def table(header: list[str], rows: list[list]) -> str:
 
 
 def write_section(name: str, body: str) -> None:
-    """Replace (or add) this benchmark's section of bench/RESULTS.md."""
+    """Replace (or add) this benchmark's section of bench/RESULTS.md.
+
+    Raises
+    ------
+    ValueError
+        ``body`` holds a field that was never filled ("{text}", "{speed:.1f}"): the
+        report is refused and RESULTS.md is left as it was.
+    """
+    unfilled = sorted(set(UNFILLED.findall(body)))
+    if unfilled:
+        raise ValueError(f"the {name} section has fields that were never filled: "
+                         f"{', '.join(unfilled)} (a format string without its f prefix?); "
+                         f"{RESULTS} is unchanged")
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     command = "python " + shlex.join([f"bench/{Path(sys.argv[0]).name}"] + sys.argv[1:])  # copy-pasteable
     section = (f"{start}\n## {name}\n\n`{command}` — {time.strftime('%Y-%m-%d %H:%M %Z')}\n\n"

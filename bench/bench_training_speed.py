@@ -177,7 +177,7 @@ def main() -> None:
                       "bfloat16, and compiled with torch.compile: the same start weights and batches, "
                       f"{args.rounds} rounds of {args.steps} steps per variant in turn (after {untimed} "
                       "untimed steps each: a warm-up, or the compiling one, then for the eager step the "
-                      "one whose work is counted and three under the profiler), medians.\n\n{text}\n\n{summary}")
+                      f"one whose work is counted and three under the profiler), medians.\n\n{text}\n\n{summary}")
 
 
 if __name__ == "__main__":
