@@ -17,10 +17,11 @@ query's z-scores over the collection, as the shipped one does.
   predicted by a ridge regression from the shape of its top scores (the 1st, 2nd,
   3rd and 5th z, two gaps, the share of pictures above z 1 and 2).
 
-Two rules for the queries that name a detail are judged on the attribute queries alone,
+Three rules for the queries that name a detail are judged on the attribute queries alone,
 beside the queries no picture answers: ``near_the_best`` (a match lies close to the
-query's best cosine) and ``beats_its_rivals`` (a match must prefer "a red car" to "a blue
-car" and every other colour).
+query's best cosine), ``beats_its_rivals`` (a match must prefer "a red car" to "a blue
+car" and every other colour) and ``among_its_kind`` (the query without its detail words
+finds the kind's pictures; among them, the query's own scores decide).
 """
 from __future__ import annotations
 
@@ -146,6 +147,69 @@ def near_the_best(scores, relevant):
         s = np.asarray(s, np.float64)
         return s >= s.max(axis=1, keepdims=True) - delta
     return delta, rule
+
+
+def without_details(query: str) -> str:
+    """The query with its colour and count words left out: "an orange car" -> "a car".
+
+    A word goes when :func:`matching.named_details` finds a colour or a count in it
+    ("red", "two", "rote", "deux"; "one" too, which names a count when alone).
+    """
+    from imgsearch_helpers.matching import named_details
+
+    words = query.split()
+    kept = [(i, w) for i, w in enumerate(words) if not named_details(w)]
+    out = [w for _, w in kept]
+    for j, (i, w) in enumerate(kept[:-1]):
+        # "an orange car" -> "a car": an English article whose next word went follows the new one.
+        if w.lower() in ("a", "an") and kept[j + 1][0] != i + 1:
+            article = "an" if kept[j + 1][1][:1].lower() in "aeiou" else "a"
+            out[j] = article if w.islower() else article.capitalize()
+    return " ".join(out)
+
+
+def _within_kind_z(model, queries, scores, pictures, plain) -> np.ndarray:
+    """Each query's scores standardised over its kind's pictures; -inf outside the kind.
+
+    The kind's pictures: those the ``plain`` rule (for queries that name no detail) calls
+    matches for the query without its detail words (:func:`without_details`).
+    """
+    from imgsearch_helpers.embeddings import embed_texts
+
+    scores = np.asarray(scores, np.float64)
+    kind = plain.probabilities(embed_texts(model, [without_details(q) for q in queries])
+                               @ np.asarray(pictures).T) >= MATCH_PROBABILITY
+    n = np.maximum(kind.sum(axis=1, keepdims=True), 1)
+    mean = np.where(kind, scores, 0).sum(axis=1, keepdims=True) / n
+    std = np.sqrt(np.where(kind, (scores - mean) ** 2, 0).sum(axis=1, keepdims=True) / n)
+    return np.where(kind, (scores - mean) / np.maximum(std, 0.02), -np.inf)
+
+
+def among_its_kind(model, calibration, group, scores, pictures):
+    """A detail rule tried and not shipped: the red ones among the cars.
+
+    "a red car" without its detail words is "a car": the calibration's rule for plain
+    queries finds the kind's pictures. Among them, a picture is a match when its score for
+    "a red car" stands ``cut`` standard deviations above their mean; a picture outside the
+    kind never is. ``cut`` is the one with the best mean F1 on the calibration queries that
+    name a detail (``group``, ``scores`` and ``pictures``: those queries, their cosines
+    and the calibration scenes' embeddings). It needs no list of the values a thing can
+    have, only the words of the query.
+
+    Returns
+    -------
+    (float, callable)
+        ``cut``, and a maker: pictures (n, d) -> the rule (queries, scores) -> matches (q, n).
+    """
+    from imgsearch_helpers.matching import prf
+
+    plain = calibration.for_query(None)
+    z = _within_kind_z(model, group.queries, scores, pictures, plain)
+    cut = float(max(np.arange(-1.0, 3.0, 0.02), key=lambda c: prf(z >= c, group.relevant)[2].mean()))
+
+    def for_pictures(collection):
+        return lambda queries, s: _within_kind_z(model, queries, s, collection, plain) >= cut
+    return cut, for_pictures
 
 
 def attribute_rivals() -> dict[str, list[str]]:

@@ -44,8 +44,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from _common import table, write_section  # noqa: E402
 from _cutoff_rules import RULES as TRIED_RULES  # noqa: E402
-from _cutoff_rules import (GENERIC_COLOURS, GENERIC_COUNTS, beats_its_rivals, generic_rivals,  # noqa: E402
-                           near_the_best)
+from _cutoff_rules import (GENERIC_COLOURS, GENERIC_COUNTS, among_its_kind,  # noqa: E402
+                           beats_its_rivals, generic_rivals, near_the_best)
 
 from imgsearch_helpers import load_model  # noqa: E402
 from imgsearch_helpers.clipart import SCENE_KINDS, generate_dataset  # noqa: E402
@@ -119,8 +119,9 @@ def main() -> None:
                                         CALIBRATION_SEED, check=False)
         detailed = calibration_queries(calib_scenes)[1]
         calib_pictures = embed_collection(model, calib_scenes)
-        delta, near_best = near_the_best(query_scores(model, detailed, calib_pictures),
-                                         detailed.relevant)
+        detailed_scores = query_scores(model, detailed, calib_pictures)
+        delta, near_best = near_the_best(detailed_scores, detailed.relevant)
+        kind_cut, among_kind = among_its_kind(model, auto, detailed, detailed_scores, calib_pictures)
         collections = clipart_collections(args.per_kind)
 
         def auto_rule(queries, scores, auto=auto):
@@ -141,6 +142,9 @@ def main() -> None:
                                       lambda q, s, t=row.best_global.threshold: s >= t),
                                      (f"detail rule: within {delta:.3f} of the best picture "
                                       "(tried)", near_best_rule),
+                                     (f"among its kind: the query without its colour or count words "
+                                      f"finds the kind, z >= {kind_cut:.2f} among those pictures (tried)",
+                                      among_kind(result.pictures)),
                                      ("two rules, and the query beats its rivals: the painter's "
                                       "values (tried)", beats_its_rivals(model, result.pictures, auto_rule)),
                                      ("two rules, and the query beats its rivals: every colour or "
@@ -225,7 +229,11 @@ def main() -> None:
         "then: the share of them for which it rightly calls nothing, beside its F1 on the "
         "answered attribute queries and the share of those for which it calls nothing "
         "(wrongly). A rule that always calls its best picture a match gains F1 on the "
-        "answered queries and loses every unanswered one. The last two rules of each group "
+        "answered queries and loses every unanswered one. The rule \"among its kind\" leaves "
+        "the query's colour and count words out (\"a red car\" -> \"a car\"), takes the pictures "
+        "the rule for plain queries calls matches for that, and among them calls a match what "
+        "stands out for the whole query (its z-score over those pictures, cut where the "
+        "calibration queries' F1 is best). The last two rules of each group "
         "keep a match of the automatic cut-off only where the picture prefers the query "
         "to each of its rivals: the model classifies the named attribute of every picture "
         "itself (bench/_cutoff_rules.py). The rivals are the same query with every other "

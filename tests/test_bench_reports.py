@@ -37,3 +37,18 @@ def test_a_section_with_an_unfilled_field_is_refused(common, tmp_path, monkeypat
 def test_no_report_holds_an_unfilled_field(common, report):
     unfilled = common.UNFILLED.findall(report.read_text(encoding="utf-8"))
     assert not unfilled, f"{report.name} shows fields that were never filled: {unfilled}"
+
+
+@pytest.mark.parametrize("query, kind_query", [
+    ("a red car", "a car"), ("an orange car", "a car"), ("a orange cat", "a cat"),
+    ("two cats", "cats"), ("one cat", "cat"), ("3 boats", "boats"),
+    ("a snowman with a red hat", "a snowman with a hat"), ("a red-roofed house", "a house"),
+    ("zwei rote Autos", "Autos"), ("deux chats noirs", "chats"), ("a one-way street", "a one-way street"),
+    ("a quiet lake", "a quiet lake"),
+])
+def test_the_among_its_kind_rule_leaves_out_the_detail_words(query, kind_query):
+    """bench/_cutoff_rules.py's tried rule "among its kind" asks the query without its details."""
+    spec = importlib.util.spec_from_file_location("cutoff_rules", ROOT / "bench" / "_cutoff_rules.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.without_details(query) == kind_query
