@@ -71,6 +71,17 @@ def test_each_card_is_what_the_training_command_writes(family, tmp_path):
     assert (tmp_path / "README.md").read_text() == (FOLDERS[family] / "README.md").read_text()
 
 
+def test_eval_md_is_what_the_training_command_writes():
+    """Like the cards: EVAL.md from its first model's section on is what write_report makes
+    of eval.json and the records beside it (its first lines say how the run was made)."""
+    from imgsearch_helpers.training._eval import report_body
+
+    record = json.loads((MODELS / MEASURED_FILE).read_text())
+    text = (MODELS / "EVAL.md").read_text()
+    assert text[text.index("## clipart-vit"):] == "\n".join(
+        report_body(record["metrics"], record["training"], MODELS))
+
+
 def test_vit_classifies_fresh_scenes(measured):
     assert measured["vit"]["top1"] >= 0.93
 

@@ -366,11 +366,24 @@ def write_report(path, metrics: dict, infos: dict, total_minutes: float, command
              "scenes, and on the committed gallery `data/gallery` with the held-out queries "
              "`imgsearch_helpers.clipart.HELDOUT_QUERIES_BY_LANGUAGE` in English, French and German "
              "(none of them is, or is inside, a training caption).", ""]
+    Path(path).write_text("\n".join(parts + report_body(metrics, infos, Path(path).parent)))
+
+
+def report_body(metrics: dict, infos: dict, folder) -> list[str]:
+    """EVAL.md's lines from its first model's section on: what ``make models`` writes there.
+
+    Parameters
+    ----------
+    metrics, infos : dict
+        Per family, as eval.json records them ("metrics", "training").
+    folder : path
+        The models' folder, whose records (finegrained.json) the later sections read.
+    """
+    parts = []
     for family in sorted(metrics, key=["vit", "clip", "siglip"].index):
         m, info = metrics[family], infos[family]
         parts += [f"## clipart-{family}", "",
                   f"{info['parameters']:,} parameters, {info['size_mb']:.1f} MB, "
                   f"{info['steps']} steps, {info['minutes']:.1f} min", ""]
         parts += metric_lines(m) + [""]
-    parts += report_lines(metrics, Path(path).parent)
-    Path(path).write_text("\n".join(parts))
+    return parts + report_lines(metrics, Path(folder))
