@@ -1,7 +1,9 @@
 """The README's terminal session: every search for a detail ("a red house") shows, first, a
-picture that has it, by the attributes the painter recorded, not only the right kind of scene."""
+picture that has it, by the attributes the painter recorded, not only the right kind of scene;
+and its searches with a course model print today what the README shows."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -75,3 +77,46 @@ def test_the_readme_gives_make_models_the_time_that_eval_md_records():
     recorded = re.search(r"^Training time: ([\d.]+) min", eval_md, re.M).group(1)
     said = re.search(r"`data/models/EVAL.md` add up to ([\d.]+);", " ".join(README.read_text().split()))
     assert said and said.group(1) == recorded, (said and said.group(1), recorded)
+
+
+def session_steps(console: str) -> list[tuple[str, list[str]]]:
+    """The session's commands, each with the lines it printed."""
+    steps = []
+    for block in re.split(r"^\$ ", console, flags=re.M)[1:]:
+        command, _, printed = block.partition("\n")
+        steps.append((command, printed.splitlines()))
+    return steps
+
+
+def test_the_readme_session_prints_what_the_command_prints_now(tmp_path, monkeypatch, capfd):
+    """Every `imgsearch search` and `similar` of the README's session with a course model,
+    run again on copies of its folders: the results on stdout are the lines the README shows
+    (its lines on stderr, progress and notes, are left out: they name times and places)."""
+    import shlex
+    import shutil
+
+    from imgsearch_helpers.cli import main
+
+    console = re.search(r"```console\n(.*?)```", README.read_text(), re.S).group(1)
+    for folder in ("gallery", "photos"):
+        shutil.copytree(README.parent / "data" / folder, tmp_path / "data" / folder,
+                        ignore=shutil.ignore_patterns(".imgsearch"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IMGSEARCH_PROFILE", "offline")
+    monkeypatch.delenv("IMGSEARCH_MODEL", raising=False)
+    replayed = 0
+    for command, printed in session_steps(console):
+        words = shlex.split(command)
+        if words[0] == "export":
+            name, _, value = words[1].partition("=")
+            monkeypatch.setenv(name, value)
+            continue
+        model = os.environ.get("IMGSEARCH_MODEL", "")
+        if words[0] != "imgsearch" or words[1] not in ("search", "similar") or not model.startswith("imgsearch/"):
+            continue
+        capfd.readouterr()
+        assert main(words[1:]) == 0, command
+        shown = [line for line in printed if not line.startswith(("indexing:", "imgsearch:"))]
+        assert capfd.readouterr().out.splitlines() == shown, command
+        replayed += 1
+    assert replayed >= 4, "the README's session has fewer searches with a course model than it had"

@@ -2,7 +2,8 @@
 # Records the README's terminal session: a fresh clone in a neutral place (default ~/course),
 # offline, the commands below, each printed as "$ command" and followed by what it printed.
 # Paste the output into README.md's ```console block (tests/test_readme_examples.py checks that
-# every detail it searches for is true of the first picture).
+# every detail it searches for is true of the first picture, and replays its searches with a
+# course model: their results must be what the README shows).
 #
 #   tools/readme_session.sh [CLONE_DIR]       (the venv: $VENV, default this checkout's .venv)
 set -euo pipefail
