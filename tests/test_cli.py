@@ -713,6 +713,27 @@ def test_matches_prints_only_the_matches_with_their_probability(matches_workdir)
     assert data["matches"] == len(matches) and len(data["results"]) == 2
 
 
+def test_a_query_nothing_matches_names_the_closest_picture(matches_workdir):
+    """The gallery has no red car: the count says so, and how close its best picture came."""
+    best = _results(imgsearch("search", "a red car", "gallery", "-k", 1, "--json", "--model", MODEL,
+                              cwd=matches_workdir))[0]
+    data = json.loads(imgsearch("search", "a red car", "gallery", "--matches", "--json", "--model",
+                                MODEL, cwd=matches_workdir).stdout)["queries"][0]
+    assert data["matches"] == 0 and data["results"] == []
+    proc = imgsearch("search", "a red car", "gallery", "--matches", "--model", MODEL, cwd=matches_workdir)
+    assert proc.returncode == 0, proc.stderr
+    line, = proc.stdout.splitlines()
+    found = re.fullmatch(r"0 of 50 pictures match; the closest, (\S+), has p (0\.\d\d) "
+                         r"\(a match needs 0\.50\)", line)
+    assert found, line
+    assert Path(matches_workdir / found.group(1)).resolve() == Path(best["path"]).resolve()
+    assert float(found.group(2)) < 0.5
+    # Scripts get no extra line: --paths prints nothing at all.
+    paths = imgsearch("search", "a red car", "gallery", "--matches", "--paths", "--model", MODEL,
+                      cwd=matches_workdir)
+    assert paths.returncode == 0 and paths.stdout == ""
+
+
 def test_like_moves_a_liked_picture_up_and_unlike_moves_one_down(matches_workdir):
     before = [r["path"] for r in _results(imgsearch(
         "search", MATCH_QUERY, "gallery", "-k", 50, "--json", "--model", MODEL, cwd=matches_workdir))]

@@ -61,9 +61,10 @@ examples:
   imgsearch search "a red car" --matches --after 2024-05-01 --sort time
 
 --matches keeps only the pictures judged to match (their match probability p is
-at least %s; without -k, all of them). --like and --unlike mark pictures as
-right or wrong (relevance feedback): every query moves towards the liked ones
-and away from the others. --after, --before and --sort time use when each picture
+at least %s; without -k, all of them); when none does, it names the closest
+picture and its p. --like and --unlike mark pictures as right or wrong
+(relevance feedback): every query moves towards the liked ones and away from
+the others. --after, --before and --sort time use when each picture
 was taken (EXIF DateTimeOriginal, else the file's modification time).
 """ % (NEGATIVE_WEIGHT, MATCH_PROBABILITY)
 
@@ -328,6 +329,10 @@ def _check_output(args) -> None:
         raise UsageError("-0/--null goes with --paths (NUL-separated paths for xargs -0)")
 
 
+# The smallest probability above zero: a search for "every picture whose p is above zero".
+_ANY_PROBABILITY = float(np.nextafter(0.0, 1.0))
+
+
 def run_search(args) -> int:
     _check_output(args)
     words, folder_value = _split_folder(args.words)
@@ -342,7 +347,7 @@ def run_search(args) -> int:
     matches = "auto" if args.matches else None
     k = args.k if args.k is not None or args.matches else COMMAND_TOP_K
     calibration = calibration_for(loaded) if args.matches else None
-    answers, counts, said = [], {}, set()
+    answers, counts, closest, said = [], {}, {}, set()
     for label, terms in queries:
         vector = embed_query(loaded, terms)
         if likes or unlikes:
@@ -360,7 +365,13 @@ def run_search(args) -> int:
             taken_after=args.after, taken_before=args.before, sort=args.sort)
         counts[label] = len(hits)
         answers.append((label, hits[:k] if k is not None else hits))
-    _print_results(args, folder, index, answers, counts if args.matches else None)
+        if matches and not hits:
+            # None matches: say how close the best picture came, as the app shows it
+            # below its line. Any probability above zero lets it through.
+            closest[label] = next(iter(index.search_embedding(
+                vector, 1, _ANY_PROBABILITY, calibration, text=words,
+                taken_after=args.after, taken_before=args.before)), None)
+    _print_results(args, folder, index, answers, counts if args.matches else None, closest)
     return 0
 
 
@@ -379,8 +390,12 @@ def run_similar(args) -> int:
     return 0
 
 
-def _print_results(args, folder, index, answers, counts=None) -> None:
-    """Print each query's results; ``counts``: how many match each query (with --matches)."""
+def _print_results(args, folder, index, answers, counts=None, closest=None) -> None:
+    """Print each query's results; ``counts``: how many match each query (with --matches).
+
+    ``closest``: for a query that nothing matches, its best picture (with its ``p_match``),
+    named after the count.
+    """
     if args.null:
         out = sys.stdout.buffer
         for _, hits in answers:
@@ -415,6 +430,10 @@ def _print_results(args, folder, index, answers, counts=None) -> None:
         if counts is not None:
             n = counts[label]
             shown_note = f" ({len(hits)} shown)" if len(hits) < n else ""
+            best = (closest or {}).get(label)
+            if best is not None:
+                shown_note = (f"; the closest, {shown(best.item)}, has p {best.p_match:.2f} "
+                              f"(a match needs {MATCH_PROBABILITY:.2f})")
             print(match_words(n, len(index)) + shown_note)
 
 
