@@ -249,10 +249,14 @@ def all_scores(query: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 def match_rows(query: np.ndarray, matrix: np.ndarray, matches, calibration,
-               k: int | None = None, text: str | None = None) -> list[tuple[int, float, float]]:
+               k: int | None = None, text: str | None = None,
+               within: np.ndarray | None = None) -> list[tuple[int, float, float]]:
     """``(row, score, p_match)`` of the rows judged to match ``query``, best first.
 
     ``matches``, ``calibration`` and ``text`` are as for :func:`search`; at most ``k`` rows.
+    ``within``: only these rows may be returned (those taken in a date range). They are
+    judged against the whole ``matrix`` all the same: a picture matches or not whatever
+    else is asked of the collection (the z-score rule standardises over every row).
     """
     from .matching import MATCH_PROBABILITY, Calibration, calibration_for
 
@@ -274,6 +278,8 @@ def match_rows(query: np.ndarray, matrix: np.ndarray, matches, calibration,
         return []
     p = calibration.probabilities(scores)
     rows = np.flatnonzero(p >= threshold)
+    if within is not None:
+        rows = np.intersect1d(rows, np.asarray(within, np.int64))
     if len(rows) == 0:
         return []
     # The same exact float64 scores and tie order as top_k, so the matches are a

@@ -132,6 +132,29 @@ def test_search_filters_by_capture_time_and_sorts_by_it(photos):
     assert cameras["may.jpg"] == "Canon EOS R6" and cameras["june.jpg"] is None
 
 
+def test_matches_in_a_date_range_are_judged_against_the_whole_collection(photos):
+    """A date range keeps the matches taken in it: whether a picture matches does not depend on
+    which others are taken then (the z-score rule standardises over the whole collection)."""
+    from imgsearch_helpers import Calibration
+
+    index = ImageIndex.build(photos, FakeEmbedder())
+    names = {Path(p).name: row for row, p in enumerate(index.paths)}
+    assert sorted(index.rows_taken("2024-04-01", "2024-05-01")) == sorted([names["april.jpg"],
+                                                                         names["may.jpg"]])
+    assert list(index.rows_taken()) == list(range(4))
+    assert len(index.rows_taken(taken_before="2000-01-01")) == 0
+    rule = Calibration("zscore", 10.0, -5.0)               # a match from z >= 0.5
+    for row in range(4):
+        query = index.embeddings[row]
+        everything = index.search_embedding(query, None, matches="auto", calibration=rule)
+        for after, before in (("2024-04-01", "2024-05-01"), ("2024-05-01", None), (None, "2024-01-01")):
+            kept = set(index.rows_taken(after, before))
+            dated = index.search_embedding(query, None, matches="auto", calibration=rule,
+                                           taken_after=after, taken_before=before)
+            assert [(r.index, r.p_match) for r in dated] == [
+                (r.index, r.p_match) for r in everything if r.index in kept], (row, after, before)
+
+
 def test_captures_are_saved_and_kept_for_unchanged_files(photos):
     index = ImageIndex.build(photos, FakeEmbedder())
     index.captures

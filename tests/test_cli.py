@@ -772,6 +772,25 @@ def test_after_before_and_sort_time(tmp_path):
     assert bad.returncode == 2 and "not a date" in bad.stderr
 
 
+def test_matches_in_a_date_range_are_counted_among_the_pictures_taken_then(tmp_path):
+    from test_capture import jpeg
+
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    jpeg(folder / "c.jpg", (200, 30, 30), "2024:06:15 18:00:00", "+02:00")
+    jpeg(folder / "a.jpg", (30, 200, 30), "2024:04:20 09:00:00", "+02:00")
+    jpeg(folder / "b.jpg", (30, 30, 200), "2024:05:01 10:00:00")
+    proc = imgsearch("search", "a red car", folder, "--matches", "--after", "2024-05-01",
+                     "--model", MODEL, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.splitlines()[-1]
+    assert re.fullmatch(r"(\d) of 2 pictures? match(es)? \(2 of the 3 were taken in those dates\)"
+                        r"(; the closest, trip/[bc]\.jpg, has p 0\.\d\d \(a match needs 0\.50\))?", last), last
+    none = imgsearch("search", "a red car", folder, "--matches", "--before", "2020-01-01",
+                     "--model", MODEL, cwd=tmp_path)
+    assert none.returncode == 0 and none.stdout == "no picture of the 3 was taken in those dates\n"
+
+
 def test_a_detail_the_model_reads_poorly_gets_a_note_and_scripts_still_get_clean_output(tmp_path):
     from imgsearch_helpers.evaluation import detail_note
 

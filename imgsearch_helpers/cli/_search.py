@@ -428,13 +428,29 @@ def _print_results(args, folder, index, answers, counts=None, closest=None) -> N
             when = f"  {_taken(index, r.index)}" if _uses_time(args) else ""
             print(f"{rank:3d}  {r.score:6.3f}{p}{when}  {shown(r.item)}")
         if counts is not None:
-            n = counts[label]
-            shown_note = f" ({len(hits)} shown)" if len(hits) < n else ""
-            best = (closest or {}).get(label)
-            if best is not None:
-                shown_note = (f"; the closest, {shown(best.item)}, has p {best.p_match:.2f} "
-                              f"(a match needs {MATCH_PROBABILITY:.2f})")
-            print(match_words(n, len(index)) + shown_note)
+            print(_count_line(args, index, len(hits), counts[label], (closest or {}).get(label)))
+
+
+def _count_line(args, index, shown_n: int, n: int, best) -> str:
+    """The line under a query's matches: "3 of 50 pictures match", and what qualifies it.
+
+    With --after/--before the count is of the pictures taken in those dates; ``best``:
+    for a query nothing matches, its best picture (with its ``p_match``), or None.
+    """
+    total, notes = len(index), []
+    if shown_n < n:
+        notes.append(f"{shown_n} shown")
+    if args.after is not None or args.before is not None:
+        total = len(index.rows_taken(args.after, args.before))
+        if total == 0:
+            return f"no picture of the {len(index)} was taken in those dates"
+        if total < len(index):
+            notes.append(f"{total} of the {len(index)} were taken in those dates")
+    line = match_words(n, total) + (f" ({'; '.join(notes)})" if notes else "")
+    if best is not None:
+        line += (f"; the closest, {shown(best.item)}, has p {best.p_match:.2f} "
+                 f"(a match needs {MATCH_PROBABILITY:.2f})")
+    return line
 
 
 def _uses_time(args) -> bool:

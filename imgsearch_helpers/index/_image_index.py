@@ -426,7 +426,9 @@ class ImageIndex:
             match, the query judged by its words ``text``.
         taken_after, taken_before : date, datetime or str, optional
             Only images taken in ``[taken_after, taken_before)`` (see :attr:`captures`);
-            a bare date ("2024-05-01") is its whole day.
+            a bare date ("2024-05-01") is its whole day. With ``matches``, a picture is
+            judged against the whole collection, as without the dates, and kept when
+            taken then (:meth:`rows_taken`).
         sort : {"relevance", "time"}
             "time": the results (the matches, or the ``k`` best) in the order they were
             taken, oldest first.
@@ -438,25 +440,21 @@ class ImageIndex:
             return []
         if vector.shape[0] != self.dim:
             raise ValueError(f"query has dimension {vector.shape[0]}, the index {self.dim}")
-        after = None if taken_after is None else parse_when(taken_after)
-        before = None if taken_before is None else parse_when(taken_before, end=True)
-        captures = self.captures if (after or before or sort == "time") else None
-        if after is not None or before is not None:
-            keep = np.array([in_range(c, after, before) for c in captures], bool)
-            rows = np.flatnonzero(keep)
-            matrix = self.embeddings[rows] if len(rows) else np.zeros((0, self.dim), np.float32)
-        else:
-            rows, matrix = None, self.embeddings
-        if len(matrix) == 0:
+        dated = taken_after is not None or taken_before is not None
+        captures = self.captures if (dated or sort == "time") else None
+        rows = self.rows_taken(taken_after, taken_before) if dated else None
+        if rows is not None and len(rows) == 0:
             return []
         if matches is not None:
-            found = match_rows(vector, matrix, matches, calibration, k, text)
+            # Judged against the whole collection, then kept when taken in the dates.
+            found = match_rows(vector, self.embeddings, matches, calibration, k, text, within=rows)
             idx, scores, probs = (list(x) for x in zip(*found)) if found else ([], [], [])
         else:
+            matrix = self.embeddings if rows is None else self.embeddings[rows]
             idx, scores = top_k(vector, matrix, len(matrix) if k is None else k)
             probs = [None] * len(idx)
-        if rows is not None:
-            idx = [int(rows[i]) for i in idx]
+            if rows is not None:
+                idx = [int(rows[i]) for i in idx]
         self._check_rows(idx)
         paths = self._manifest.paths
         out = [SearchResult(self.folder / paths[i], float(s), int(i), p)
@@ -464,6 +462,21 @@ class ImageIndex:
         if sort == "time":
             out.sort(key=lambda r: (captures[r.index].sort_key(), r.index))
         return out
+
+    def rows_taken(self, taken_after=None, taken_before=None) -> np.ndarray:
+        """The rows of the images taken in ``[taken_after, taken_before)``, in order.
+
+        Parameters
+        ----------
+        taken_after, taken_before : date, datetime or str, optional
+            As for :meth:`search_embedding`; a bare date ("2024-05-01") is its whole day.
+            Neither: every row.
+        """
+        if taken_after is None and taken_before is None:
+            return np.arange(len(self))
+        after = None if taken_after is None else parse_when(taken_after)
+        before = None if taken_before is None else parse_when(taken_before, end=True)
+        return np.flatnonzero(np.array([in_range(c, after, before) for c in self.captures], bool))
 
     @property
     def captures(self) -> list[Capture]:
