@@ -21,7 +21,7 @@ __all__ = [
     "ModelInfo", "LoadedModel", "ModelNotAvailableError",
     "available_models", "model_info", "load_model", "REPO_ROOT", "DATA_DIR", "GALLERY_DIR",
     "PHOTOS_DIR",
-    "is_cached", "hub_reachable", "hub_offline", "known_info", "course_model_at",
+    "is_cached", "hub_reachable", "hub_offline", "known_info", "course_info", "course_model_at",
     "offline_reason", "clipart_note", "ClipartModelWarning",
     "weights_fingerprint", "REBUILD_COMMAND", "no_text_encoder", "missing_files",
 ]
@@ -120,8 +120,8 @@ def clipart_note(model, pictures) -> str:
     pictures : iterable of paths (or a folder); other items (PIL images, bytes) are not judged
     """
     name = model.name if isinstance(model, LoadedModel) else str(model)
-    info = known_info(model)
-    if info is None or info.local_dir is None:
+    info = course_info(model)
+    if info is None:
         return ""
     if isinstance(pictures, (str, os.PathLike)):
         pictures = [pictures]
@@ -200,7 +200,7 @@ class LoadedModel:
     @property
     def is_clipart(self) -> bool:
         """True for the course's own small models, which know only its clip-art scenes."""
-        return self.info is not None and self.info.local_dir is not None
+        return course_info(self) is not None
 
     @property
     def sigmoid_scores(self) -> bool:
@@ -267,6 +267,18 @@ def known_info(model) -> ModelInfo | None:
         return model.info
     name = str(model)
     return MODELS.get(name) or course_model_at(name)
+
+
+def course_info(model) -> ModelInfo | None:
+    """The registry's entry when ``model`` is one of the course's own clip-art models, else None.
+
+    Parameters
+    ----------
+    model : LoadedModel, str or path
+        As for :func:`known_info`.
+    """
+    info = known_info(model)
+    return info if info is not None and info.local_dir is not None else None
 
 
 def course_model_at(folder) -> ModelInfo | None:

@@ -235,7 +235,7 @@ def test_a_course_model_named_by_its_folder_is_that_model(tmp_path, monkeypatch)
     from PIL import Image
 
     from imgsearch_helpers.matching import DEFAULT_CALIBRATION, calibration_for
-    from imgsearch_helpers.models import OFFLINE_MODELS_DIR, clipart_note, known_info
+    from imgsearch_helpers.models import OFFLINE_MODELS_DIR, clipart_note, course_info, known_info
 
     Image.new("RGB", (32, 32), "white").save(tmp_path / "photo.jpg")
     registered = load_model("imgsearch/clipart-siglip", device="cpu")
@@ -244,6 +244,9 @@ def test_a_course_model_named_by_its_folder_is_that_model(tmp_path, monkeypatch)
     assert by_folder.name == "clipart-siglip"
     assert by_folder.info is MODELS["imgsearch/clipart-siglip"] and by_folder.is_clipart
     assert known_info("clipart-siglip") is MODELS["imgsearch/clipart-siglip"]
+    assert course_info("clipart-siglip") is course_info(by_folder) is MODELS["imgsearch/clipart-siglip"]
+    assert known_info("openai/clip-vit-base-patch32") is not None
+    assert course_info("openai/clip-vit-base-patch32") is None          # registered, not the course's
     assert "clipart-siglip is one of the course's clip-art models" in clipart_note(by_folder, tmp_path)
     assert "clip-art" in clipart_note("clipart-siglip", [tmp_path / "photo.jpg"])
     fitted = calibration_for(by_folder)
@@ -254,5 +257,5 @@ def test_a_course_model_named_by_its_folder_is_that_model(tmp_path, monkeypatch)
 
     copy = shutil.copytree(OFFLINE_MODELS_DIR / "clipart-siglip", tmp_path / "my-siglip")
     mine = load_model(copy, device="cpu")
-    assert mine.info is None and not mine.is_clipart and known_info(copy) is None
+    assert mine.info is None and not mine.is_clipart and known_info(copy) is None is course_info(copy)
     assert clipart_note(mine, tmp_path) == "" and calibration_for(mine) is DEFAULT_CALIBRATION

@@ -225,14 +225,14 @@ def detail_note(model, text: str | None) -> str:
         One sentence, or "" when the query names no detail or the model reads it.
     """
     from ..matching import named_details
-    from ..models import OFFLINE_MODELS_DIR, LoadedModel, known_info
+    from ..models import OFFLINE_MODELS_DIR, LoadedModel, course_info
 
     name = model.name if isinstance(model, LoadedModel) else str(model)
     named = named_details(text)
     if not named:
         return ""
-    info = known_info(model)
-    if info is None or info.local_dir is None:
+    info = course_info(model)
+    if info is None:
         return ""
     groups = _measured_groups(str(OFFLINE_MODELS_DIR / MEASURED_FILE)).get(info.family, {})
     weak = [(g, groups[g]) for g in ("colour", "count")
