@@ -6,6 +6,7 @@
     python bench/bench_finegrained.py probe              # what the image embeddings hold
     python bench/bench_finegrained.py ceiling [--family siglip] [--steps 2400] [--layers 2]   # the tower on labels
     python bench/bench_finegrained.py losses             # SigLIP's towers, one main loss per row
+    python bench/bench_finegrained.py train-with-loss softmax -- --out /tmp/run --only siglip ...
 
 ``before`` records the shipped models' numbers; ``ablation`` trains CLIP and SigLIP
 once per recipe (same seed, data, tokenizer and number of steps for every row; far
@@ -16,7 +17,9 @@ detail missing from the picture's embedding, or only from the query's?); ``ceili
 the same image tower from scratch on the painter's labels, one head per task (what can the tower
 read at all at this size in this time?); ``full`` records a full-length training run (``python -m imgsearch_helpers.training
 --out RUN ...``, which measures its models itself) beside the "before" row, so that the
-recipe each shipped model gets (``training.SHIPPED_RECIPES``) is chosen on full-length numbers. Both keep their numbers in data/models/finegrained.json, which the training
+recipe each shipped model gets (``training.SHIPPED_RECIPES``) is chosen on full-length numbers;
+``train-with-loss`` runs that training command with SigLIP's main loss swapped as a ``losses`` row
+swaps it (a row at full length; ``full`` then records it, its loss named). Both keep their numbers in data/models/finegrained.json, which the training
 command puts into data/models/EVAL.md, and write a section of bench/RESULTS.md.
 """
 from __future__ import annotations
@@ -171,6 +174,8 @@ def full(args) -> None:
             rows[family] = dict(summary(m), image_to_image=m["image_to_image"], minutes=info["minutes"],
                                 steps=info["steps"], batch_size=info["batch_size"],
                                 recipe=training.full_recipe(info))
+            if "main_loss" in info:     # trained by train-with-loss: not the family's own loss
+                rows[family]["main_loss"] = info["main_loss"]
     if not rows:
         raise SystemExit(f"{args.run}/{MEASURED_FILE} has no dual encoder measured on the fine-grained benchmark")
     record = _load()
@@ -416,6 +421,41 @@ class _MainLoss:
         _loops.sigmoid_loss, _loops.sample_captions = self._saved
 
 
+def train_with_loss(args) -> None:
+    """`make models`' training command, with SigLIP's main loss swapped as a ``losses`` row swaps it.
+
+    The full-length counterpart of a ``losses`` row: the run's eval.json names this command
+    (not the training command, which cannot swap the loss), so that ``full`` records how the
+    run was made.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # as the training command sets it, before torch loads
+    from imgsearch_helpers.evaluation import MEASURED_FILE
+    from imgsearch_helpers.training._command import main as train_main
+
+    kinds = {kind for family, kind in LOSS_ROWS.values() if family == "siglip"}
+    if args.loss not in kinds:
+        raise SystemExit(f"unknown loss {args.loss!r}; one of {sorted(kinds)}")
+    out = Path(args.training_args[args.training_args.index("--out") + 1]) if "--out" in args.training_args \
+        else None
+    if out is None or "siglip" not in " ".join(args.training_args):
+        raise SystemExit("give the training command's --out and --only siglip (the loss swapped is SigLIP's)")
+    with _MainLoss(args.loss):
+        train_main(args.training_args)
+    _mark_run(out / MEASURED_FILE, args.loss, args.training_args)
+
+
+def _mark_run(run: Path, loss: str, training_args: list[str]) -> None:
+    """Write into a run's eval.json how ``train-with-loss`` made it: its command, SigLIP's main loss."""
+    import shlex
+
+    record = json.loads(run.read_text())
+    record["command"] = "python " + shlex.join(["bench/bench_finegrained.py", "train-with-loss", loss,
+                                                "--", *training_args])
+    record["training"]["siglip"]["main_loss"] = loss
+    run.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"{run}: {record['command']}")
+
+
 def losses(args) -> None:
     """SigLIP's towers trained with the shipped CLIP's recipe, only the main loss changed.
 
@@ -527,9 +567,16 @@ def main(argv=None) -> None:
     lo.add_argument("--warmup", type=int, default=50)
     lo.add_argument("--threads", type=int, default=2)
     lo.add_argument("--rows", nargs="+", metavar="NAME", help="only these rows (names as in LOSS_ROWS)")
+    t = sub.add_parser("train-with-loss", help="the training command with SigLIP's main loss swapped "
+                                               "(a losses row at full length)")
+    t.add_argument("loss", help="SigLIP's main loss, as in the losses rows: softmax, 'sigmoid + softmax', ...")
+    t.add_argument("training_args", nargs=argparse.REMAINDER,
+                   help="-- then the arguments of python -m imgsearch_helpers.training")
     args = parser.parse_args(argv)
+    if args.command == "train-with-loss" and args.training_args[:1] == ["--"]:
+        args.training_args = args.training_args[1:]
     {"before": before, "ablation": ablation, "full": full, "probe": probe,
-     "ceiling": ceiling, "losses": losses}[args.command](args)
+     "ceiling": ceiling, "losses": losses, "train-with-loss": train_with_loss}[args.command](args)
 
 
 if __name__ == "__main__":

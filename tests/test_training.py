@@ -613,10 +613,15 @@ def test_the_full_length_table_marks_the_recipe_each_model_ships_with():
     record["full_runs"]["a longer run"] = {
         "command": "python -m imgsearch_helpers.training --clip-steps 2400",
         "models": {f: dict(numbers, recipe=SHIPPED_RECIPES[f], steps=2400) for f in ("clip", "siglip")}}
+    # the shipped recipe with another main loss (bench_finegrained.py train-with-loss) is not what ships
+    record["full_runs"]["another loss"] = {
+        "command": "python bench/bench_finegrained.py train-with-loss softmax -- --only siglip",
+        "models": {"siglip": dict(numbers, recipe=SHIPPED_RECIPES["siglip"], main_loss="softmax")}}
     rows = [line for line in full_run_lines(record) if line.startswith("| ") and "recipe |" not in line]
     marked = {(line.split(" | ")[0][2:], line.split(" | ")[1]) for line in rows if line.endswith("| yes |")}
     names = {"plain recipe (the weights before)": PLAIN_RECIPE, "a run": HARD_NEGATIVE_RECIPE}
     expected = {(name, f) for f in ("clip", "siglip") for name, recipe in names.items()
                 if SHIPPED_RECIPES[f] == recipe}
-    assert len(rows) == 8 and marked == expected and len(expected) == 2
-    assert sum(" | 2,400 | " in line for line in rows) == 2 and sum(" | 1,200 | " in line for line in rows) == 6
+    assert len(rows) == 9 and marked == expected and len(expected) == 2
+    assert sum(" | 2,400 | " in line for line in rows) == 2 and sum(" | 1,200 | " in line for line in rows) == 7
+    assert [line.split(" | ")[1] for line in rows if "another loss" in line] == ["siglip (softmax loss)"]

@@ -54,11 +54,12 @@ def full_run_lines(record: dict) -> list[str]:
             # a run recorded before steps were kept had make models' steps
             steps = r.get("steps", DEFAULTS[f"{family}_steps"])
             batch = r.get("batch_size", DEFAULTS["batch_size"])
-            mine = (full_recipe(r["recipe"]) == SHIPPED_RECIPES.get(family)
+            mine = (full_recipe(r["recipe"]) == SHIPPED_RECIPES.get(family) and not r.get("main_loss")
                     and (steps, batch) == (DEFAULTS[f"{family}_steps"], DEFAULTS["batch_size"]))
             size = f"{steps:,}" + (f" of {batch}" if batch != DEFAULTS["batch_size"] else "")
             minutes = f"{r['minutes']:.1f}" if "minutes" in r else ""
-            parts.append(f"| {name} | {family} | " + " | ".join(
+            model = family + (f" ({r['main_loss']} loss)" if r.get("main_loss") else "")
+            parts.append(f"| {name} | {model} | " + " | ".join(
                 f"{r[k]:.2f}" for k in ("colour top-1", "count top-1", "time top-1", "zero_shot_top1",
                                         "recall@1 en", "recall@1 fr", "recall@1 de"))
                 + f" | {size} | {minutes} | {'yes' if mine else ''} |")

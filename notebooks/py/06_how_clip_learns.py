@@ -409,7 +409,9 @@ with_term = next(run["models"]["clip"] for run in record["full_runs"].values()
                  if training.full_recipe(run["models"]["clip"]["recipe"]) == training.HARD_NEGATIVE_RECIPE)
 check(with_term["colour top-1"] >= ev.FINEGRAINED_TARGETS["colour"] > grained["clip"]["colour top-1"],
       f"the hard-negative term takes CLIP's colours past the target of {ev.FINEGRAINED_TARGETS['colour']}")
-siglip_runs = [run["models"]["siglip"] for run in record["full_runs"].values() if "siglip" in run["models"]]
+# SigLIP's runs with its own sigmoid loss (a run made with another loss says which: main_loss)
+siglip_runs = [run["models"]["siglip"] for run in record["full_runs"].values()
+               if "siglip" in run["models"] and not run["models"]["siglip"].get("main_loss")]
 missed = [[k for k, least in training.HELDOUT_THRESHOLDS.items() if r[k] < least] for r in siglip_runs]
 plain_minutes = shipped_record["training"]["siglip"]["minutes"]
 print(f"SigLIP, plain recipe (shipped): {plain_minutes:.1f} min of training")
@@ -422,6 +424,16 @@ check(len(siglip_runs) >= 2 and all(r["colour top-1"] > record["before"]["models
       "one loses held-out queries below a threshold the tests hold")
 check(all(r["minutes"] > 1.8 * plain_minutes for r in siglip_runs),
       "and each took at least twice as long to train as the plain recipe")
+# The same towers, recipe and steps with CLIP's softmax loss in place of the sigmoid
+# (python bench/bench_finegrained.py train-with-loss softmax -- ...)
+softmax_runs = [run["models"]["siglip"] for run in record["full_runs"].values()
+                if run["models"].get("siglip", {}).get("main_loss") == "softmax"]
+for r in softmax_runs:
+    miss = [k for k, least in training.HELDOUT_THRESHOLDS.items() if r[k] < least]
+    print(f"SigLIP's towers with CLIP's softmax loss: colours {r['colour top-1']:.2f}, counts "
+          f"{r['count top-1']:.2f}, below the thresholds: {', '.join(miss) or 'none'}")
+check(len(softmax_runs) == 1 and softmax_runs[0]["colour top-1"] > max(r["colour top-1"] for r in siglip_runs),
+      "with CLIP's softmax loss SigLIP's towers read colours better than after any run with their own loss")
 
 # %% [markdown]
 # At full length the recipe lifts CLIP's colours, counts and time of day a lot, and FG-CLIP's own
@@ -436,6 +448,12 @@ check(all(r["minutes"] > 1.8 * plain_minutes for r in siglip_runs),
 # counts 0.72). Each of these runs also takes two to three times as long to train as the plain one.
 # So the shipped SigLIP keeps the plain recipe (`training.SHIPPED_RECIPES`), and its details stay
 # near chance. Counts stay below their target of 0.8 for both models.
+#
+# Is it the sigmoid loss? The last line trains SigLIP's towers with the same recipe for the same
+# steps, but with CLIP's softmax loss in place of the sigmoid: they read colours at 0.87, far more than
+# any run with the sigmoid, and counts as CLIP does. That is still short of 0.9, every language's
+# held-out queries fall below their thresholds, and the model is no longer a SigLIP: its scores are no
+# longer the per-pair probabilities that section 4 and notebook 02 teach.
 #
 # **Why counts stay out of reach.** Is a detail missing from the picture's embedding, or only from the
 # query's? A linear probe tells: fitted on the image embeddings of training scenes, it ranks the same
