@@ -90,8 +90,8 @@ HELDOUT_THRESHOLDS = {"zero_shot_top1": 0.88, "recall@1 en": 0.88, "recall@1 fr"
 # CLIP's recipe and CLIP's softmax loss they read colours as CLIP does (0.53 against 0.54 in 400
 # steps), with SigLIP's sigmoid loss at 0.28, with both losses at 0.26 (EVAL.md, "Why SigLIP
 # reads fewer details"; bench_finegrained.py losses). At make models' length with the softmax
-# they read colours at 0.87 and counts at 0.65, and lose every language's recall@1 (0.81): no
-# loss reaches the targets within the thresholds (bench_finegrained.py train-with-loss).
+# they read colours at 0.87 and counts at 0.65, and lose every language's recall@1 (0.81):
+# neither loss reaches the targets within the thresholds (bench_finegrained.py train-with-loss).
 SHIPPED_RECIPES = {"clip": HARD_NEGATIVE_RECIPE, "siglip": PLAIN_RECIPE}
 # Adam moves a scalar by about lr per step, so in a run of ~1,000 steps the
 # temperature and bias could barely leave their start values: they get a larger step.
