@@ -416,6 +416,10 @@ def _print_results(args, folder, index, answers, counts=None, closest=None) -> N
                 for rank, r in enumerate(hits, 1)]} for label, hits in answers]},
             indent=2, ensure_ascii=False))
         return
+    # With --after/--before the matches are counted among the pictures taken then.
+    dated = None
+    if counts is not None and (args.after is not None or args.before is not None):
+        dated = len(index.rows_taken(args.after, args.before))
     for number, (label, hits) in enumerate(answers):
         if args.paths:
             for r in hits:
@@ -428,25 +432,22 @@ def _print_results(args, folder, index, answers, counts=None, closest=None) -> N
             when = f"  {_taken(index, r.index)}" if _uses_time(args) else ""
             print(f"{rank:3d}  {r.score:6.3f}{p}{when}  {shown(r.item)}")
         if counts is not None:
-            print(_count_line(args, index, len(hits), counts[label], (closest or {}).get(label)))
+            print(_count_line(len(index), dated, len(hits), counts[label], (closest or {}).get(label)))
 
 
-def _count_line(args, index, shown_n: int, n: int, best) -> str:
+def _count_line(total: int, dated: int | None, shown_n: int, n: int, best) -> str:
     """The line under a query's matches: "3 of 50 pictures match", and what qualifies it.
 
-    With --after/--before the count is of the pictures taken in those dates; ``best``:
-    for a query nothing matches, its best picture (with its ``p_match``), or None.
+    ``total``: pictures in the index; ``dated``: how many of them were taken in the
+    --after/--before dates (None without dates), among which the matches are counted;
+    ``best``: for a query nothing matches, its best picture (with its ``p_match``), or None.
     """
-    total, notes = len(index), []
-    if shown_n < n:
-        notes.append(f"{shown_n} shown")
-    if args.after is not None or args.before is not None:
-        total = len(index.rows_taken(args.after, args.before))
-        if total == 0:
-            return f"no picture of the {len(index)} was taken in those dates"
-        if total < len(index):
-            notes.append(f"{total} of the {len(index)} were taken in those dates")
-    line = match_words(n, total) + (f" ({'; '.join(notes)})" if notes else "")
+    notes = [f"{shown_n} shown"] if shown_n < n else []
+    if dated == 0:
+        return f"no picture of the {total} was taken in those dates"
+    if dated is not None and dated < total:
+        notes.append(f"{dated} of the {total} were taken in those dates")
+    line = match_words(n, total if dated is None else dated) + (f" ({'; '.join(notes)})" if notes else "")
     if best is not None:
         line += (f"; the closest, {shown(best.item)}, has p {best.p_match:.2f} "
                  f"(a match needs {MATCH_PROBABILITY:.2f})")

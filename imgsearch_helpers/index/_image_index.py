@@ -441,7 +441,6 @@ class ImageIndex:
         if vector.shape[0] != self.dim:
             raise ValueError(f"query has dimension {vector.shape[0]}, the index {self.dim}")
         dated = taken_after is not None or taken_before is not None
-        captures = self.captures if (dated or sort == "time") else None
         rows = self.rows_taken(taken_after, taken_before) if dated else None
         if rows is not None and len(rows) == 0:
             return []
@@ -460,6 +459,7 @@ class ImageIndex:
         out = [SearchResult(self.folder / paths[i], float(s), int(i), p)
                for i, s, p in zip(idx, scores, probs)]
         if sort == "time":
+            captures = self.captures
             out.sort(key=lambda r: (captures[r.index].sort_key(), r.index))
         return out
 
