@@ -421,6 +421,12 @@ class _MainLoss:
         _loops.sigmoid_loss, _loops.sample_captions = self._saved
 
 
+# train-with-loss reads these two of the training command's options (the command parses them all).
+_TRAINED = argparse.ArgumentParser(add_help=False)
+_TRAINED.add_argument("--out")
+_TRAINED.add_argument("--only")
+
+
 def train_with_loss(args) -> None:
     """`make models`' training command, with SigLIP's main loss swapped as a ``losses`` row swaps it.
 
@@ -435,13 +441,16 @@ def train_with_loss(args) -> None:
     kinds = {kind for family, kind in LOSS_ROWS.values() if family == "siglip"}
     if args.loss not in kinds:
         raise SystemExit(f"unknown loss {args.loss!r}; one of {sorted(kinds)}")
-    out = Path(args.training_args[args.training_args.index("--out") + 1]) if "--out" in args.training_args \
-        else None
-    if out is None or "siglip" not in " ".join(args.training_args):
-        raise SystemExit("give the training command's --out and --only siglip (the loss swapped is SigLIP's)")
+    # The two training options this needs: a run folder of its own (never data/models, the
+    # command's default) and SigLIP among the models trained (--only, by default all of them).
+    given, _ = _TRAINED.parse_known_args(args.training_args)
+    trained = None if given.only is None else [f.strip() for f in given.only.split(",")]
+    if given.out is None or (trained is not None and "siglip" not in trained):
+        raise SystemExit("give the training command's --out, and SigLIP among --only "
+                         "(the loss swapped is SigLIP's)")
     with _MainLoss(args.loss):
         train_main(args.training_args)
-    _mark_run(out / MEASURED_FILE, args.loss, args.training_args)
+    _mark_run(Path(given.out) / MEASURED_FILE, args.loss, args.training_args)
 
 
 def _mark_run(run: Path, loss: str, training_args: list[str]) -> None:
