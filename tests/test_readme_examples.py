@@ -28,18 +28,31 @@ def wanted(query: str) -> dict | None:
     return None
 
 
+def readme_session() -> str:
+    """The README's ```console block: its terminal session."""
+    return re.search(r"```console\n(.*?)```", README.read_text(), re.S).group(1)
+
+
+def session_steps(console: str) -> list[tuple[str, list[str]]]:
+    """The session's commands, each with the lines it printed."""
+    steps = []
+    for block in re.split(r"^\$ ", console, flags=re.M)[1:]:
+        command, _, printed = block.partition("\n")
+        steps.append((command, printed.splitlines()))
+    return steps
+
+
 def first_results(console: str) -> dict[str, str]:
     """query -> the first file of each `imgsearch search "..." data/gallery` result in the session."""
     out = {}
-    for block in re.split(r"^\$ ", console, flags=re.M):
-        command, _, printed = block.partition("\n")
+    for command, printed in session_steps(console):
         if not command.startswith("imgsearch search") or "data/gallery" not in command:
             continue
         queries = [q for q in re.findall(r'"([^"]+)"', command) if not q.startswith("+")]
         if not queries or "--paths" in command:  # --paths | ls: listed by name, not by rank
             continue
         current = queries[0] if len(queries) == 1 else None
-        for line in printed.splitlines():
+        for line in printed:
             if line.endswith(":") and line[:-1] in queries:
                 current = line[:-1]
             found = re.match(r"\s+1\s+[\d.]+\s+data/gallery/(\S+)", line)
@@ -55,7 +68,7 @@ def test_the_parser_reads_queries_and_files():
 
 
 def test_every_detail_searched_in_the_readme_is_true_of_the_first_picture():
-    console = re.search(r"```console\n(.*?)```", README.read_text(), re.S).group(1)
+    console = readme_session()
     results = first_results(console)
     scenes = clipart.gallery_scenes()
     checked = 0
@@ -79,15 +92,6 @@ def test_the_readme_gives_make_models_the_time_that_eval_md_records():
     assert said and said.group(1) == recorded, (said and said.group(1), recorded)
 
 
-def session_steps(console: str) -> list[tuple[str, list[str]]]:
-    """The session's commands, each with the lines it printed."""
-    steps = []
-    for block in re.split(r"^\$ ", console, flags=re.M)[1:]:
-        command, _, printed = block.partition("\n")
-        steps.append((command, printed.splitlines()))
-    return steps
-
-
 def test_the_readme_session_prints_what_the_command_prints_now(tmp_path, monkeypatch, capfd):
     """Every `imgsearch search` and `similar` of the README's session with a course model,
     run again on copies of its folders: the results on stdout are the lines the README shows
@@ -97,7 +101,7 @@ def test_the_readme_session_prints_what_the_command_prints_now(tmp_path, monkeyp
 
     from imgsearch_helpers.cli import main
 
-    console = re.search(r"```console\n(.*?)```", README.read_text(), re.S).group(1)
+    console = readme_session()
     for folder in ("gallery", "photos"):
         shutil.copytree(README.parent / "data" / folder, tmp_path / "data" / folder,
                         ignore=shutil.ignore_patterns(".imgsearch"))
