@@ -9,12 +9,22 @@ REPORTS = [ROOT / "bench" / "RESULTS.md", ROOT / "data" / "models" / "EVAL.md",
            *sorted((ROOT / "data" / "models").glob("*/README.md"))]
 
 
-@pytest.fixture(scope="module")
-def common():
-    spec = importlib.util.spec_from_file_location("bench_common", ROOT / "bench" / "_common.py")
+def _bench_module(name: str):
+    """A module of bench/ (not a package): loaded from its file."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def common():
+    return _bench_module("_common")
+
+
+@pytest.fixture(scope="module")
+def cutoff_rules():
+    return _bench_module("_cutoff_rules")
 
 
 def test_a_section_with_an_unfilled_field_is_refused(common, tmp_path, monkeypatch):
@@ -46,9 +56,6 @@ def test_no_report_holds_an_unfilled_field(common, report):
     ("zwei rote Autos", "Autos"), ("deux chats noirs", "chats"), ("a one-way street", "a one-way street"),
     ("a quiet lake", "a quiet lake"),
 ])
-def test_the_among_its_kind_rule_leaves_out_the_detail_words(query, kind_query):
+def test_the_among_its_kind_rule_leaves_out_the_detail_words(cutoff_rules, query, kind_query):
     """bench/_cutoff_rules.py's tried rule "among its kind" asks the query without its details."""
-    spec = importlib.util.spec_from_file_location("cutoff_rules", ROOT / "bench" / "_cutoff_rules.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.without_details(query) == kind_query
+    assert cutoff_rules.without_details(query) == kind_query
